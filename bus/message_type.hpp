@@ -1,0 +1,38 @@
+// The catalogue of bus message types: one number per message, shared by every
+// module that speaks on the bus. docs/protocol.md describes each body.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace zswarm::bus {
+
+enum class MessageType : uint8_t {
+  // membership (discovery/)
+  heartbeat = 1,      // PUB: I am alive; carries my stream position
+  goodbye = 2,        // PUB: I am leaving cleanly
+  probe = 3,          // direct: are you alive?
+  probe_ack = 4,      // direct: yes
+  // registry (registry/, node/)
+  registry_delta = 10,   // PUB: one entry changed
+  sync_request = 11,     // direct: send me your full replica
+  sync_snapshot = 12,    // direct: a full replica
+  digest = 13,           // PUB: what I have seen (tombstone GC, drift check)
+  register_request = 14,  // direct: to the name's ring owner
+  register_reply = 15,
+  unregister_request = 16,
+  unregister_reply = 17,
+  // workers
+  worker_cast = 20,     // direct: a message for a named worker
+  worker_call = 21,     // direct: a message that wants an answer
+  worker_reply = 22,    // direct: the answer to worker_call
+  handoff_offer = 23,   // direct: take over NAME with this state
+  handoff_done = 24,    // direct: taken over
+};
+
+inline constexpr uint8_t kMaxMessageType = 24;
+
+// Known types have names; unknown ones return "".
+std::string_view to_string(MessageType t);
+
+}  // namespace zswarm::bus

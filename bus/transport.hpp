@@ -1,0 +1,54 @@
+// Transport: how a node's frames reach its peers. Two channels, as in
+// DESIGN.md: a fan-out (PUB/SUB) and a direct one (DEALER -> ROUTER).
+// The node core only sees this interface, so tests can put a FaultTransport
+// (loss, delay, duplicates, cuts) or an in-memory network in its place.
+//
+// Thread-safety: a transport belongs to one thread (the node's event loop);
+// the receiver is called on that thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "bus/node_id.hpp"
+#include "zswarm/clock.hpp"
+
+namespace zswarm::bus {
+
+struct PeerEndpoint {
+  std::string host;  // IPv4 address as text
+  uint16_t pub_port = 0;
+  uint16_t router_port = 0;
+};
+
+struct Inbound {
+  enum Kind {
+    published,  // from a peer's PUB; the sender is inside the frame
+    direct,     // to our ROUTER; `peer` is who sent it
+    link_down,  // the connection to `peer` broke (e.g. it was killed)
+  } kind;
+  NodeId peer;
+  std::string frame;
+};
+
+class Transport {
+ public:
+  using Receiver = std::function<void(Inbound&&)>;
+  virtual ~Transport() = default;
+
+  // Subscribes to the peer's PUB and opens a direct channel to it.
+  virtual void connect(const NodeId& peer, const PeerEndpoint& at) = 0;
+  // Drops both, with anything still queued for the peer.
+  virtual void disconnect(const NodeId& peer) = 0;
+  // To every connected peer. Never blocks; may drop (PUB semantics).
+  virtual void publish(std::string_view frame) = 0;
+  // To one connected peer. Never blocks; false if the frame was not queued.
+  virtual bool send(const NodeId& peer, std::string_view frame) = 0;
+  virtual void set_receiver(Receiver r) = 0;
+  // Lets time-based wrappers release what they hold; the loop calls it often.
+  virtual void tick(Clock::time_point /*now*/) {}
+};
+
+}  // namespace zswarm::bus

@@ -1,0 +1,12 @@
+# Compile options for zswarm's own targets (never for third-party code).
+set(ZSWARM_WARNINGS -Wall -Wextra -Werror -Wpedantic -Wshadow -Wnon-virtual-dtor)
+
+if(ZSWARM_SANITIZE)
+  add_compile_options(-fsanitize=${ZSWARM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${ZSWARM_SANITIZE})
+endif()
+
+# zswarm_target(<target>): warnings-as-errors and the shared settings.
+function(zswarm_target target)
+  target_compile_options(${target} PRIVATE ${ZSWARM_WARNINGS})
+endfunction()

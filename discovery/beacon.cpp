@@ -1,0 +1,93 @@
+#include "discovery/beacon.hpp"
+
+#include <cassert>
+
+namespace zswarm::discovery {
+namespace {
+
+constexpr char kMagic[3] = {'Z', 'S', 'W'};
+constexpr uint8_t kFlagLeaving = 0x01;
+constexpr std::size_t kFixed = 3 + 1 + 1 + bus::NodeId::kSize + 8 + 2 + 2;
+
+void put_be(std::string& out, uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_be(std::string_view in, std::size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = v << 8 | static_cast<uint8_t>(in[at + static_cast<std::size_t>(i)]);
+  return v;
+}
+
+}  // namespace
+
+std::string_view to_string(BeaconError e) {
+  switch (e) {
+    case BeaconError::too_short: return "too short";
+    case BeaconError::too_long: return "too long";
+    case BeaconError::bad_magic: return "not a zswarm beacon";
+    case BeaconError::bad_version: return "unsupported beacon version";
+    case BeaconError::bad_flags: return "unknown flags";
+    case BeaconError::bad_field: return "malformed field";
+  }
+  return "?";
+}
+
+bool valid_name(std::string_view s, std::size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s)
+    if (c <= ' ' || c > '~') return false;
+  return true;
+}
+
+std::string encode(const Beacon& b) {
+  assert(valid_name(b.cluster, kMaxClusterName) && valid_name(b.name, kMaxNodeName));
+  std::string out(kMagic, 3);
+  out.push_back(static_cast<char>(kBeaconVersion));
+  out.push_back(static_cast<char>(b.leaving ? kFlagLeaving : 0));
+  out += b.id.bytes();
+  put_be(out, b.incarnation, 8);
+  put_be(out, b.pub_port, 2);
+  put_be(out, b.router_port, 2);
+  out.push_back(static_cast<char>(b.cluster.size()));
+  out += b.cluster;
+  out.push_back(static_cast<char>(b.name.size()));
+  out += b.name;
+  return out;
+}
+
+Result<Beacon, BeaconError> parse(std::string_view d) {
+  if (d.size() > kMaxBeaconSize) return fail(BeaconError::too_long);
+  if (d.size() < 3 || d.substr(0, 3) != std::string_view(kMagic, 3)) {
+    return fail(d.size() < 3 ? BeaconError::too_short : BeaconError::bad_magic);
+  }
+  if (d.size() < 4) return fail(BeaconError::too_short);
+  if (static_cast<uint8_t>(d[3]) != kBeaconVersion) return fail(BeaconError::bad_version);
+  if (d.size() < kFixed + 1) return fail(BeaconError::too_short);
+  uint8_t flags = static_cast<uint8_t>(d[4]);
+  if (flags & ~kFlagLeaving) return fail(BeaconError::bad_flags);
+
+  Beacon b;
+  b.leaving = flags & kFlagLeaving;
+  b.id = *bus::NodeId::from_bytes(d.substr(5, bus::NodeId::kSize));
+  std::size_t at = 5 + bus::NodeId::kSize;
+  b.incarnation = get_be(d, at, 8);
+  b.pub_port = static_cast<uint16_t>(get_be(d, at + 8, 2));
+  b.router_port = static_cast<uint16_t>(get_be(d, at + 10, 2));
+  at = kFixed;
+
+  auto take = [&](std::string& out, std::size_t max) {
+    if (at >= d.size()) return false;
+    std::size_t len = static_cast<uint8_t>(d[at++]);
+    if (len > d.size() - at) return false;
+    out.assign(d.substr(at, len));
+    at += len;
+    return valid_name(out, max);
+  };
+  if (!take(b.cluster, kMaxClusterName) || !take(b.name, kMaxNodeName)) return fail(BeaconError::bad_field);
+  if (at != d.size()) return fail(BeaconError::bad_field);
+  if (b.pub_port == 0 || b.router_port == 0 || b.id.nil()) return fail(BeaconError::bad_field);
+  return b;
+}
+
+}  // namespace zswarm::discovery

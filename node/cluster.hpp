@@ -1,0 +1,111 @@
+// Cluster: this node's view of, and voice in, the cluster. It turns beacons
+// into members, keeps the failure detector fed (heartbeats out, frames in,
+// probes), numbers every PUB frame and checks everyone else's numbering, and
+// hands decoded messages to whoever registered for their type.
+//
+// It owns no sockets and reads no clock of its own: the transport, the
+// beacon sender and the clock are injected, so the whole state machine runs
+// deterministically over a MemoryNetwork in tests.
+// Not thread-safe: owned by the node's event loop.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "bus/envelope.hpp"
+#include "bus/sequence_tracker.hpp"
+#include "bus/transport.hpp"
+#include "discovery/beacon.hpp"
+#include "discovery/membership.hpp"
+#include "zswarm/clock.hpp"
+
+namespace zswarm::node {
+
+struct ClusterOptions {
+  bus::NodeId self;
+  std::string name;     // "a@host"
+  std::string cluster;
+  uint64_t incarnation = 0;
+  uint16_t pub_port = 0;
+  uint16_t router_port = 0;
+  std::chrono::milliseconds beacon_interval{1000};
+  discovery::FailureDetectorOptions detector;
+};
+
+struct ClusterStats {
+  uint64_t beacons_sent = 0;
+  uint64_t beacons_received = 0;
+  uint64_t beacons_self = 0;
+  uint64_t beacons_other_cluster = 0;
+  uint64_t beacons_bad_version = 0;
+  uint64_t beacons_garbage = 0;
+  uint64_t frames_received = 0;
+  uint64_t frames_rejected = 0;  // malformed or unknown version/type
+  uint64_t frames_unknown_sender = 0;
+  uint64_t frames_stale = 0;
+  uint64_t sequence_gaps = 0;
+  uint64_t probes_sent = 0;
+};
+
+class Cluster {
+ public:
+  using BeaconSender = std::function<void(const std::string& datagram)>;
+  using Handler = std::function<void(const bus::Envelope&)>;
+  using MemberObserver = std::function<void(const discovery::MembershipEvent&)>;
+  using GapObserver = std::function<void(const bus::NodeId& peer, uint64_t missed)>;
+
+  Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions opts, BeaconSender beacons,
+          std::shared_ptr<spdlog::logger> log);
+
+  // Sends the first beacon at once (discovery must not wait an interval).
+  void start();
+  // A datagram from the beacon socket, with its source address.
+  void on_datagram(std::string_view bytes, const std::string& source_ip);
+  // Heartbeats, beacons, failure detection: call at least every few ms.
+  void tick();
+  // Says goodbye on the beacon and the bus.
+  void leave();
+  // When tick() next has something to do.
+  Clock::time_point next_deadline() const;
+
+  // Messages by type, for the layers above (registry, workers).
+  void on_message(bus::MessageType t, Handler h);
+  void on_member_event(MemberObserver o) { member_observers_.push_back(std::move(o)); }
+  void on_gap(GapObserver o) { gap_observer_ = std::move(o); }
+  void publish(bus::MessageType t, std::string body);
+  bool send(const bus::NodeId& peer, bus::MessageType t, std::string body, uint64_t corr = 0);
+
+  const discovery::Membership& membership() const { return membership_; }
+  const ClusterOptions& options() const { return opts_; }
+  const ClusterStats& stats() const { return stats_; }
+  spdlog::logger& log() { return *log_; }
+
+ private:
+  void on_inbound(bus::Inbound&& in);
+  void act(discovery::MembershipEvents& events);
+  void send_beacon(bool leaving);
+  void reject(const char* what, std::string_view why);
+
+  const Clock& clock_;
+  bus::Transport& transport_;
+  ClusterOptions opts_;
+  BeaconSender beacons_;
+  std::shared_ptr<spdlog::logger> log_;
+  discovery::Membership membership_;
+  bus::SequenceTracker sequences_;
+  ClusterStats stats_;
+  uint64_t next_seq_ = 1;
+  Clock::time_point next_beacon_{};
+  Clock::time_point next_heartbeat_{};
+  Clock::time_point last_reject_log_{};
+  std::array<Handler, bus::kMaxMessageType + 1> handlers_{};
+  std::vector<MemberObserver> member_observers_;
+  GapObserver gap_observer_;
+  bool leaving_ = false;
+};
+
+}  // namespace zswarm::node

@@ -1,0 +1,155 @@
+#include "node/config.hpp"
+
+#include <charconv>
+
+#include <toml++/toml.h>
+
+#include "discovery/beacon.hpp"
+
+namespace zswarm::node {
+namespace {
+
+using K = ConfigKey;
+
+std::vector<std::string> split(std::string_view v) {
+  std::vector<std::string> out;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto part = v.substr(0, comma);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+Result<uint64_t, std::string> number(std::string_view key, std::string_view v, uint64_t min, uint64_t max) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
+    return fail("bad value '" + std::string(v) + "' for " + std::string(key) + ": expected a whole number in [" +
+                std::to_string(min) + ", " + std::to_string(max) + "]");
+  return n;
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = {
+      {K::text, "name", "node name (short, e.g. 'a'); the node is name@host"},
+      {K::text, "host", "host part of the node name (default: hostname)"},
+      {K::text, "cluster", "cluster name; nodes of other clusters are ignored"},
+      {K::text, "interface", "discover on this interface's subnet broadcast (default: loopback)"},
+      {K::text, "multicast", "discover through this IPv4 multicast group"},
+      {K::list, "seeds", "discover by unicast to these host:port (comma-separated)"},
+      {K::number, "beacon_port", "UDP port of the beacons"},
+      {K::number, "beacon_interval_ms", "time between beacons"},
+      {K::number, "pub_port", "bus PUB port (0: any free port)"},
+      {K::number, "router_port", "bus ROUTER port (0: any free port)"},
+      {K::number, "heartbeat_interval_ms", "time between heartbeats"},
+      {K::number, "suspect_after_ms", "silence after which a peer is suspected"},
+      {K::number, "probe_timeout_ms", "time a suspect has to answer a probe"},
+      {K::text, "control_dir", "directory of the control sockets"},
+      {K::list, "plugin_path", "directories searched for worker plugins (comma-separated)"},
+      {K::text, "log_level", "trace, debug, info, warn, error or off"},
+  };
+  return keys;
+}
+
+std::string flag_name(const ConfigKey& k) {
+  std::string f = "--" + k.name;
+  for (char& c : f)
+    if (c == '_') c = '-';
+  return f;
+}
+
+Result<void, std::string> apply_config_value(NodeOptions& o, std::string_view key, std::string_view v) {
+  auto ms = [&](std::chrono::milliseconds& out) -> Result<void, std::string> {
+    auto n = number(key, v, 1, 3'600'000);
+    if (!n) return fail(n.error());
+    out = std::chrono::milliseconds(*n);
+    return {};
+  };
+  auto port = [&](uint16_t& out, uint64_t min) -> Result<void, std::string> {
+    auto n = number(key, v, min, 65535);
+    if (!n) return fail(n.error());
+    out = static_cast<uint16_t>(*n);
+    return {};
+  };
+  if (key == "name") o.name = v;
+  else if (key == "host") o.host = v;
+  else if (key == "cluster") o.cluster = v;
+  else if (key == "interface") o.interface = v;
+  else if (key == "multicast") o.multicast = v;
+  else if (key == "seeds") o.seeds = split(v);
+  else if (key == "beacon_port") return port(o.beacon_port, 1);
+  else if (key == "beacon_interval_ms") return ms(o.beacon_interval);
+  else if (key == "pub_port") return port(o.pub_port, 0);
+  else if (key == "router_port") return port(o.router_port, 0);
+  else if (key == "heartbeat_interval_ms") return ms(o.heartbeat_interval);
+  else if (key == "suspect_after_ms") return ms(o.suspect_after);
+  else if (key == "probe_timeout_ms") return ms(o.probe_timeout);
+  else if (key == "control_dir") o.control_dir = v;
+  else if (key == "plugin_path") o.plugin_path = split(v);
+  else if (key == "log_level") {
+    static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+    bool known = false;
+    for (const char* l : levels) known |= v == l;
+    if (!known) return fail("bad value '" + std::string(v) + "' for log_level: expected trace, debug, info, warn, error or off");
+    o.log_level = v;
+  } else {
+    return fail("unknown config key '" + std::string(key) + "'");
+  }
+  return {};
+}
+
+Result<void, std::string> load_config_file(NodeOptions& opts, const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return fail(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  for (auto&& [k, node] : t) {
+    std::string key(k.str());
+    const ConfigKey* spec = nullptr;
+    for (const auto& c : config_keys())
+      if (c.name == key) spec = &c;
+    if (!spec) return fail(path + ": unknown config key '" + key + "'");
+    std::string value;
+    if (spec->kind == K::text && node.is_string()) {
+      value = node.as_string()->get();
+    } else if (spec->kind == K::number && node.is_integer()) {
+      int64_t n = node.as_integer()->get();
+      if (n < 0) return fail(path + ": bad value for " + key + ": must not be negative");
+      value = std::to_string(n);
+    } else if (spec->kind == K::list && node.is_array()) {
+      for (auto&& item : *node.as_array()) {
+        if (!item.is_string()) return fail(path + ": bad value for " + key + ": expected an array of strings");
+        value += (value.empty() ? "" : ",") + item.as_string()->get();
+      }
+    } else {
+      const char* want = spec->kind == K::text ? "a string" : spec->kind == K::number ? "an integer" : "an array of strings";
+      return fail(path + ": bad value for " + key + ": expected " + want);
+    }
+    auto r = apply_config_value(opts, key, value);
+    if (!r) return fail(path + ": " + r.error());
+  }
+  return {};
+}
+
+Result<void, std::string> validate(const NodeOptions& o) {
+  if (o.name.empty()) return fail("name is required (--name)");
+  if (o.name.find('@') != std::string::npos || !discovery::valid_name(o.name, 64))
+    return fail("bad value '" + o.name + "' for name: use 1-64 printable characters without '@' or spaces");
+  if (!discovery::valid_name(o.cluster, discovery::kMaxClusterName))
+    return fail("bad value '" + o.cluster + "' for cluster: use 1-64 printable characters without spaces");
+  if (o.suspect_after <= o.heartbeat_interval)
+    return fail("suspect_after_ms must be larger than heartbeat_interval_ms");
+  if (!o.seeds.empty() && !o.multicast.empty()) return fail("seeds and multicast exclude each other");
+  return {};
+}
+
+}  // namespace zswarm::node

@@ -1,0 +1,34 @@
+// Node configuration: one table of keys shared by the TOML file and the
+// command line, so every config key is also a flag (`heartbeat_interval_ms`
+// in the file is `--heartbeat-interval-ms` on the command line). A bad key or
+// value is an error that names it. Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zswarm/node.hpp"
+#include "zswarm/result.hpp"
+
+namespace zswarm::node {
+
+struct ConfigKey {
+  enum Kind { text, number, list } kind;
+  std::string name;  // TOML key; the flag is --name with '_' as '-'
+  std::string help;
+};
+
+// Every key NodeOptions can take from a file or a flag.
+ZSWARM_API const std::vector<ConfigKey>& config_keys();
+ZSWARM_API std::string flag_name(const ConfigKey& k);
+
+// Sets one key from its textual value (lists: comma-separated).
+ZSWARM_API Result<void, std::string> apply_config_value(NodeOptions& opts, std::string_view key,
+                                                        std::string_view value);
+// Reads a TOML file into opts; fails on unknown keys and wrong types.
+ZSWARM_API Result<void, std::string> load_config_file(NodeOptions& opts, const std::string& path);
+// Checks the whole set (name present, timings consistent, ...).
+ZSWARM_API Result<void, std::string> validate(const NodeOptions& opts);
+
+}  // namespace zswarm::node

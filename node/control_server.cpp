@@ -1,0 +1,108 @@
+#include "node/control_server.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+namespace zswarm::node {
+
+ControlServer::ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler)
+    : socket_(ctx, zmq::socket_type::router),
+      reactor_(reactor),
+      path_(std::move(path)),
+      endpoint_("ipc://" + path_),
+      handler_(std::move(handler)) {}
+
+namespace {
+
+// True if a live node answers on the socket: then it is not ours to take.
+bool somebody_home(zmq::context_t& ctx, const std::string& endpoint) {
+  zmq::socket_t probe(ctx, zmq::socket_type::req);
+  probe.set(zmq::sockopt::linger, 0);
+  probe.set(zmq::sockopt::rcvtimeo, 300);
+  try {
+    probe.connect(endpoint);
+    probe.send(zmq::str_buffer(R"({"cmd":"ping"})"), zmq::send_flags::dontwait);
+    zmq::message_t answer;
+    return probe.recv(answer).has_value();
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(zmq::context_t& ctx, bus::Reactor& reactor,
+                                                                        const std::string& path, Handler handler) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return fail("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message());
+  if (path.size() >= 100) return fail("control socket path too long (IPC allows ~100 bytes): " + path);
+  if (std::filesystem::exists(path, ec) && somebody_home(ctx, "ipc://" + path))
+    return fail("a node already answers on " + path + " (same name and cluster?)");
+  std::unique_ptr<ControlServer> s(new ControlServer(ctx, reactor, path, std::move(handler)));
+  try {
+    s->socket_.set(zmq::sockopt::linger, 0);
+    s->socket_.bind(s->endpoint_);
+  } catch (const zmq::error_t& e) {
+    return fail("bind " + s->endpoint_ + ": " + e.what());
+  }
+  ::chmod(path.c_str(), 0700);  // only this user may drive the node
+  reactor.add(s->socket_, [raw = s.get()] { raw->on_readable(); });
+  return s;
+}
+
+ControlServer::~ControlServer() {
+  reactor_.remove(socket_);
+  socket_.close();
+  ::unlink(path_.c_str());
+}
+
+ControlServer::Json ControlServer::error(const std::string& code, const std::string& detail) {
+  return Json{{"ok", false}, {"error", code}, {"detail", detail}};
+}
+
+void ControlServer::on_readable() {
+  for (;;) {
+    // A REQ client sends [id, "", body]; a DEALER may omit the empty frame.
+    std::vector<zmq::message_t> frames;
+    zmq::message_t m;
+    if (!socket_.recv(m, zmq::recv_flags::dontwait)) return;
+    bool more = m.more();
+    frames.push_back(std::move(m));
+    while (more) {
+      zmq::message_t part;
+      if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+      more = part.more();
+      frames.push_back(std::move(part));
+    }
+    if (frames.size() < 2) continue;
+    auto envelope = std::make_shared<std::vector<std::string>>();
+    for (std::size_t i = 0; i + 1 < frames.size(); ++i) envelope->push_back(frames[i].to_string());
+    std::string body = frames.back().to_string();
+
+    Reply reply = [this, envelope, done = std::make_shared<bool>(false)](const Json& answer) {
+      if (*done) return;
+      *done = true;
+      std::string text = answer.dump();
+      for (const auto& f : *envelope) socket_.send(zmq::buffer(f), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      socket_.send(zmq::buffer(text), zmq::send_flags::dontwait);
+    };
+    Json request = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string()) {
+      reply(error("bad_request", "expected a JSON object with a string \"cmd\""));
+      continue;
+    }
+    if (request["cmd"] == "ping") {
+      reply(Json{{"ok", true}});
+      continue;
+    }
+    handler_(request, reply);
+  }
+}
+
+}  // namespace zswarm::node

@@ -1,0 +1,45 @@
+// ControlServer: the node's local control socket (ZeroMQ ROUTER over IPC),
+// used by the zswarm CLI and by tests. A request is one JSON object with a
+// "cmd"; the answer is one JSON object with "ok" and either the result or
+// "error" + "detail". Answers may come later (a cluster-wide operation): the
+// handler gets a Reply it may call once, on the loop thread, at any time.
+// Not thread-safe: owned by the node's event loop.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include "bus/reactor.hpp"
+#include "zswarm/result.hpp"
+
+namespace zswarm::node {
+
+class ControlServer {
+ public:
+  using Json = nlohmann::json;
+  using Reply = std::function<void(const Json&)>;
+  using Handler = std::function<void(const Json& request, Reply reply)>;
+
+  // Binds ipc://path. Fails if another live node answers on that path.
+  static Result<std::unique_ptr<ControlServer>, std::string> open(zmq::context_t& ctx, bus::Reactor& reactor,
+                                                                  const std::string& path, Handler handler);
+  ~ControlServer();
+  const std::string& endpoint() const { return endpoint_; }
+
+  static Json error(const std::string& code, const std::string& detail);
+
+ private:
+  ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler);
+  void on_readable();
+
+  zmq::socket_t socket_;
+  bus::Reactor& reactor_;
+  std::string path_;
+  std::string endpoint_;
+  Handler handler_;
+};
+
+}  // namespace zswarm::node

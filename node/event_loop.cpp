@@ -1,0 +1,84 @@
+#include "node/event_loop.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <system_error>
+
+namespace zswarm::node {
+
+EventLoop::EventLoop(const Clock& clock, bus::Reactor& reactor) : clock_(clock), reactor_(reactor) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  reactor_.add_fd(wake_fd_, [this] {
+    uint64_t n;
+    while (::read(wake_fd_, &n, sizeof n) > 0) {
+    }
+  });
+}
+
+EventLoop::~EventLoop() {
+  stop();
+  join();
+  reactor_.remove_fd(wake_fd_);
+  ::close(wake_fd_);
+}
+
+void EventLoop::start(Tick tick) {
+  running_ = true;
+  thread_ = std::thread([this, tick = std::move(tick)] { run(tick); });
+}
+
+void EventLoop::stop() {
+  stop_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::join() {
+  if (thread_.joinable() && !on_loop_thread()) thread_.join();
+}
+
+void EventLoop::post(Task t) {
+  {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(t));
+  }
+  uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void EventLoop::drain() {
+  std::vector<Task> batch;
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(tasks_);
+  }
+  for (auto& t : batch) t();
+}
+
+void EventLoop::run(Tick tick) {
+  auto next = tick();
+  while (!stop_) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.now());
+    // A manual clock never reaches `next` by itself: cap the wait.
+    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(50));
+    reactor_.run_once(wait);
+    drain();
+    next = tick();
+  }
+  drain();  // run what was posted before stop, so no caller waits forever
+  running_ = false;
+  drain();
+  std::lock_guard lock(done_mu_);
+  done_ = true;
+  done_cv_.notify_all();
+}
+
+void EventLoop::wait_stopped() {
+  std::unique_lock lock(done_mu_);
+  done_cv_.wait(lock, [this] { return done_; });
+}
+
+}  // namespace zswarm::node

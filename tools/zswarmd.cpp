@@ -1,0 +1,61 @@
+// zswarmd: the node daemon. Every config key is also a flag; flags win over
+// the config file. SIGTERM or SIGINT: say goodbye and exit cleanly.
+#include <signal.h>
+
+#include <cstdio>
+#include <map>
+
+#include <CLI/CLI.hpp>
+
+#include "node/config.hpp"
+#include "zswarm/node.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"zswarmd: a zswarm cluster node"};
+  std::string config_file;
+  app.add_option("-c,--config", config_file, "TOML config file")->check(CLI::ExistingFile);
+  std::map<std::string, std::string> flags;
+  for (const auto& key : zswarm::node::config_keys())
+    app.add_option(zswarm::node::flag_name(key), flags[key.name], key.help);
+  CLI11_PARSE(app, argc, argv);
+
+  zswarm::NodeOptions opts;
+  if (!config_file.empty()) {
+    if (auto r = zswarm::node::load_config_file(opts, config_file); !r) {
+      std::fprintf(stderr, "zswarmd: %s\n", r.error().c_str());
+      return 2;
+    }
+  }
+  for (const auto& key : zswarm::node::config_keys()) {
+    if (app.get_option(zswarm::node::flag_name(key))->count() == 0) continue;
+    if (auto r = zswarm::node::apply_config_value(opts, key.name, flags[key.name]); !r) {
+      std::fprintf(stderr, "zswarmd: %s\n", r.error().c_str());
+      return 2;
+    }
+  }
+
+  // Signals are taken synchronously by this thread; block them before any
+  // other thread exists so that none of them receives one.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  auto node = zswarm::Node::start(opts);
+  if (!node) {
+    std::fprintf(stderr, "zswarmd: %s\n", node.error().detail.c_str());
+    return 1;
+  }
+  timespec poll{0, 100'000'000};
+  for (;;) {
+    int sig = sigtimedwait(&sigs, nullptr, &poll);
+    if (sig == SIGTERM || sig == SIGINT) {
+      (*node)->leave();
+      break;
+    }
+    if ((*node)->stopped()) break;  // a `leave` command
+  }
+  (*node)->wait();
+  return 0;
+}
