@@ -73,8 +73,9 @@ bool as_bin(const msgpack::object& o, std::string_view& out) {
   return true;
 }
 
-// Bounds on what the unpacker may allocate for one envelope: 7 fields, no maps.
-const msgpack::unpack_limit kLimits(/*array*/ 7, /*map*/ 0, /*str*/ 0, /*bin*/ kMaxFrameSize,
+// Bounds on what the unpacker may allocate for one envelope: 7 fields, no
+// maps; short strings pass so that a mistyped field reads as bad_field.
+const msgpack::unpack_limit kLimits(/*array*/ 7, /*map*/ 0, /*str*/ 1024, /*bin*/ kMaxFrameSize,
                                     /*ext*/ 0, /*depth*/ 1);
 
 }  // namespace

@@ -117,8 +117,9 @@ void ZmqTransport::on_router() {
       more = msg.more();
       frame = msg.to_string();
     }
+    // A peer that did not identify itself gets the nil id; the receiver rejects it.
     auto id = NodeId::from_bytes(from.to_string_view());
-    if (id && receiver_) receiver_(Inbound{Inbound::direct, *id, std::move(frame)});
+    if (receiver_) receiver_(Inbound{Inbound::direct, id.value_or(NodeId()), std::move(frame)});
   }
 }
 

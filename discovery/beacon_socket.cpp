@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 namespace zswarm::discovery {
 namespace {
@@ -133,6 +134,14 @@ BeaconSocket::BeaconSocket(BeaconSocket&& o) noexcept
     : fd_(o.fd_), scope_(std::move(o.scope_)), bind_address_(std::move(o.bind_address_)),
       targets_(std::move(o.targets_)), net_(o.net_), mask_(o.mask_), out_of_scope_(o.out_of_scope_) {
   o.fd_ = -1;
+}
+
+BeaconSocket& BeaconSocket::operator=(BeaconSocket&& o) noexcept {
+  if (this != &o) {
+    this->~BeaconSocket();
+    new (this) BeaconSocket(std::move(o));
+  }
+  return *this;
 }
 
 BeaconSocket::~BeaconSocket() {

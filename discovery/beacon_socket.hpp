@@ -42,7 +42,7 @@ class BeaconSocket {
   static Result<BeaconSocket, std::string> open(const Scope& scope);
 
   BeaconSocket(BeaconSocket&& o) noexcept;
-  BeaconSocket& operator=(BeaconSocket&&) = delete;
+  BeaconSocket& operator=(BeaconSocket&& o) noexcept;
   ~BeaconSocket();
 
   int fd() const { return fd_; }

@@ -102,6 +102,11 @@ void Cluster::on_inbound(bus::Inbound&& in) {
     return;
   }
   bus::Envelope& e = *decoded;
+  if (in.kind == bus::Inbound::direct && in.peer != e.sender) {
+    ++stats_.frames_rejected;  // the channel says one sender, the frame another
+    reject("frame", "sender does not match its connection");
+    return;
+  }
   const discovery::Member* m = membership_.find(e.sender);
   if (!m || m->incarnation != e.incarnation) {
     ++stats_.frames_unknown_sender;  // not (yet) a member: its beacon will come

@@ -1,0 +1,123 @@
+// A cluster that forms by itself: real zswarmd processes on loopback.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include "support/process.hpp"
+#include "support/wait.hpp"
+
+namespace zswarm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+TEST(Membership, ThreeNodesAllSeeEachOther) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  c.start("c");
+  EXPECT_TRUE(c.wait_all_alive({"a", "b", "c"}));
+  auto log = c.process("a").log();
+  EXPECT_TRUE(wait_until([&] { return c.process("a").log().find("[membership] nodeup b@") != std::string::npos; }))
+      << log;
+}
+
+TEST(Membership, KilledNodeIsReportedDownByTheOthers) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  c.start("c");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b", "c"}));
+  c.process("b").signal(SIGKILL);
+  EXPECT_TRUE(c.wait_state("a", "b", "down", 5s));
+  EXPECT_TRUE(c.wait_state("c", "b", "down", 5s));
+  EXPECT_EQ(c.state("a", "c"), "alive");
+  EXPECT_TRUE(wait_until([&] { return c.process("a").log().find("[membership] nodedown b@") != std::string::npos; }));
+}
+
+TEST(Membership, RestartedNodeComesBackWithANewIncarnation) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto before = c.ask("b", {{"cmd", "info"}});
+  ASSERT_TRUE(before);
+  c.process("b").signal(SIGKILL);
+  ASSERT_TRUE(c.process("b").wait_exit(5s));
+  c.forget("b");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto after = c.ask("b", {{"cmd", "info"}});
+  ASSERT_TRUE(after);
+  EXPECT_GT((*after)["incarnation"].get<uint64_t>(), (*before)["incarnation"].get<uint64_t>());
+  EXPECT_NE((*after)["id"], (*before)["id"]);
+  // a holds exactly one b: the new incarnation replaced the old one.
+  auto members = c.ask("a", {{"cmd", "members"}});
+  int bs = 0;
+  for (const auto& m : (*members)["members"]) {
+    if (m["name"].get<std::string>().rfind("b@", 0) == 0) {
+      ++bs;
+      EXPECT_EQ(m["incarnation"], (*after)["incarnation"]);
+      EXPECT_EQ(m["state"], "alive");
+    }
+  }
+  EXPECT_EQ(bs, 1);
+}
+
+TEST(Membership, SigtermSaysGoodbyeAndPeersMarkItLeftAtOnce) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  c.process("b").signal(SIGTERM);
+  // "left", never "suspect" or "down": the goodbye arrived before any timeout.
+  EXPECT_TRUE(c.wait_state("a", "b", "left", 3s));
+  EXPECT_EQ(c.process("b").wait_exit(5s), 0);
+  EXPECT_EQ(c.process("a").log().find("suspect b@"), std::string::npos);
+}
+
+TEST(Membership, NodeOfAnotherClusterStaysOut) {
+  LocalCluster c(test_name());
+  LocalCluster other(test_name() + "-other", c.beacon_port());
+  c.start("a");
+  c.start("b");
+  // Same beacon port, other cluster name: it hears our beacons and we its.
+  other.start("x");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  ASSERT_TRUE(wait_until([&] {
+    auto info = c.ask("a", {{"cmd", "info"}});
+    return info && (*info)["stats"]["beacons_other_cluster"].get<uint64_t>() > 0;
+  }));
+  auto members = c.ask("a", {{"cmd", "members"}});
+  ASSERT_TRUE(members);
+  EXPECT_EQ((*members)["members"].size(), 2u);
+  EXPECT_EQ(c.state("a", "x"), "");
+}
+
+TEST(Membership, TwoClustersSideBySideOnOnePort) {
+  LocalCluster one(test_name() + "-1");
+  LocalCluster two(test_name() + "-2", one.beacon_port());
+  one.start("a");
+  one.start("b");
+  two.start("a");
+  two.start("b");
+  EXPECT_TRUE(one.wait_all_alive({"a", "b"}));
+  EXPECT_TRUE(two.wait_all_alive({"a", "b"}));
+  EXPECT_EQ(one.ask("a", {{"cmd", "members"}}).value()["members"].size(), 2u);
+  EXPECT_EQ(two.ask("a", {{"cmd", "members"}}).value()["members"].size(), 2u);
+}
+
+TEST(Membership, SameNameTwiceInOneClusterIsRefused) {
+  LocalCluster c(test_name());
+  c.start("a");
+  ASSERT_TRUE(wait_until([&] { return c.ask("a", {{"cmd", "ping"}}, 200ms).has_value(); }));
+  auto& dup = c.start("a");
+  EXPECT_EQ(dup.wait_exit(10s), 1);
+  EXPECT_NE(dup.log().find("already answers"), std::string::npos) << dup.log();
+  EXPECT_TRUE(c.ask("a", {{"cmd", "ping"}}).has_value());  // the first one is unharmed
+}
+
+}  // namespace
+}  // namespace zswarm::testing

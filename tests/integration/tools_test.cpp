@@ -1,0 +1,147 @@
+// Smoke tests of every tool, and of bad input reaching a live node.
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+
+#include "support/process.hpp"
+#include "support/wait.hpp"
+
+namespace zswarm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(Tools, CliMembersAndInfo) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto members = run(c.cli("a") + std::vector<std::string>{"members"});
+  EXPECT_EQ(members.code, 0) << members.output;
+  EXPECT_NE(members.output.find("a@"), std::string::npos);
+  EXPECT_NE(members.output.find("b@"), std::string::npos);
+  EXPECT_NE(members.output.find("alive"), std::string::npos);
+
+  auto json = run(c.cli("a") + std::vector<std::string>{"members", "--json"});
+  EXPECT_EQ(json.code, 0);
+  auto j = Json::parse(json.output);
+  EXPECT_EQ(j["members"].size(), 2u);
+
+  auto info = run(c.cli("b") + std::vector<std::string>{"info", "--json"});
+  EXPECT_EQ(info.code, 0);
+  auto i = Json::parse(info.output);
+  EXPECT_EQ(i["cluster"], c.name());
+  EXPECT_GT(i["pub_port"].get<int>(), 0);
+  EXPECT_EQ(i["pid"].get<int>(), c.process("b").pid());
+}
+
+TEST(Tools, CliLeaveStopsTheNodeCleanly) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto r = run(c.cli("b") + std::vector<std::string>{"leave"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(c.process("b").wait_exit(5s), 0);
+  EXPECT_TRUE(c.wait_state("a", "b", "left", 3s));
+}
+
+TEST(Tools, CliWithoutANodeSaysSo) {
+  LocalCluster c(test_name());
+  auto r = run(c.cli("nobody") + std::vector<std::string>{"--timeout", "300", "members"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_NE(r.output.find("no answer from node 'nobody'"), std::string::npos) << r.output;
+}
+
+TEST(Tools, DaemonRejectsABadConfigKeyByName) {
+  char path[] = "/tmp/zswarm-badcfg-XXXXXX";
+  ::close(mkstemp(path));
+  std::ofstream(path) << "name = \"a\"\nheartbeat_ms = 5\n";
+  auto r = run({bin_dir() + "/zswarmd", "--config", path});
+  std::remove(path);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("unknown config key 'heartbeat_ms'"), std::string::npos) << r.output;
+}
+
+TEST(Tools, DaemonRejectsABadFlagValueByName) {
+  auto r = run({bin_dir() + "/zswarmd", "--name", "a", "--probe-timeout-ms", "soon"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("probe_timeout_ms"), std::string::npos) << r.output;
+  auto no_name = run({bin_dir() + "/zswarmd"});
+  EXPECT_EQ(no_name.code, 1);
+  EXPECT_NE(no_name.output.find("name is required"), std::string::npos) << no_name.output;
+}
+
+TEST(Tools, DaemonReadsItsConfigFile) {
+  LocalCluster c(test_name());
+  std::string path = c.control_dir() + "/node.toml";
+  std::ofstream(path) << "name = \"a\"\ncluster = \"" << c.name() << "\"\nbeacon_port = " << c.beacon_port()
+                      << "\ncontrol_dir = \"" << c.control_dir() << "\"\nheartbeat_interval_ms = 100\n";
+  Process p({bin_dir() + "/zswarmd", "--config", path}, c.control_dir() + "/a.log");
+  EXPECT_TRUE(wait_until([&] { return c.ask("a", {{"cmd", "ping"}}, 200ms).has_value(); }));
+}
+
+TEST(Tools, MonitorSeesTheBus) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto r = run({bin_dir() + "/zswarm-monitor", "--cluster", c.name(), "--beacon-port",
+                std::to_string(c.beacon_port()), "--duration", "1.5"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("beacon  a@"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("heartbeat"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("2 nodes seen"), std::string::npos) << r.output;
+}
+
+TEST(Tools, GarbageOnTheWireIsCountedNeverFatal) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("b");
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto info = c.ask("a", {{"cmd", "info"}}).value();
+
+  // Garbage beacons, broadcast on loopback so that every node on the port gets them.
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(c.beacon_port());
+  inet_pton(AF_INET, "127.255.255.255", &to.sin_addr);
+  for (const std::string& junk : {std::string("ZSW\x09garbage"), std::string("hello"), std::string(250, 'Z')})
+    ::sendto(fd, junk.data(), junk.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  ::close(fd);
+
+  // Garbage frames straight into a's ROUTER, posing as b.
+  zmq::context_t ctx;
+  zmq::socket_t d(ctx, zmq::socket_type::dealer);
+  d.set(zmq::sockopt::linger, 0);
+  d.connect("tcp://127.0.0.1:" + std::to_string(info["router_port"].get<int>()));
+  for (int i = 0; i < 5; ++i) d.send(zmq::str_buffer("\x97\x01\x01junk"), zmq::send_flags::none);
+
+  EXPECT_TRUE(wait_until([&] {
+    auto now = c.ask("a", {{"cmd", "info"}});
+    return now && (*now)["stats"]["beacons_garbage"].get<uint64_t>() >= 2 &&
+           (*now)["stats"]["beacons_bad_version"].get<uint64_t>() >= 1 &&
+           (*now)["stats"]["frames_rejected"].get<uint64_t>() >= 5;
+  }));
+  EXPECT_EQ(c.state("a", "b"), "alive");
+  EXPECT_TRUE(c.process("a").running());
+}
+
+}  // namespace
+}  // namespace zswarm::testing

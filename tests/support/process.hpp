@@ -1,0 +1,90 @@
+// Real processes for integration tests: zswarmd daemons started by PID,
+// their stderr captured to a file, killed by PID when the test ends (pass or
+// fail). Also a client for a node's control socket, with a deadline.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace zswarm::testing {
+
+using Json = nlohmann::json;
+
+// Where the build put zswarmd, zswarm and the rest.
+std::string bin_dir();
+
+class Process {
+ public:
+  // Starts `argv[0]` (a path) with stdout+stderr appended to `log_path`.
+  Process(std::vector<std::string> argv, std::string log_path);
+  ~Process();  // SIGKILL + reap if still running
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+  // Waits for exit; returns the exit code (128+N for a signal) or nullopt at the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds deadline);
+  bool running();
+  std::string log() const;
+  const std::string& log_path() const { return log_path_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::string log_path_;
+};
+
+// Runs a command to completion (deadline 30 s); returns exit code and output.
+struct RunResult {
+  int code;
+  std::string output;
+};
+RunResult run(const std::vector<std::string>& argv);
+
+// A cluster of zswarmd processes on loopback with its own name, beacon port
+// and control directory, so tests can run side by side.
+class LocalCluster {
+ public:
+  // beacon_port 0: a random one; give another cluster's to share it.
+  explicit LocalCluster(const std::string& test_name, uint16_t beacon_port = 0);
+  ~LocalCluster();
+
+  const std::string& name() const { return cluster_; }
+  uint16_t beacon_port() const { return beacon_port_; }
+  const std::string& control_dir() const { return dir_; }
+
+  // Starts `zswarmd --name N` with this cluster's settings plus `extra` flags.
+  Process& start(const std::string& node, std::vector<std::string> extra = {});
+  Process& process(const std::string& node);
+  // Restarting a name: the old Process is reaped and replaced.
+  void forget(const std::string& node);
+
+  // One control request; nullopt if the node did not answer within the deadline.
+  std::optional<Json> ask(const std::string& node, const Json& request,
+                          std::chrono::milliseconds deadline = std::chrono::seconds(5));
+  // State of `of` ("b") as `by` ("a") sees it; "" if unknown.
+  std::string state(const std::string& by, const std::string& of);
+  // Waits until every listed node sees every other listed node alive.
+  bool wait_all_alive(const std::vector<std::string>& nodes,
+                      std::chrono::milliseconds deadline = std::chrono::seconds(10));
+  bool wait_state(const std::string& by, const std::string& of, const std::string& state,
+                  std::chrono::milliseconds deadline = std::chrono::seconds(10));
+  // Args for the zswarm CLI aimed at this cluster: {bin/zswarm, --cluster, .., --control-dir, ..}.
+  std::vector<std::string> cli(const std::string& node) const;
+
+ private:
+  std::string cluster_;
+  uint16_t beacon_port_;
+  std::string dir_;
+  std::vector<std::pair<std::string, std::unique_ptr<Process>>> nodes_;
+};
+
+}  // namespace zswarm::testing

@@ -1,0 +1,69 @@
+#include "discovery/beacon_socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "support/wait.hpp"
+
+namespace zswarm::discovery {
+namespace {
+
+uint16_t test_port() {
+  // Tests run in parallel: each picks its own beacon port.
+  return static_cast<uint16_t>(47000 + std::random_device{}() % 2000);
+}
+
+TEST(BeaconSocket, LoopbackBroadcastReachesEverySocketOnThePort) {
+  Scope s;
+  s.port = test_port();
+  auto a = BeaconSocket::open(s), b = BeaconSocket::open(s), c = BeaconSocket::open(s);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(a->bind_address(), "127.0.0.1");
+  a->send("hello");
+  for (BeaconSocket* sock : {&*a, &*b, &*c}) {
+    std::optional<Datagram> d;
+    ASSERT_TRUE(testing::wait_until([&] { return (d = sock->receive()).has_value(); }));
+    EXPECT_EQ(d->bytes, "hello");
+    EXPECT_EQ(d->source_ip, "127.0.0.1");
+  }
+}
+
+TEST(BeaconSocket, SeedsReachTheListedHost) {
+  Scope listener;
+  listener.port = test_port();
+  auto l = BeaconSocket::open(listener);
+  ASSERT_TRUE(l.ok());
+  Scope seeded;
+  seeded.port = static_cast<uint16_t>(listener.port + 1);
+  seeded.seeds = {"127.0.0.1:" + std::to_string(listener.port)};
+  auto s = BeaconSocket::open(seeded);
+  ASSERT_TRUE(s.ok()) << s.error();
+  s->send("seeded");
+  std::optional<Datagram> d;
+  ASSERT_TRUE(testing::wait_until([&] { return (d = l->receive()).has_value(); }));
+  EXPECT_EQ(d->bytes, "seeded");
+}
+
+TEST(BeaconSocket, ClearErrorsForBadScopes) {
+  Scope bad_if;
+  bad_if.interface = "nosuchif0";
+  auto r = BeaconSocket::open(bad_if);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("nosuchif0"), std::string::npos);
+
+  Scope bad_group;
+  bad_group.multicast_group = "198.18.0.1";
+  r = BeaconSocket::open(bad_group);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("multicast"), std::string::npos);
+
+  Scope bad_seed;
+  bad_seed.seeds = {"127.0.0.1:99999"};
+  r = BeaconSocket::open(bad_seed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("bad port"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace zswarm::discovery

@@ -1,0 +1,101 @@
+#include "node/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <unistd.h>
+
+namespace zswarm::node {
+namespace {
+
+std::string write_temp(const std::string& text) {
+  char path[] = "/tmp/zswarm-config-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, EveryKeyIsAlsoAFlagAndApplies) {
+  for (const auto& k : config_keys()) {
+    EXPECT_EQ(flag_name(k).substr(0, 2), "--");
+    EXPECT_EQ(flag_name(k).find('_'), std::string::npos);
+    NodeOptions o;
+    std::string v = k.kind == ConfigKey::number ? "100" : k.name == "log_level" ? "debug" : "x";
+    EXPECT_TRUE(apply_config_value(o, k.name, v).ok()) << k.name;
+  }
+}
+
+TEST(Config, FileSetsKeys) {
+  auto path = write_temp(R"(
+name = "a"
+cluster = "prod"
+seeds = ["198.18.0.1:45670", "198.18.0.2"]
+heartbeat_interval_ms = 100
+suspect_after_ms = 800
+)");
+  NodeOptions o;
+  ASSERT_TRUE(load_config_file(o, path).ok());
+  EXPECT_EQ(o.name, "a");
+  EXPECT_EQ(o.cluster, "prod");
+  EXPECT_EQ(o.seeds.size(), 2u);
+  EXPECT_EQ(o.heartbeat_interval, std::chrono::milliseconds(100));
+  EXPECT_TRUE(validate(o).ok());
+  std::remove(path.c_str());
+}
+
+TEST(Config, UnknownKeyIsNamed) {
+  auto path = write_temp("nmae = \"a\"\n");
+  NodeOptions o;
+  auto r = load_config_file(o, path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("unknown config key 'nmae'"), std::string::npos) << r.error();
+  std::remove(path.c_str());
+}
+
+TEST(Config, WrongTypeIsNamed) {
+  auto path = write_temp("beacon_port = \"x\"\n");
+  NodeOptions o;
+  auto r = load_config_file(o, path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("beacon_port"), std::string::npos);
+  EXPECT_NE(r.error().find("integer"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(Config, SyntaxErrorHasALine) {
+  auto path = write_temp("name = \"a\"\ncluster = \n");
+  NodeOptions o;
+  auto r = load_config_file(o, path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find(":2:"), std::string::npos) << r.error();
+  std::remove(path.c_str());
+}
+
+TEST(Config, BadValuesAreNamed) {
+  NodeOptions o;
+  auto r = apply_config_value(o, "beacon_port", "70000");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("beacon_port"), std::string::npos);
+  EXPECT_FALSE(apply_config_value(o, "probe_timeout_ms", "-5").ok());
+  EXPECT_FALSE(apply_config_value(o, "probe_timeout_ms", "5x").ok());
+  EXPECT_FALSE(apply_config_value(o, "log_level", "loud").ok());
+  EXPECT_FALSE(apply_config_value(o, "colour", "red").ok());
+}
+
+TEST(Config, ValidateChecksTheWhole) {
+  NodeOptions o;
+  EXPECT_FALSE(validate(o).ok());  // no name
+  o.name = "a@b";
+  EXPECT_FALSE(validate(o).ok());
+  o.name = "a";
+  EXPECT_TRUE(validate(o).ok());
+  o.suspect_after = o.heartbeat_interval;
+  EXPECT_FALSE(validate(o).ok());
+}
+
+}  // namespace
+}  // namespace zswarm::node

@@ -1,0 +1,139 @@
+// Runtime: the actor scheduler of the workers module. An Actor has a mailbox
+// (an intrusive list: an idle actor costs a few pointers, not a deque); its
+// messages run on a small shared thread pool, in order and one at a time
+// ("the turn"): an actor is in the ready queue at most once, so never two
+// pool threads are inside one actor. Timers are deadlines on the injected
+// Clock; a timer thread fires them in production, tests with a ManualClock
+// turn it off and call fire_due_timers() after advancing the clock.
+//
+// Thread-safety: every public function may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <zswarm/clock.hpp>
+
+namespace zswarm::workers {
+
+// One mailbox entry. Derive for payloads.
+struct Message {
+  virtual ~Message() = default;
+  Message* next = nullptr;
+};
+
+// Posted by the runtime when a timer fires. `tag` is what arm_timer was given
+// (the supervisor uses the worker's incarnation, to drop stale timers).
+struct TimerMessage final : Message {
+  TimerMessage(std::uint64_t id, std::uint64_t t) : timer_id(id), tag(t) {}
+  std::uint64_t timer_id;
+  std::uint64_t tag;
+};
+
+class Runtime;
+
+class Actor : public std::enable_shared_from_this<Actor> {
+ public:
+  virtual ~Actor();  // deletes undelivered messages
+  Actor(const Actor&) = delete;
+  Actor& operator=(const Actor&) = delete;
+
+  std::uint32_t mailbox_depth() const;
+
+ protected:
+  // held: the creator owns the turn (e.g. to run init on its own thread)
+  // until Runtime::release(); messages posted meanwhile wait in the mailbox.
+  explicit Actor(bool held = false) : scheduled_(held) {}
+  // Runs on a pool thread during the actor's turn. Must not throw.
+  virtual void receive(std::unique_ptr<Message> m) noexcept = 0;
+
+ private:
+  friend class Runtime;
+  mutable std::mutex mu_;
+  Message* head_ = nullptr;
+  Message* tail_ = nullptr;
+  std::uint32_t depth_ = 0;
+  bool scheduled_;  // owns the turn: queued, running, or held
+};
+
+class Runtime {
+ public:
+  struct Options {
+    std::size_t threads = 0;  // 0 = hardware threads, at least 2
+    const Clock* clock = nullptr;  // nullptr = SystemClock
+    bool timer_thread = true;  // false: the owner calls fire_due_timers()
+    std::size_t batch = 64;  // messages per turn before yielding the thread
+  };
+
+  explicit Runtime(Options opts);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Joins the pool and timer threads; afterwards nothing runs. Idempotent.
+  void stop();
+
+  // Appends m (or puts it first if urgent) and schedules the actor.
+  void post(const std::shared_ptr<Actor>& a, std::unique_ptr<Message> m, bool urgent = false);
+  // Gives up a turn held since construction.
+  void release(const std::shared_ptr<Actor>& a);
+
+  // Arms (re-arms) a one-shot timer; it posts a TimerMessage to `a`.
+  void arm_timer(const std::shared_ptr<Actor>& a, std::uint64_t timer_id, std::uint64_t tag,
+                 Clock::duration delay);
+  bool cancel_timer(const Actor* a, std::uint64_t timer_id);
+  // Must be called before an actor with timers is dropped.
+  void cancel_timers(const Actor* a);
+  // Posts every timer whose deadline is <= clock.now(); returns how many.
+  std::size_t fire_due_timers();
+  std::size_t armed_timers() const;
+  std::optional<Clock::time_point> next_deadline() const;
+
+  // Waits until no actor is queued or running (timers not counted).
+  bool wait_idle(std::chrono::milliseconds deadline);
+
+  static bool on_pool_thread();
+  std::size_t threads() const { return pool_.size(); }
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  void schedule(std::shared_ptr<Actor> a);
+  void pool_loop();
+  void timer_loop();
+
+  const Clock* clock_;
+  const std::size_t batch_;
+
+  std::mutex mu_;  // ready_, busy_, stopping_
+  std::condition_variable ready_cv_;
+  std::condition_variable idle_cv_;
+  std::deque<std::shared_ptr<Actor>> ready_;
+  std::size_t busy_ = 0;  // actors queued or running
+  bool stopping_ = false;
+
+  struct Timer {
+    std::weak_ptr<Actor> actor;
+    std::uint64_t timer_id;
+    std::uint64_t tag;
+  };
+  using TimerKey = std::pair<Clock::time_point, std::uint64_t>;  // deadline, sequence
+  mutable std::mutex timer_mu_;
+  std::condition_variable timer_cv_;
+  std::map<TimerKey, Timer> timers_;
+  std::map<std::pair<const Actor*, std::uint64_t>, TimerKey> timer_index_;
+  std::uint64_t timer_seq_ = 0;
+  bool timer_stopping_ = false;
+
+  std::vector<std::thread> pool_;
+  std::thread timer_thread_;
+};
+
+}  // namespace zswarm::workers
