@@ -53,6 +53,10 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "probe_timeout_ms", "time a suspect has to answer a probe"},
       {K::text, "control_dir", "directory of the control sockets"},
       {K::list, "plugin_path", "directories searched for worker plugins (comma-separated)"},
+      {K::list, "placement_allow", "only nodes whose name matches one of these globs own names"},
+      {K::list, "placement_deny", "nodes whose name matches one of these globs own no names"},
+      {K::number, "handoff_timeout_ms", "time a handoff may take before the name restarts elsewhere"},
+      {K::registration, "register", "register NAME=PLUGIN[:ARGS] once the node has met its peers (repeatable)"},
       {K::text, "log_level", "trace, debug, info, warn, error or off"},
   };
   return keys;
@@ -93,6 +97,20 @@ Result<void, std::string> apply_config_value(NodeOptions& o, std::string_view ke
   else if (key == "probe_timeout_ms") return ms(o.probe_timeout);
   else if (key == "control_dir") o.control_dir = v;
   else if (key == "plugin_path") o.plugin_path = split(v);
+  else if (key == "placement_allow") o.placement_allow = split(v);
+  else if (key == "placement_deny") o.placement_deny = split(v);
+  else if (key == "handoff_timeout_ms") return ms(o.handoff_timeout);
+  else if (key == "register") {
+    auto eq = v.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == v.size())
+      return fail("bad value '" + std::string(v) + "' for register: expected NAME=PLUGIN[:ARGS]");
+    auto rest = v.substr(eq + 1);
+    auto colon = rest.find(':');
+    NodeOptions::Registration r{std::string(v.substr(0, eq)), std::string(rest.substr(0, colon)),
+                                colon == std::string_view::npos ? std::string() : std::string(rest.substr(colon + 1))};
+    if (r.plugin.empty()) return fail("bad value '" + std::string(v) + "' for register: no plugin");
+    o.register_at_start.push_back(std::move(r));
+  }
   else if (key == "log_level") {
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
     bool known = false;
@@ -125,13 +143,28 @@ Result<void, std::string> load_config_file(NodeOptions& opts, const std::string&
       int64_t n = node.as_integer()->get();
       if (n < 0) return fail(path + ": bad value for " + key + ": must not be negative");
       value = std::to_string(n);
+    } else if (spec->kind == K::registration && node.is_array_of_tables()) {
+      for (auto&& item : *node.as_array()) {
+        const auto& reg = *item.as_table();
+        for (auto&& [field, v] : reg)
+          if (field != "name" && field != "plugin" && field != "args")
+            return fail(path + ": unknown key '" + std::string(field.str()) + "' in [[register]]");
+        auto name = reg["name"].value<std::string>();
+        auto plugin = reg["plugin"].value<std::string>();
+        if (!name || !plugin) return fail(path + ": [[register]] needs string keys name and plugin");
+        opts.register_at_start.push_back({*name, *plugin, reg["args"].value_or(std::string())});
+      }
+      continue;
     } else if (spec->kind == K::list && node.is_array()) {
       for (auto&& item : *node.as_array()) {
         if (!item.is_string()) return fail(path + ": bad value for " + key + ": expected an array of strings");
         value += (value.empty() ? "" : ",") + item.as_string()->get();
       }
     } else {
-      const char* want = spec->kind == K::text ? "a string" : spec->kind == K::number ? "an integer" : "an array of strings";
+      const char* want = spec->kind == K::text       ? "a string"
+                         : spec->kind == K::number   ? "an integer"
+                         : spec->kind == K::list     ? "an array of strings"
+                                                     : "[[register]] tables";
       return fail(path + ": bad value for " + key + ": expected " + want);
     }
     auto r = apply_config_value(opts, key, value);

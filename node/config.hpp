@@ -14,7 +14,8 @@
 namespace zswarm::node {
 
 struct ConfigKey {
-  enum Kind { text, number, list } kind;
+  // registration: repeatable; "NAME=PLUGIN[:ARGS]" as a flag, [[register]] tables in TOML.
+  enum Kind { text, number, list, registration } kind;
   std::string name;  // TOML key; the flag is --name with '_' as '-'
   std::string help;
 };

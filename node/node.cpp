@@ -1,10 +1,12 @@
 // The composition root: wires bus, discovery and the cluster state machine
 // to real sockets and one event-loop thread, and serves the control socket.
+#include <limits.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
+#include <future>
 
 #include <zmq.hpp>
 
@@ -15,6 +17,9 @@
 #include "node/control_server.hpp"
 #include "node/event_loop.hpp"
 #include "node/logging.hpp"
+#include "node/tracker.hpp"
+#include "workers/plugin_loader.hpp"
+#include "workers/supervisor.hpp"
 #include "zswarm/node.hpp"
 
 namespace zswarm {
@@ -37,6 +42,35 @@ namespace {
 using Json = nlohmann::json;
 using namespace std::chrono;
 
+// Where plugins are looked for: the configured path, $ZSWARM_PLUGIN_PATH,
+// then beside this program (build tree: bin/../lib; installed: lib/zswarm/plugins).
+std::vector<std::filesystem::path> plugin_search_path(const NodeOptions& o) {
+  std::vector<std::filesystem::path> path(o.plugin_path.begin(), o.plugin_path.end());
+  if (const char* env = std::getenv("ZSWARM_PLUGIN_PATH"))
+    for (auto& p : workers::PluginLoader::parse_search_path(env)) path.push_back(p);
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    auto prefix = exe.parent_path().parent_path();
+    path.push_back(prefix / "lib");
+    path.push_back(prefix / "lib" / "zswarm" / "plugins");
+  }
+  return path;
+}
+
+spdlog::level::level_enum spd_level(LogLevel l) {
+  switch (l) {
+    case LogLevel::trace: return spdlog::level::trace;
+    case LogLevel::debug: return spdlog::level::debug;
+    case LogLevel::info: return spdlog::level::info;
+    case LogLevel::warn: return spdlog::level::warn;
+    case LogLevel::error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+Json error_json(const Error& e) { return node::ControlServer::error(e.code, e.detail); }
+
 std::string local_hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
@@ -51,9 +85,10 @@ class NodeImpl final : public Node {
         clock_(clock),
         log_(std::move(log)),
         beacon_(std::move(beacon)),
-        loop_(clock_, reactor_) {}
+        loop_(clock_, reactor_),
+        loader_(plugin_search_path(opts_)) {}
 
-  ~NodeImpl() override { shutdown(/*goodbye=*/false); }
+  ~NodeImpl() override { shutdown(); }
 
   Result<void, NodeError> init(const std::string& full_name) {
     self_ = bus::NodeId::random();
@@ -64,7 +99,7 @@ class NodeImpl final : public Node {
           ctx_, reactor_,
           bus::ZmqTransportOptions{self_, beacon_.bind_address(), opts_.pub_port, opts_.router_port});
     } catch (const zmq::error_t& e) {
-      return fail(NodeError{NodeError::bind_failed, std::string("bus: ") + e.what()});
+      return fail(Error{"bind_failed", std::string("bus: ") + e.what()});
     }
     node::ClusterOptions co;
     co.self = self_;
@@ -85,10 +120,36 @@ class NodeImpl final : public Node {
         },
         log_);
 
+    workers::Supervisor::Options so;
+    so.node_name = full_name;
+    so.loader = &loader_;
+    so.clock = &clock_;
+    so.log = [log = log_](LogLevel level, std::string_view worker, std::string_view msg) {
+      log->log(spd_level(level), "[worker {}] {}", worker, msg);
+    };
+    so.router = [this](std::string_view, std::string_view to, std::string_view bytes) {
+      loop_.post([this, to = std::string(to), bytes = std::string(bytes)] {
+        if (tracker_) tracker_->route_cast(to, bytes);
+      });
+      return true;
+    };
+    supervisor_ = std::make_unique<workers::Supervisor>(std::move(so));
+    supervisor_->set_exit_observer([this](const workers::ExitInfo& exit) {
+      loop_.post([this, exit] {
+        if (tracker_) tracker_->on_worker_exit(exit);
+      });
+    });
+    node::TrackerOptions to;
+    to.placement = {opts_.placement_allow, opts_.placement_deny};
+    to.handoff_timeout = opts_.handoff_timeout;
+    tracker_ = std::make_unique<node::Tracker>(clock_, *cluster_, *supervisor_,
+                                               [this](std::function<void()> f) { loop_.post(std::move(f)); }, to);
+    register_at_ = clock_.now() + opts_.beacon_interval;
+
     auto control = node::ControlServer::open(
         ctx_, reactor_, control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
         [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); });
-    if (!control) return fail(NodeError{NodeError::control_socket_failed, control.error()});
+    if (!control) return fail(Error{"control_socket_failed", control.error()});
     control_ = std::move(control).value();
 
     reactor_.add_fd(beacon_.fd(), [this] {
@@ -99,6 +160,8 @@ class NodeImpl final : public Node {
     cluster_->start();
     loop_.start([this] {
       cluster_->tick();
+      tracker_->tick();
+      register_at_start();
       return cluster_->next_deadline();
     });
     return {};
@@ -116,10 +179,94 @@ class NodeImpl final : public Node {
     loop_.post([this] { begin_leave(); });
   }
 
+  Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
+                                           const std::string& args) override {
+    return await<std::string>([=, this](auto done) { tracker_->register_name(name, plugin, args, done); });
+  }
+  Result<std::string, Error> whereis(const std::string& name) const override {
+    return loop_.call([&] { return tracker_->whereis(name); });
+  }
+  Result<void, Error> unregister_name(const std::string& name) override {
+    auto r = await<std::string>([=, this](auto done) { tracker_->unregister_name(name, done); });
+    if (!r) return fail(r.error());
+    return {};
+  }
+  std::vector<RegisteredName> registered() const override {
+    return loop_.call([&] { return tracker_->registered(); });
+  }
+  Result<void, Error> send(const std::string& name, const std::string& message) override {
+    auto r = await<std::string>([=, this](auto done) { tracker_->send(name, message, done); });
+    if (!r) return fail(r.error());
+    return {};
+  }
+  Result<std::string, Error> call(const std::string& name, const std::string& message,
+                                  std::chrono::milliseconds timeout) override {
+    return await<std::string>([=, this](auto done) { tracker_->call(name, message, timeout, done); },
+                              timeout + std::chrono::seconds(1));
+  }
+  std::vector<LocalWorker> workers() const override {
+    return loop_.call([&] { return workers_locked(); });
+  }
+  Result<uint64_t, Error> start_local(const std::string& name, const std::string& plugin, const std::string& args,
+                                      const std::string& policy) override {
+    auto p = workers::parse_policy(policy);
+    if (!p) return fail(Error{"bad_option", "policy must be permanent, transient or temporary"});
+    auto r = supervisor_->start(workers::WorkerSpec{name, plugin, args, *p, {}});
+    if (!r) return fail(Error{std::string(workers::error_name(r.error().code)), r.error().detail});
+    return *r;
+  }
+  Result<void, Error> stop_local(const std::string& name) override {
+    bool registered = loop_.call([&] { return tracker_->owns(name); });
+    if (registered) return fail(Error{"registered", name + " is registered: use unregister"});
+    auto r = supervisor_->stop(name);
+    if (!r) return fail(Error{std::string(workers::error_name(r.error().code)), r.error().detail});
+    return {};
+  }
+
   void wait() override { loop_.wait_stopped(); }
   bool stopped() const override { return !loop_.running(); }
 
  private:
+  // Runs an asynchronous tracker operation on the loop and waits for it.
+  template <class T, class Start>
+  Result<T, Error> await(Start start, std::chrono::milliseconds deadline = std::chrono::seconds(15)) const {
+    if (!loop_.running()) return fail(Error{"stopped", "the node has stopped"});
+    auto promise = std::make_shared<std::promise<Result<T, Error>>>();
+    auto future = promise->get_future();
+    loop_.post([start, promise] {
+      start([promise, once = std::make_shared<bool>(false)](Result<T, Error> r) {
+        if (std::exchange(*once, true)) return;
+        promise->set_value(std::move(r));
+      });
+    });
+    if (future.wait_for(deadline) != std::future_status::ready)
+      return fail(Error{"timeout", "no answer from the node's loop in time"});
+    return future.get();
+  }
+
+  std::vector<LocalWorker> workers_locked() const {
+    std::vector<LocalWorker> out;
+    for (const auto& w : supervisor_->list())
+      out.push_back({w.name, w.id, w.plugin, std::string(workers::policy_name(w.policy)),
+                     std::string(workers::state_name(w.state)), w.restarts, w.mailbox_depth, tracker_->owns(w.name)});
+    return out;
+  }
+
+  void register_at_start() {
+    if (register_at_.time_since_epoch().count() == 0 || clock_.now() < register_at_) return;
+    register_at_ = {};
+    for (const auto& r : opts_.register_at_start) {
+      tracker_->register_name(r.name, r.plugin, r.args, [this, r](Result<std::string, Error> res) {
+        if (res) log_->info("[tracker] registered {} at start-up: {{ok, {}}}", r.name, *res);
+        else if (res.error().code == "already_registered")
+          log_->info("[tracker] {} already runs in the cluster: {}", r.name, res.error().detail);
+        else
+          log_->error("[tracker] could not register {} at start-up: {} {}", r.name, res.error().code,
+                      res.error().detail);
+      });
+    }
+  }
+
   NodeInfo info_locked() const {
     const auto& o = cluster_->options();
     return NodeInfo{o.name,         self_.to_string(), opts_.cluster,         incarnation_,
@@ -140,8 +287,13 @@ class NodeImpl final : public Node {
   }
 
   void begin_leave() {
-    cluster_->leave();  // the PUB socket lingers, so the goodbye still goes out
-    loop_.stop();
+    if (leaving_) return;
+    leaving_ = true;
+    log_->info("[tracker] leaving: handing off {} names", supervisor_->count());
+    tracker_->leave([this] {
+      cluster_->leave();  // the PUB socket lingers, so the goodbye still goes out
+      loop_.stop();
+    });
   }
 
   void on_control(const Json& req, node::ControlServer::Reply reply) {
@@ -184,16 +336,69 @@ class NodeImpl final : public Node {
     } else if (cmd == "leave") {
       reply(Json{{"ok", true}});
       begin_leave();
+    } else if (cmd == "workers") {
+      Json list = Json::array();
+      for (const auto& w : workers_locked())
+        list.push_back({{"name", w.name},
+                        {"id", w.id},
+                        {"plugin", w.plugin},
+                        {"policy", w.policy},
+                        {"state", w.state},
+                        {"restarts", w.restarts},
+                        {"mailbox", w.mailbox_depth},
+                        {"registered", w.registered}});
+      reply(Json{{"ok", true}, {"workers", list}});
+    } else if (cmd == "start_local" || cmd == "stop_local") {
+      std::string name = req.value("name", "");
+      if (cmd == "stop_local") {
+        if (tracker_->owns(name)) return reply(error_json({"registered", name + " is registered: use unregister"}));
+        auto r = supervisor_->stop(name);
+        if (!r) return reply(error_json({std::string(workers::error_name(r.error().code)), r.error().detail}));
+        return reply(Json{{"ok", true}});
+      }
+      auto p = workers::parse_policy(req.value("policy", "permanent"));
+      if (!p) return reply(error_json({"bad_option", "policy must be permanent, transient or temporary"}));
+      auto r = supervisor_->start(workers::WorkerSpec{name, req.value("plugin", ""), req.value("args", ""), *p, {}});
+      if (!r) return reply(error_json({std::string(workers::error_name(r.error().code)), r.error().detail}));
+      reply(Json{{"ok", true}, {"id", *r}, {"ref", cluster_->options().name + "/" + std::to_string(*r)}});
+    } else if (cmd == "register") {
+      tracker_->register_name(req.value("name", ""), req.value("plugin", ""), req.value("args", ""),
+                              [reply](Result<std::string, Error> r) {
+                                reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
+                              });
+    } else if (cmd == "whereis") {
+      auto r = tracker_->whereis(req.value("name", ""));
+      reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
+    } else if (cmd == "unregister") {
+      tracker_->unregister_name(req.value("name", ""), [reply](Result<std::string, Error> r) {
+        reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
+      });
+    } else if (cmd == "registered") {
+      Json list = Json::array();
+      for (const auto& n : tracker_->registered())
+        list.push_back({{"name", n.name}, {"ref", n.ref}, {"owner", n.owner}, {"plugin", n.plugin}});
+      reply(Json{{"ok", true}, {"names", list}});
+    } else if (cmd == "send") {
+      tracker_->send(req.value("name", ""), req.value("message", ""), [reply](Result<std::string, Error> r) {
+        reply(r ? Json{{"ok", true}} : error_json(r.error()));
+      });
+    } else if (cmd == "call") {
+      auto timeout = std::chrono::milliseconds(req.value("timeout_ms", 5000));
+      tracker_->call(req.value("name", ""), req.value("message", ""), timeout,
+                     [reply](Result<std::string, Error> r) {
+                       reply(r ? Json{{"ok", true}, {"reply", *r}} : error_json(r.error()));
+                     });
     } else {
       reply(node::ControlServer::error("unknown_command", "no command '" + cmd + "'"));
     }
   }
 
-  void shutdown(bool goodbye) {
-    if (goodbye && loop_.running()) loop_.call([this] { cluster_->leave(); });
+  void shutdown() {
     loop_.stop();
     loop_.join();
     control_.reset();
+    tracker_.reset();
+    supervisor_.reset();  // workers terminate (reason shutdown)
     cluster_.reset();
     transport_.reset();
   }
@@ -211,20 +416,25 @@ class NodeImpl final : public Node {
   std::unique_ptr<bus::ZmqTransport> transport_;
   std::unique_ptr<node::Cluster> cluster_;
   std::unique_ptr<node::ControlServer> control_;
+  workers::PluginLoader loader_;
+  std::unique_ptr<workers::Supervisor> supervisor_;
+  std::unique_ptr<node::Tracker> tracker_;
+  Clock::time_point register_at_{};
+  bool leaving_ = false;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions opts, const Clock& clock) {
-  if (auto v = node::validate(opts); !v) return fail(NodeError{NodeError::bad_option, v.error()});
+  if (auto v = node::validate(opts); !v) return fail(Error{"bad_option", v.error()});
   if (opts.host.empty()) opts.host = local_hostname();
   std::string full_name = opts.name + "@" + opts.host;
   if (!discovery::valid_name(full_name, discovery::kMaxNodeName))
-    return fail(NodeError{NodeError::bad_option, "node name '" + full_name + "' is too long or has spaces"});
+    return fail(Error{"bad_option", "node name '" + full_name + "' is too long or has spaces"});
 
   discovery::Scope scope{opts.interface, opts.multicast, opts.seeds, opts.beacon_port};
   auto beacon = discovery::BeaconSocket::open(scope);
-  if (!beacon) return fail(NodeError{NodeError::bind_failed, "discovery: " + beacon.error()});
+  if (!beacon) return fail(Error{"bind_failed", "discovery: " + beacon.error()});
 
   auto log = node::make_node_logger(full_name, opts.log_level);
   auto node = std::make_unique<NodeImpl>(std::move(opts), clock, log, std::move(beacon).value());

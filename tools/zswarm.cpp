@@ -1,7 +1,10 @@
 // zswarm: the control CLI. Talks to one node's control socket:
-//   zswarm --node a [--cluster NAME] members|info|leave [--json]
+//   zswarm --node a [--cluster NAME] COMMAND [--json]
+// Cluster-wide names: register, whereis, unregister, registered, send, call.
+// This node: members, info, leave, workers, start-local, stop-local.
 // Exit status: 0 ok, 1 the node answered with an error, 2 usage,
 // 3 no answer (node not running?).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -76,14 +79,55 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", t.timeout_ms, "milliseconds to wait for the node's answer");
   app.add_flag("--json", json, "print the node's answer as JSON");
 
+  std::string name, plugin, args, message, policy = "permanent";
+  int call_timeout = 5000;
   auto* members = app.add_subcommand("members", "list every member with its state");
   auto* info = app.add_subcommand("info", "this node's identity, ports and counters");
-  auto* leave = app.add_subcommand("leave", "leave the cluster cleanly and stop the node");
-  for (auto* sub : {members, info, leave}) sub->add_flag("--json", json, "print JSON");
+  auto* leave = app.add_subcommand("leave", "hand off this node's names, leave the cluster and stop");
+  auto* reg = app.add_subcommand("register", "run a worker for NAME once in the cluster");
+  reg->add_option("name", name, "the name")->required();
+  reg->add_option("-p,--plugin", plugin, "worker plugin, e.g. singleton_worker")->required();
+  reg->add_option("-a,--args", args, "arguments for the plugin's init");
+  auto* whereis = app.add_subcommand("whereis", "where NAME runs (from this node's replica)");
+  whereis->add_option("name", name)->required();
+  auto* unreg = app.add_subcommand("unregister", "stop NAME's worker and forget the name");
+  unreg->add_option("name", name)->required();
+  auto* registered = app.add_subcommand("registered", "every registered name with its REF");
+  auto* send = app.add_subcommand("send", "deliver MESSAGE to NAME's worker, wherever it runs");
+  send->add_option("name", name)->required();
+  send->add_option("message", message)->required();
+  auto* call = app.add_subcommand("call", "send MESSAGE to NAME's worker and print its reply");
+  call->add_option("name", name)->required();
+  call->add_option("message", message)->required();
+  call->add_option("--timeout-ms", call_timeout, "how long to wait for the reply");
+  auto* workers = app.add_subcommand("workers", "the workers under this node's supervisor");
+  auto* start_local = app.add_subcommand("start-local", "start a worker on this node only (not registered)");
+  start_local->add_option("name", name)->required();
+  start_local->add_option("-p,--plugin", plugin)->required();
+  start_local->add_option("-a,--args", args);
+  start_local->add_option("--policy", policy, "permanent, transient or temporary");
+  auto* stop_local = app.add_subcommand("stop-local", "stop a local, unregistered worker");
+  stop_local->add_option("name", name)->required();
+  for (auto* sub : {members, info, leave, reg, whereis, unreg, registered, send, call, workers, start_local, stop_local})
+    sub->add_flag("--json", json, "print JSON");
   CLI11_PARSE(app, argc, argv);
 
   auto* sub = app.get_subcommands().front();
-  auto answer = ask(t, Json{{"cmd", sub->get_name()}});
+  std::string cmd = sub->get_name();
+  for (char& c : cmd)
+    if (c == '-') c = '_';
+  Json request{{"cmd", cmd}};
+  if (!name.empty()) request["name"] = name;
+  if (!plugin.empty()) request["plugin"] = plugin;
+  if (sub == reg || sub == start_local) request["args"] = args;
+  if (sub == start_local) request["policy"] = policy;
+  if (sub == send || sub == call) request["message"] = message;
+  if (sub == call) {
+    request["timeout_ms"] = call_timeout;
+    t.timeout_ms = std::max(t.timeout_ms, call_timeout + 1000);
+  }
+  if (sub == reg) t.timeout_ms = std::max(t.timeout_ms, 15000);  // a remote owner may be starting it
+  auto answer = ask(t, request);
   if (!answer) {
     std::cerr << "zswarm: no answer from node '" << t.node << "' of cluster '" << t.cluster << "' at "
               << zswarm::control_socket_path(t.control_dir, t.cluster, t.node) << " (is it running?)\n";
@@ -93,7 +137,24 @@ int main(int argc, char** argv) {
   if (json) {
     std::cout << j.dump() << "\n";
   } else if (!j.value("ok", false)) {
-    std::cerr << "{error, " << j.value("error", "?") << "} " << j.value("detail", "") << "\n";
+    // Seed style: {error, already_registered, a@host/1}
+    std::string detail = j.value("detail", "");
+    std::cout << "{error, " << j.value("error", "?") << (detail.empty() ? "" : ", " + detail) << "}\n";
+  } else if (sub == reg || sub == whereis || sub == unreg || sub == start_local) {
+    std::cout << "{ok, " << j.value("ref", "") << "}\n";
+  } else if (sub == call) {
+    std::cout << j.value("reply", "") << "\n";
+  } else if (sub == registered) {
+    std::cout << pad("NAME", 28) << pad("REF", 28) << "PLUGIN\n";
+    for (const auto& n : j["names"])
+      std::cout << pad(n["name"], 28) << pad(n["ref"], 28) << n["plugin"].get<std::string>() << "\n";
+  } else if (sub == workers) {
+    std::cout << pad("NAME", 28) << pad("ID", 8) << pad("PLUGIN", 18) << pad("POLICY", 11) << pad("STATE", 11)
+              << pad("RESTARTS", 9) << "REGISTERED\n";
+    for (const auto& w : j["workers"])
+      std::cout << pad(w["name"], 28) << pad(std::to_string(w["id"].get<uint64_t>()), 8) << pad(w["plugin"], 18)
+                << pad(w["policy"], 11) << pad(w["state"], 11) << pad(std::to_string(w["restarts"].get<int>()), 9)
+                << (w["registered"].get<bool>() ? "yes" : "no") << "\n";
   } else if (sub == members) {
     print_members(j);
   } else if (sub == info) {

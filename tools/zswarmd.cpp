@@ -15,8 +15,13 @@ int main(int argc, char** argv) {
   std::string config_file;
   app.add_option("-c,--config", config_file, "TOML config file")->check(CLI::ExistingFile);
   std::map<std::string, std::string> flags;
-  for (const auto& key : zswarm::node::config_keys())
-    app.add_option(zswarm::node::flag_name(key), flags[key.name], key.help);
+  std::vector<std::string> registrations;
+  for (const auto& key : zswarm::node::config_keys()) {
+    if (key.kind == zswarm::node::ConfigKey::registration)
+      app.add_option(zswarm::node::flag_name(key), registrations, key.help);
+    else
+      app.add_option(zswarm::node::flag_name(key), flags[key.name], key.help);
+  }
   CLI11_PARSE(app, argc, argv);
 
   zswarm::NodeOptions opts;
@@ -26,7 +31,14 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  for (const auto& r : registrations) {
+    if (auto ok = zswarm::node::apply_config_value(opts, "register", r); !ok) {
+      std::fprintf(stderr, "zswarmd: %s\n", ok.error().c_str());
+      return 2;
+    }
+  }
   for (const auto& key : zswarm::node::config_keys()) {
+    if (key.kind == zswarm::node::ConfigKey::registration) continue;
     if (app.get_option(zswarm::node::flag_name(key))->count() == 0) continue;
     if (auto r = zswarm::node::apply_config_value(opts, key.name, flags[key.name]); !r) {
       std::fprintf(stderr, "zswarmd: %s\n", r.error().c_str());

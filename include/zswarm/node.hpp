@@ -43,8 +43,20 @@ struct NodeOptions {
   std::chrono::milliseconds probe_timeout{500};
   // Local control socket: <control_dir>/<cluster>/<name>.sock
   std::string control_dir;          // empty: default_control_dir()
-  std::vector<std::string> plugin_path;
+  std::vector<std::string> plugin_path;  // searched before the default plugin directories
+  // Placement (like swarm's node whitelist / blacklist): glob patterns on
+  // node names; a node is eligible to own names if it matches some allow
+  // pattern (or allow is empty) and no deny pattern.
+  std::vector<std::string> placement_allow;
+  std::vector<std::string> placement_deny;
+  std::chrono::milliseconds handoff_timeout{3000};
   std::string log_level = "info";   // trace, debug, info, warn, error, off
+  // Names registered once the node has met its peers (from [[register]] in
+  // the config file): {name, plugin, args}.
+  struct Registration {
+    std::string name, plugin, args;
+  };
+  std::vector<Registration> register_at_start;
 };
 
 // $ZSWARM_RUNTIME_DIR, else $XDG_RUNTIME_DIR/zswarm, else /tmp/zswarm-<uid>.
@@ -75,9 +87,35 @@ struct MemberInfo {
   bool self = false;
 };
 
-struct NodeError {
-  enum Code { bad_option, bind_failed, control_socket_failed, stopped } code;
+// The one error model of the public API. `code` is a stable snake_case name
+// that the CLI and the control socket print too: bad_option, bind_failed,
+// control_socket_failed, already_registered (detail: the REF), not_found,
+// no_node_available, timeout, node_down, node_leaving, and the worker
+// errors (plugin_not_found, symbol_missing, abi_mismatch, init_failed, ...).
+struct Error {
+  std::string code;
   std::string detail;
+};
+using NodeError = Error;
+
+// A name in the cluster-wide registry. `ref` prints as name@host/ID.
+struct RegisteredName {
+  std::string name;
+  std::string ref;
+  std::string owner;  // "name@host"
+  std::string plugin;
+};
+
+// A worker under this node's supervisor.
+struct LocalWorker {
+  std::string name;
+  uint64_t id = 0;
+  std::string plugin;
+  std::string policy;  // permanent, transient, temporary
+  std::string state;   // starting, running, restarting
+  uint32_t restarts = 0;
+  uint32_t mailbox_depth = 0;
+  bool registered = false;  // owned through the cluster registry
 };
 
 class ZSWARM_API Node {
@@ -91,11 +129,35 @@ class ZSWARM_API Node {
   virtual NodeInfo info() const = 0;
   // Every member this node knows, itself included.
   virtual std::vector<MemberInfo> members() const = 0;
-  // Says goodbye, so peers mark this node left at once, and stops.
+  // Hands every registered worker off to its new owner, says goodbye (peers
+  // mark this node left at once), and stops. Returns at once; see wait().
   virtual void leave() = 0;
   // Blocks until the node stopped (after leave(), or a `leave` command).
   virtual void wait() = 0;
   virtual bool stopped() const = 0;
+
+  // --- the cluster-wide registry (the owner of a name is its ring owner) ---
+  // Starts `plugin` for `name` somewhere in the cluster, exactly once.
+  // Returns the REF; already_registered carries the existing REF as detail.
+  virtual Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
+                                                   const std::string& args = {}) = 0;
+  // From the local replica, without asking anyone.
+  virtual Result<std::string, Error> whereis(const std::string& name) const = 0;
+  virtual Result<void, Error> unregister_name(const std::string& name) = 0;
+  virtual std::vector<RegisteredName> registered() const = 0;
+  // Delivers `message` to the worker of `name`, wherever it runs.
+  virtual Result<void, Error> send(const std::string& name, const std::string& message) = 0;
+  // As send, and waits for the worker's reply.
+  virtual Result<std::string, Error> call(const std::string& name, const std::string& message,
+                                          std::chrono::milliseconds timeout = std::chrono::seconds(5)) = 0;
+
+  // --- this node's supervisor only ---
+  virtual std::vector<LocalWorker> workers() const = 0;
+  // A worker that is not in the registry; policy: permanent, transient, temporary.
+  virtual Result<uint64_t, Error> start_local(const std::string& name, const std::string& plugin,
+                                              const std::string& args = {},
+                                              const std::string& policy = "permanent") = 0;
+  virtual Result<void, Error> stop_local(const std::string& name) = 0;
 };
 
 }  // namespace zswarm

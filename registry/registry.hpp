@@ -1,0 +1,130 @@
+// Registry: this node's full replica of the cluster's name table, as a
+// last-writer-wins map of Entry versions (a state-based CRDT).
+//
+// Every replica keeps, per name, the version that wins under version_wins():
+// a total order extending causality. "Keep the winner" is idempotent,
+// commutative and associative, so replicas that receive the same versions in
+// any order, with duplicates, converge; lost deltas are repaired by merging a
+// peer's snapshot. Concurrent versions (a partition healed) are reported as a
+// conflict so the loser's node can stop its worker.
+//
+// Local writes (put/remove) stamp the new version with a fresh dot for `self`:
+// one more than any counter for self this replica has seen, so a node's dots
+// are unique and rising across all names.
+//
+// Deletes are tombstones, purged by collect_garbage() once every live
+// member's summary covers them. That is only sound if summaries travel like
+// deltas: a member advertises its summary on the same ordered channel as its
+// own deltas, after applying each origin's deltas in order (the bus resyncs
+// on a sequence gap first). Otherwise a dominated summary may hide a missed
+// delete, or a late delta may resurrect a purged name.
+//
+// Single-threaded: the owner (the node's registry thread) serialises access.
+// Pointers and references returned stay valid until the next mutation.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "registry/decode_error.hpp"
+#include "registry/entry.hpp"
+#include "registry/vector_clock.hpp"
+#include "zswarm/result.hpp"
+
+namespace zswarm::registry {
+
+enum class ApplyKind {
+  inserted,  // the name was unknown here (the entry may be a tombstone)
+  updated,   // a causal successor replaced the stored version
+  stale,     // already seen, or causally older: nothing changed
+  conflict,  // concurrent versions: the winner is stored, the loser dropped
+};
+std::string_view to_string(ApplyKind kind);
+
+struct ApplyResult {
+  ApplyKind kind = ApplyKind::stale;
+  std::optional<Entry> previous;  // updated: the version replaced
+  std::optional<Entry> winner;    // conflict: the version now stored
+  std::optional<Entry> loser;     // conflict: the version dropped (stored or incoming)
+};
+
+struct MergeStats {
+  std::size_t inserted = 0;
+  std::size_t updated = 0;
+  std::size_t stale = 0;
+  std::size_t conflicts = 0;
+  friend bool operator==(const MergeStats&, const MergeStats&) = default;
+};
+
+class Registry {
+ public:
+  // --- reads --------------------------------------------------------------
+
+  // The live entry for name, or nullptr (unknown or deleted). O(1) average.
+  const Entry* lookup(std::string_view name) const;
+  // The stored version including tombstones, or nullptr.
+  const Entry* find(std::string_view name) const;
+  // Live entries sorted by name.
+  std::vector<const Entry*> list() const;
+  // Live entries whose owner is member (for failover and handoff).
+  std::vector<const Entry*> entries_owned_by(std::string_view member) const;
+  // Every stored version, tombstones included, sorted by name: what a peer
+  // needs to repair its replica with merge_snapshot().
+  std::vector<Entry> snapshot() const;
+  std::size_t size() const { return live_; }  // live entries
+  std::size_t tombstones() const { return table_.size() - live_; }
+
+  // --- local writes: return the version to publish as a delta -------------
+
+  // Stores a new version of fields.name, superseding whatever is stored
+  // (including a tombstone); fields.clock and fields.tombstone are ignored.
+  // Fails, changing nothing, if the entry breaks a limit (validate()).
+  Result<Entry, DecodeError> put(Entry fields, std::string_view self);
+  // Replaces the live entry by a tombstone (payload dropped, owner kept);
+  // nullopt if the name is unknown or already deleted.
+  std::optional<Entry> remove(std::string_view name, std::string_view self);
+
+  // --- replication ----------------------------------------------------------
+
+  // Merges a version received from a peer. Idempotent and commutative.
+  // The entry must be valid (decoders guarantee it); an empty clock is stale.
+  ApplyResult apply(const Entry& incoming);
+  // Applies each entry; on_change (optional) sees every non-stale result.
+  MergeStats merge_snapshot(const std::vector<Entry>& entries,
+                            const std::function<void(const ApplyResult&)>& on_change = {});
+
+  // --- tombstone garbage collection -------------------------------------
+
+  // Merge of every clock this replica has applied or written.
+  const VectorClock& summary() const { return summary_; }
+  // Records what member has seen (its advertised summary); keeps the max.
+  void note_seen(std::string_view member, const VectorClock& summary);
+  // Purges tombstones whose clock every live member's summary dominates;
+  // `self` (if listed) counts with summary(). A live member with no recorded
+  // summary blocks collection. Forgets summaries of members not in live.
+  // Returns the number purged.
+  std::size_t collect_garbage(const std::vector<std::string>& live_members,
+                              std::string_view self = {});
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept;
+  };
+  using Table = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+
+  // Replaces the stored version, keeping live_ right; returns the old one.
+  Entry store(Table::iterator it, Entry entry);
+
+  Table table_;
+  std::size_t live_ = 0;
+  VectorClock summary_;
+  std::unordered_map<std::string, VectorClock, Hash, std::equal_to<>> seen_;
+};
+
+}  // namespace zswarm::registry

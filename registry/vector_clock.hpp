@@ -1,0 +1,95 @@
+// VectorClock: the causal version of a registry entry, one counter per node id
+// (the node's UUID or "name@host#incarnation"; treated as an opaque string).
+//
+// A node bumps its own counter with a node-wide monotonic "dot" on every
+// write, so a dot names one write uniquely, and the merge of every clock a
+// replica has applied (its summary) tells what it has seen from each origin.
+//
+// Stored as a vector of (id, counter) pairs sorted by id with no zero
+// counters: one canonical form, so equal clocks compare and encode equal, and
+// compare/merge are one linear pass. Clocks stay small (one pair per node that
+// ever wrote the name).
+//
+// Wire form: a msgpack array of [id (str), counter (uint)] pairs, ids strictly
+// ascending (byte order), counters in 1..kMaxCounter. Anything else is
+// rejected by decode.
+//
+// A value type with no internal synchronisation: share const, copy to mutate.
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "registry/decode_error.hpp"
+#include "zswarm/result.hpp"
+
+namespace zswarm::registry {
+
+enum class Order { before, after, equal, concurrent };
+std::string_view to_string(Order order);
+
+class VectorClock;
+Result<VectorClock, DecodeError> vector_clock_from_object(const msgpack::object& object);
+
+class VectorClock {
+ public:
+  using Counter = std::uint64_t;
+  // 2^53 - 1: exact in every language's numbers, and 1024 of them sum
+  // without overflowing 64 bits (sum() is the conflict tie-break).
+  static constexpr Counter kMaxCounter = (Counter{1} << 53) - 1;
+  static constexpr std::size_t kMaxEntries = 1024;
+  static constexpr std::size_t kMaxIdBytes = 256;
+
+  VectorClock() = default;
+  // For tests and literals; ids need not be sorted, zero counters are dropped,
+  // a repeated id keeps the larger counter.
+  VectorClock(std::initializer_list<std::pair<std::string, Counter>> init);
+
+  // 0 when the node has no entry.
+  Counter get(std::string_view node) const;
+  // One more than the current value.
+  void increment(std::string_view node);
+  // Sets the node's counter to max(current + 1, dot): with a node-wide dot
+  // counter every write gets a fresh, unique dot. Saturates at kMaxCounter.
+  void increment(std::string_view node, Counter dot);
+  // Pointwise maximum (commutative, associative, idempotent).
+  void merge(const VectorClock& other);
+
+  // How *this relates to other: before means *this < other (other has seen
+  // everything *this has, and more).
+  Order compare(const VectorClock& other) const;
+  // Every counter >= other's: compare() is after or equal.
+  bool dominates(const VectorClock& other) const;
+  // Sum of all counters; strictly grows along causality (used to order
+  // concurrent versions). Cannot overflow within the limits above.
+  Counter sum() const;
+
+  bool empty() const { return entries_.empty(); }
+  std::size_t size() const { return entries_.size(); }
+  const std::vector<std::pair<std::string, Counter>>& entries() const { return entries_; }
+
+  friend bool operator==(const VectorClock&, const VectorClock&) = default;
+  friend Result<VectorClock, DecodeError> vector_clock_from_object(const msgpack::object&);
+  friend auto operator<=>(const VectorClock&, const VectorClock&) = default;
+
+ private:
+  std::vector<std::pair<std::string, Counter>> entries_;  // sorted by id
+};
+
+VectorClock merge(VectorClock a, const VectorClock& b);
+
+// Appends the wire form to a packer (to embed in a larger message).
+void pack(msgpack::packer<msgpack::sbuffer>& packer, const VectorClock& clock);
+// The wire form on its own.
+std::string encode(const VectorClock& clock);
+// Strict decoders: bounded allocation, an error value for any bad input.
+Result<VectorClock, DecodeError> decode_vector_clock(std::string_view bytes);
+Result<VectorClock, DecodeError> vector_clock_from_object(const msgpack::object& object);
+
+}  // namespace zswarm::registry

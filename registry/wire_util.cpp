@@ -1,0 +1,78 @@
+#include "registry/wire_util.hpp"
+
+#include <algorithm>
+#include <new>
+
+namespace zswarm::registry {
+
+std::string_view to_string(DecodeErrc code) {
+  switch (code) {
+    case DecodeErrc::malformed: return "malformed";
+    case DecodeErrc::trailing_bytes: return "trailing_bytes";
+    case DecodeErrc::wrong_type: return "wrong_type";
+    case DecodeErrc::missing_field: return "missing_field";
+    case DecodeErrc::duplicate: return "duplicate";
+    case DecodeErrc::too_large: return "too_large";
+    case DecodeErrc::invalid_value: return "invalid_value";
+  }
+  return "unknown";
+}
+
+std::string to_string(const DecodeError& error) {
+  std::string out(to_string(error.code));
+  if (!error.where.empty()) {
+    out += " at ";
+    out += error.where;
+  }
+  return out;
+}
+
+namespace detail {
+
+Result<msgpack::object_handle, DecodeError> unpack_one(std::string_view bytes,
+                                                       std::size_t max_depth) {
+  const std::size_t n = bytes.size();
+  // ext types are never used on our wire: limit 0 rejects any non-empty one.
+  const msgpack::unpack_limit limit(n, n / 2, n, n, 0, max_depth);
+  std::size_t offset = 0;
+  try {
+    msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), n, offset, nullptr, nullptr, limit);
+    if (offset != n) return error(DecodeErrc::trailing_bytes, "");
+    return handle;
+  } catch (const msgpack::size_overflow&) {
+    return error(DecodeErrc::too_large, "msgpack container");
+  } catch (const std::bad_alloc&) {
+    return error(DecodeErrc::too_large, "msgpack container");
+  } catch (const std::exception&) {
+    // parse_error, insufficient_bytes, and anything else the parser throws.
+    return error(DecodeErrc::malformed, "");
+  }
+}
+
+Result<std::string, DecodeError> read_str(const msgpack::object& o, std::size_t max_bytes,
+                                          std::string_view where) {
+  if (o.type != msgpack::type::STR) return error(DecodeErrc::wrong_type, where);
+  if (o.via.str.size > max_bytes) return error(DecodeErrc::too_large, where);
+  return std::string(o.via.str.ptr, o.via.str.size);
+}
+
+Result<std::string, DecodeError> read_bin(const msgpack::object& o, std::size_t max_bytes,
+                                          std::string_view where) {
+  if (o.type != msgpack::type::BIN) return error(DecodeErrc::wrong_type, where);
+  if (o.via.bin.size > max_bytes) return error(DecodeErrc::too_large, where);
+  return std::string(o.via.bin.ptr, o.via.bin.size);
+}
+
+Result<std::uint64_t, DecodeError> read_uint(const msgpack::object& o, std::string_view where) {
+  if (o.type != msgpack::type::POSITIVE_INTEGER) return error(DecodeErrc::wrong_type, where);
+  return o.via.u64;
+}
+
+Result<bool, DecodeError> read_bool(const msgpack::object& o, std::string_view where) {
+  if (o.type != msgpack::type::BOOLEAN) return error(DecodeErrc::wrong_type, where);
+  return o.via.boolean;
+}
+
+}  // namespace detail
+}  // namespace zswarm::registry
