@@ -24,7 +24,10 @@ TEST(Config, EveryKeyIsAlsoAFlagAndApplies) {
     EXPECT_EQ(flag_name(k).substr(0, 2), "--");
     EXPECT_EQ(flag_name(k).find('_'), std::string::npos);
     NodeOptions o;
-    std::string v = k.kind == ConfigKey::number ? "100" : k.name == "log_level" ? "debug" : "x";
+    std::string v = k.kind == ConfigKey::number         ? "100"
+                    : k.kind == ConfigKey::registration ? "Name=plugin:args"
+                    : k.name == "log_level"             ? "debug"
+                                                        : "x";
     EXPECT_TRUE(apply_config_value(o, k.name, v).ok()) << k.name;
   }
 }
@@ -45,6 +48,32 @@ suspect_after_ms = 800
   EXPECT_EQ(o.heartbeat_interval, std::chrono::milliseconds(100));
   EXPECT_TRUE(validate(o).ok());
   std::remove(path.c_str());
+}
+
+TEST(Config, RegistrationsFromFileAndFlag) {
+  auto path = write_temp(R"(
+name = "a"
+[[register]]
+name = "MyAppScheduler"
+plugin = "cron"
+args = "* * * * * Hello world"
+)");
+  NodeOptions o;
+  ASSERT_TRUE(load_config_file(o, path).ok());
+  ASSERT_EQ(o.register_at_start.size(), 1u);
+  EXPECT_EQ(o.register_at_start[0].name, "MyAppScheduler");
+  EXPECT_EQ(o.register_at_start[0].plugin, "cron");
+  EXPECT_EQ(o.register_at_start[0].args, "* * * * * Hello world");
+  ASSERT_TRUE(apply_config_value(o, "register", "Single=singleton_worker").ok());
+  EXPECT_EQ(o.register_at_start[1].args, "");
+  EXPECT_FALSE(apply_config_value(o, "register", "=x").ok());
+  EXPECT_FALSE(apply_config_value(o, "register", "NoPlugin").ok());
+  std::remove(path.c_str());
+  auto bad = write_temp("[[register]]\nname = \"x\"\nplugn = \"cron\"\n");
+  auto r = load_config_file(o, bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("plugn"), std::string::npos) << r.error();
+  std::remove(bad.c_str());
 }
 
 TEST(Config, UnknownKeyIsNamed) {
