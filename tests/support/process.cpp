@@ -142,6 +142,26 @@ std::optional<Json> LocalCluster::ask(const std::string& node, const Json& reque
   return j;
 }
 
+std::vector<Json> LocalCluster::pipeline(const std::string& node, const std::vector<Json>& requests,
+                                         std::chrono::milliseconds deadline) {
+  static zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::sndhwm, 0);
+  s.set(zmq::sockopt::rcvhwm, 0);
+  s.set(zmq::sockopt::rcvtimeo, 200);
+  s.connect("ipc://" + control_socket_path(dir_, cluster_, node));
+  for (const auto& r : requests) s.send(zmq::buffer(r.dump()), zmq::send_flags::none);
+  std::vector<Json> answers;
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (answers.size() < requests.size() && std::chrono::steady_clock::now() < end) {
+    zmq::message_t m;
+    if (!s.recv(m)) continue;
+    answers.push_back(Json::parse(m.to_string(), nullptr, false));
+  }
+  return answers;
+}
+
 std::string LocalCluster::state(const std::string& by, const std::string& of) {
   auto j = ask(by, {{"cmd", "members"}}, std::chrono::milliseconds(1000));
   if (!j || !j->value("ok", false)) return "";

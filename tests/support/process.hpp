@@ -70,6 +70,11 @@ class LocalCluster {
   // One control request; nullopt if the node did not answer within the deadline.
   std::optional<Json> ask(const std::string& node, const Json& request,
                           std::chrono::milliseconds deadline = std::chrono::seconds(5));
+  // Many requests at once on one connection (a DEALER); answers in any order
+  // are matched back by position of arrival, so requests must not depend on
+  // each other. Returns what arrived before the deadline.
+  std::vector<Json> pipeline(const std::string& node, const std::vector<Json>& requests,
+                             std::chrono::milliseconds deadline = std::chrono::seconds(60));
   // State of `of` ("b") as `by` ("a") sees it; "" if unknown.
   std::string state(const std::string& by, const std::string& of);
   // Waits until every listed node sees every other listed node alive.
