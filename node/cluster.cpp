@@ -121,7 +121,7 @@ void Cluster::on_inbound(bus::Inbound&& in) {
     if (v.kind == bus::SeqVerdict::gap) {
       ++stats_.sequence_gaps;
       log_->debug("[bus] missed {} messages from {}", v.missed, m->name);
-      if (gap_observer_) gap_observer_(e.sender, v.missed);
+      for (auto& o : gap_observers_) o(e.sender, v.missed);
     }
   }
   membership_.on_heard(e.sender, ev);

@@ -75,7 +75,7 @@ class Cluster {
   // Messages by type, for the layers above (registry, workers).
   void on_message(bus::MessageType t, Handler h);
   void on_member_event(MemberObserver o) { member_observers_.push_back(std::move(o)); }
-  void on_gap(GapObserver o) { gap_observer_ = std::move(o); }
+  void on_gap(GapObserver o) { gap_observers_.push_back(std::move(o)); }
   void publish(bus::MessageType t, std::string body);
   bool send(const bus::NodeId& peer, bus::MessageType t, std::string body, uint64_t corr = 0);
 
@@ -104,7 +104,7 @@ class Cluster {
   Clock::time_point last_reject_log_{};
   std::array<Handler, bus::kMaxMessageType + 1> handlers_{};
   std::vector<MemberObserver> member_observers_;
-  GapObserver gap_observer_;
+  std::vector<GapObserver> gap_observers_;
   bool leaving_ = false;
 };
 

@@ -88,7 +88,8 @@ void ControlServer::on_readable() {
     Reply reply = [this, envelope, done = std::make_shared<bool>(false)](const Json& answer) {
       if (*done) return;
       *done = true;
-      std::string text = answer.dump();
+      // Worker replies are bytes: never let invalid UTF-8 break the answer.
+      std::string text = answer.dump(-1, ' ', false, Json::error_handler_t::replace);
       for (const auto& f : *envelope) socket_.send(zmq::buffer(f), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       socket_.send(zmq::buffer(text), zmq::send_flags::dontwait);
     };
@@ -101,7 +102,12 @@ void ControlServer::on_readable() {
       reply(Json{{"ok", true}});
       continue;
     }
-    handler_(request, reply);
+    try {
+      handler_(request, reply);
+    } catch (const Json::exception& e) {
+      // A field of the wrong type: the client's mistake, never the node's end.
+      reply(error("bad_request", e.what()));
+    }
   }
 }
 

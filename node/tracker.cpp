@@ -430,6 +430,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
   std::string id = m.id.to_string();
   switch (ev.kind) {
     case MembershipEvent::up:
+      pinned_.clear();  // "ignore" held for the old topology; ask again
       names_[id] = m.name;
       ring_.add_member(id, m.name);
       cluster_.send(m.id, MessageType::sync_request, {});
@@ -601,6 +602,7 @@ void Tracker::leave(std::function<void()> done) {
     auto target = ring_owner(e.name);
     if (!target) {
       cluster_.log().info("[tracker] no node left to take {}; stopping it", e.name);
+      (void)supervisor_.stop(e.name);
       continue;
     }
     offer(e, *target, true);

@@ -107,6 +107,19 @@ TEST(Tools, MonitorSeesTheBus) {
   EXPECT_NE(r.output.find("2 nodes seen"), std::string::npos) << r.output;
 }
 
+TEST(Tools, MistypedControlRequestsAreAnsweredNotFatal) {
+  LocalCluster c(test_name());
+  c.start("a");
+  ASSERT_TRUE(wait_until([&] { return c.ask("a", {{"cmd", "ping"}}, 200ms).has_value(); }));
+  for (const Json& bad : {Json{{"cmd", "whereis"}, {"name", 5}}, Json{{"cmd", "register"}, {"name", Json::array()}},
+                          Json{{"cmd", 7}}, Json{{"cmd", "call"}, {"name", "x"}, {"timeout_ms", "soon"}}}) {
+    auto r = c.ask("a", bad);
+    ASSERT_TRUE(r) << bad.dump();
+    EXPECT_EQ((*r)["error"], "bad_request") << bad.dump() << " -> " << r->dump();
+  }
+  EXPECT_TRUE(c.process("a").running());
+}
+
 TEST(Tools, GarbageOnTheWireIsCountedNeverFatal) {
   LocalCluster c(test_name());
   c.start("a");

@@ -3,91 +3,10 @@
 // restart and sequence gaps, deterministically and without sleeping.
 #include "node/cluster.hpp"
 
-#include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
-
-#include "bus/fault_transport.hpp"
-#include "bus/memory_transport.hpp"
+#include "sim.hpp"
 
 namespace zswarm::node {
 namespace {
-
-using namespace std::chrono_literals;
-using discovery::MemberState;
-
-struct SimNode {
-  std::string name;
-  bus::NodeId id = bus::NodeId::random();
-  bus::FaultTransport* fault;
-  std::unique_ptr<bus::Transport> transport;
-  std::unique_ptr<Cluster> cluster;
-  std::vector<discovery::MembershipEvent> events;
-  uint64_t gaps = 0;
-};
-
-struct Sim : ::testing::Test {
-  ManualClock clock;
-  bus::MemoryNetwork net;
-  std::vector<std::string> air;  // beacons in flight: loopback broadcast reaches everyone
-  std::vector<std::unique_ptr<SimNode>> nodes;
-  uint64_t next_incarnation = 100;
-
-  SimNode& add(const std::string& name) {
-    auto n = std::make_unique<SimNode>();
-    n->name = name;
-    auto f = std::make_unique<bus::FaultTransport>(std::make_unique<bus::MemoryTransport>(net, n->id), clock);
-    n->fault = f.get();
-    n->transport = std::move(f);
-    ClusterOptions o;
-    o.self = n->id;
-    o.name = name;
-    o.cluster = "sim";
-    o.incarnation = next_incarnation++;
-    o.pub_port = 1;
-    o.router_port = 2;
-    auto log = std::make_shared<spdlog::logger>(name, std::make_shared<spdlog::sinks::null_sink_mt>());
-    n->cluster = std::make_unique<Cluster>(clock, *n->transport, o, [this](const std::string& d) { air.push_back(d); },
-                                           log);
-    SimNode* raw = n.get();
-    n->cluster->on_member_event([raw](const discovery::MembershipEvent& e) { raw->events.push_back(e); });
-    n->cluster->on_gap([raw](const bus::NodeId&, uint64_t missed) { raw->gaps += missed; });
-    n->cluster->start();
-    nodes.push_back(std::move(n));
-    return *nodes.back();
-  }
-
-  // Delivers beacons and frames until quiet.
-  void settle() {
-    for (int round = 0; round < 100; ++round) {
-      auto flying = std::move(air);
-      air.clear();
-      for (auto& d : flying)
-        for (auto& n : nodes)
-          if (n->cluster) n->cluster->on_datagram(d, "127.0.0.1");
-      bool moved = net.deliver() > 0 || !flying.empty();
-      if (!moved && air.empty()) return;
-    }
-  }
-  // Moves time in steps, letting every node tick and talk.
-  void run_for(std::chrono::milliseconds d, std::chrono::milliseconds step = 10ms) {
-    for (auto t = 0ms; t < d; t += step) {
-      clock.advance(step);
-      for (auto& n : nodes)
-        if (n->cluster) n->cluster->tick();
-      settle();
-    }
-  }
-  void kill(SimNode& n) {
-    n.cluster.reset();
-    net.kill(n.id);
-    n.transport.reset();
-  }
-  MemberState state_seen(SimNode& by, SimNode& of) {
-    const auto* m = by.cluster->membership().find(of.id);
-    EXPECT_NE(m, nullptr) << by.name << " does not know " << of.name;
-    return m ? m->state : MemberState::left;
-  }
-};
 
 TEST_F(Sim, ThreeNodesFormAClusterWithoutWaitingAnInterval) {
   auto& a = add("a@h");
@@ -131,7 +50,7 @@ TEST_F(Sim, SilentPartitionIsDetectedByMissedHeartbeatsAndHeals) {
   settle();
   b.fault->plan().cut_all = true;  // no RST, no frames: like a pulled cable
   a.fault->plan().cut.insert(b.id);
-  auto beacons_lost = [&] { air.clear(); };
+  auto beacons_lost = [&] { air_from.clear(); };
   for (int i = 0; i < 200; ++i) {  // 2 s, beacons lost too
     clock.advance(10ms);
     a.cluster->tick();

@@ -1,0 +1,172 @@
+// The tracker over a simulated network: replicas converge under loss,
+// duplication and reordering; a healed partition keeps one worker per name;
+// a dead node's names restart exactly once. Deterministic: manual clock,
+// seeded faults, no sleeping.
+#include "node/tracker.hpp"
+
+#include <map>
+
+#include "sim.hpp"
+
+namespace zswarm::node {
+namespace {
+
+// name -> REF, as one node's replica has it.
+std::map<std::string, std::string> replica(SimNode& n) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : n.tracker->registered()) out[r.name] = r.ref;
+  return out;
+}
+
+// name -> number of live nodes running a registered worker for it.
+std::map<std::string, int> census(std::vector<std::unique_ptr<SimNode>>& nodes) {
+  std::map<std::string, int> count;
+  for (auto& n : nodes)
+    if (n->supervisor)
+      for (const auto& w : n->supervisor->list())
+        if (n->tracker->owns(w.name)) ++count[w.name];
+  return count;
+}
+
+struct TrackerSim : Sim {
+  std::map<std::string, std::string> results;  // name -> "ok" or error code
+
+  void register_from(SimNode& n, const std::string& name, const std::string& plugin = "echo") {
+    n.tracker->register_name(name, plugin, "", [this, name](Result<std::string, Error> r) {
+      results[name] = r ? "ok" : r.error().code;
+    });
+  }
+};
+
+TEST_F(TrackerSim, RegisterOnTheRingOwnerAndAgreeEverywhere) {
+  auto& a = add("a@h", true);
+  auto& b = add("b@h", true);
+  auto& c = add("c@h", true);
+  settle();
+  for (int i = 0; i < 60; ++i) register_from(*nodes[static_cast<std::size_t>(i % 3)], "n" + std::to_string(i));
+  settle();
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(results["n" + std::to_string(i)], "ok") << i;
+  auto ra = replica(a);
+  EXPECT_EQ(ra.size(), 60u);
+  EXPECT_EQ(replica(b), ra);
+  EXPECT_EQ(replica(c), ra);
+  auto count = census(nodes);
+  EXPECT_EQ(count.size(), 60u);
+  for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+  int on_each[3] = {0, 0, 0};
+  for (auto& [name, ref] : ra) ++on_each[ref[0] - 'a'];
+  for (int k : on_each) EXPECT_GT(k, 5);  // spread by the ring, not all on the asker
+}
+
+TEST_F(TrackerSim, ReplicasConvergeUnderLossDuplicationAndReordering) {
+  auto& a = add("a@h", true);
+  auto& b = add("b@h", true);
+  auto& c = add("c@h", true);
+  settle();
+  run_for(200ms);
+  for (auto& n : nodes) {
+    n->fault->plan().drop = 0.15;
+    n->fault->plan().duplicate = 0.1;
+    n->fault->plan().reorder = 0.2;
+  }
+  for (int i = 0; i < 150; ++i) {
+    register_from(*nodes[static_cast<std::size_t>(i % 3)], "x" + std::to_string(i));
+    if (i % 10 == 0) run_for(20ms);
+  }
+  run_for(500ms);
+  uint64_t dropped = 0;
+  for (auto& n : nodes) dropped += n->fault->stats().dropped;
+  EXPECT_GT(dropped, 0u);
+  for (auto& n : nodes) n->fault->plan() = {};
+  run_for(8s, 50ms);  // timeouts fire, heartbeats show the gaps, snapshots repair
+  auto ra = replica(a);
+  EXPECT_EQ(replica(b), ra);
+  EXPECT_EQ(replica(c), ra);
+  EXPECT_GT(a.gaps + b.gaps + c.gaps, 0u);
+  // Every name that said ok is registered, and no name runs twice.
+  for (auto& [name, r] : results) {
+    if (r == "ok") {
+      EXPECT_TRUE(ra.count(name)) << name;
+    }
+  }
+  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
+  for (auto& [name, ref] : ra) EXPECT_EQ(census(nodes)[name], 1) << name << " registered but not running";
+}
+
+TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
+  auto& a = add("a@h", true);
+  auto& b = add("b@h", true);
+  settle();
+  isolate(a, true);
+  run_for(2000ms);  // each side declares the other down
+  ASSERT_EQ(state_seen(a, b), MemberState::down);
+  ASSERT_EQ(state_seen(b, a), MemberState::down);
+  // Both sides register the same names: each runs its own copy for now.
+  for (int i = 0; i < 20; ++i) {
+    register_from(a, "p" + std::to_string(i));
+    register_from(b, "p" + std::to_string(i));
+  }
+  settle();
+  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 2) << name;
+  isolate(a, false);
+  run_for(3000ms);  // beacons bring each back; snapshots carry the conflicts
+  ASSERT_EQ(state_seen(a, b), MemberState::alive);
+  auto ra = replica(a);
+  EXPECT_EQ(ra.size(), 20u);
+  EXPECT_EQ(replica(b), ra);
+  auto count = census(nodes);
+  EXPECT_EQ(count.size(), 20u);
+  for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+  // The survivor of each conflict is the one both replicas name.
+  for (auto& [name, ref] : ra) {
+    SimNode& owner = ref[0] == 'a' ? a : b;
+    EXPECT_TRUE(owner.supervisor->info(name).has_value()) << name;
+  }
+}
+
+TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
+  auto& a = add("a@h", true);
+  auto& b = add("b@h", true);
+  auto& c = add("c@h", true);
+  settle();
+  for (int i = 0; i < 90; ++i) register_from(a, "f" + std::to_string(i));
+  settle();
+  int on_b = 0;
+  for (auto& [name, ref] : replica(a)) on_b += ref[0] == 'b';
+  ASSERT_GT(on_b, 0);
+  kill(b);
+  run_for(1000ms);
+  auto ra = replica(a);
+  EXPECT_EQ(ra.size(), 90u);
+  EXPECT_EQ(replica(c), ra);
+  for (auto& [name, ref] : ra) EXPECT_NE(ref[0], 'b') << name;
+  auto count = census(nodes);
+  EXPECT_EQ(count.size(), 90u);
+  for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+}
+
+TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
+  auto& a = add("a@h", true);
+  settle();
+  for (int i = 0; i < 20; ++i) register_from(a, "m" + std::to_string(i), "counter");
+  settle();
+  // A newcomer takes over some names; messages sent meanwhile must all count.
+  auto& b = add("b@h", true);
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 20; ++i) a.tracker->send("m" + std::to_string(i), "inc", [](Result<std::string, Error>) {});
+    net.deliver(3);  // interleave with the handoff traffic
+  }
+  settle();
+  int moved = 0;
+  for (auto& [name, ref] : replica(a)) moved += ref[0] == 'b';
+  EXPECT_GT(moved, 0);
+  for (int i = 0; i < 20; ++i) {
+    std::string got;
+    b.tracker->call("m" + std::to_string(i), "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().code; });
+    settle();
+    EXPECT_EQ(got, "5") << "m" << i;
+  }
+}
+
+}  // namespace
+}  // namespace zswarm::node
