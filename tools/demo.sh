@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The seed story on local nodes (loopback only): nodes find each other by
-# themselves; one is killed and the others notice. Usage: demo.sh BIN_DIR
+# The seed story on local nodes (loopback only), in the order of the article:
+# nodes find each other by themselves; a name registered anywhere runs once;
+# registering it again, from any node, says already_registered; kill -9 its
+# node and it restarts elsewhere; a stateful worker keeps its state across a
+# join and a graceful leave. Usage: demo.sh BIN_DIR
 set -euo pipefail
 bin=${1:?usage: demo.sh BIN_DIR}
 export ZSWARM_RUNTIME_DIR
@@ -18,10 +21,12 @@ trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 ctl() { "$bin/zswarm" --cluster "$cluster" "$@"; }
-start() {  # start NAME
-  "$bin/zswarmd" --name "$1" --cluster "$cluster" --beacon-port "$port" &
+show() { printf '\033[36m$ zswarm %s\033[0m\n' "$*"; ctl "$@" || true; }
+start() {  # start NAME [flags...]
+  local name=$1; shift
+  "$bin/zswarmd" --name "$name" --cluster "$cluster" --beacon-port "$port" "$@" &
   pids+=($!)
-  eval "pid_$1=$!"
+  eval "pid_$name=$!"
 }
 # wait_for DESCRIPTION COMMAND...: retries COMMAND until it succeeds, 10 s at most.
 wait_for() {
@@ -32,27 +37,43 @@ wait_for() {
 count_state() {  # count_state NODE STATE N: NODE sees N members in STATE
   [ "$(ctl --node "$1" members --json | grep -o "\"state\":\"$2\"" | wc -l)" -eq "$3" ]
 }
+owner_of() { ctl --node "$1" whereis "$2" | sed -n 's/^{ok, \([^@]*\)@.*/\1/p'; }
+moved_off() { o=$(owner_of "$1" "$2"); [ -n "$o" ] && [ "$o" != "$3" ]; }
 
 say "terminal 1, 2, 3: zswarmd --name a | b | c   (cluster $cluster, loopback only)"
 start a; start b; start c
 wait_for "a, b and c to see each other" count_state a alive 3
 wait_for "b to see everyone" count_state b alive 3
-say "zswarm --node a members"
-ctl --node a members
+show --node a members
 
-say "kill -9 b  (pid $pid_b)"
-kill -9 "$pid_b"
-wait_for "a to report b down" count_state a down 1
-wait_for "c to report b down" count_state c down 1
-ctl --node a members
+say "Swarm.register_name(SingletonName, ...) on a: it runs on the name's ring owner"
+show --node a register SingletonName --plugin singleton_worker
+say "again on a, then on b: already registered, the same REF whichever node asks"
+show --node a register SingletonName --plugin singleton_worker
+show --node b register SingletonName --plugin singleton_worker
+owner=$(owner_of c SingletonName)
+eval "victim=\$pid_$owner"
+survivor=a; [ "$owner" = a ] && survivor=b
 
-say "restart b: a new incarnation joins"
-start b
-wait_for "b back on a" count_state a alive 3
-ctl --node a members
+say "kill -9 $owner (the owner of SingletonName): it restarts on another node"
+kill -9 "$victim"
+wait_for "SingletonName to move" moved_off "$survivor" SingletonName "$owner"
+show --node "$survivor" whereis SingletonName
+show --node "$survivor" members
 
-say "kill -TERM c: it says goodbye, the others mark it left at once"
-kill -TERM "$pid_c"
-wait_for "a to mark c left" count_state a left 1
-ctl --node a members
+say "a stateful counter: its count survives a join handoff and a graceful leave"
+for i in 1 2 3 4 5 6; do ctl --node "$survivor" register "counter$i" --plugin counter >/dev/null; ctl --node "$survivor" send "counter$i" "inc $((i * 10))" >/dev/null; done
+show --node "$survivor" registered
+say "restart $owner: it joins, and the names it now owns move to it with their state"
+start "$owner"
+wait_for "$owner back" count_state "$survivor" alive 3
+sleep 0.5
+show --node "$survivor" registered
+for i in 1 2 3 4 5 6; do printf 'counter%s = %s\n' "$i" "$(ctl --node "$survivor" call "counter$i" get)"; done
+say "kill -TERM $owner: it hands its names off with their state, says goodbye, and is marked left"
+eval "victim=\$pid_$owner"
+kill -TERM "$victim"
+wait_for "$owner to be marked left" count_state "$survivor" left 1
+for i in 1 2 3 4 5 6; do printf 'counter%s = %s\n' "$i" "$(ctl --node "$survivor" call "counter$i" get)"; done
+show --node "$survivor" members
 say "done"

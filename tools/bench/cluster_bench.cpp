@@ -1,0 +1,420 @@
+// A 3-node cluster inside this process (loopback only), driven through the
+// embeddable API (zswarm::Node): registration throughput from all nodes at
+// once, whereis, calls, and sends to a name on another node next to a raw
+// libzmq DEALER->ROUTER baseline measured in the same run.
+#include "cluster_bench.hpp"
+
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "bench_util.hpp"
+#include "zswarm/node.hpp"
+
+namespace zswarm::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* const kNodeNames[] = {"a", "b", "c"};
+constexpr int kNodes = 3;
+constexpr int kEchoNames = 30;
+
+struct LocalCluster {
+  std::string dir;
+  std::string name;
+  uint16_t beacon_port = 0;
+  std::vector<std::unique_ptr<Node>> nodes;
+  std::string error;                   // why it could not form, if it did not
+  std::vector<std::string> echo_names; // registered at start-up, echo plugin
+  double formed_ms = 0;
+};
+
+LocalCluster* g_cluster = nullptr;
+double g_raw_rate = 0;  // messages/s of the raw libzmq baseline, once measured
+
+// CPU time of the whole process (every thread), in seconds.
+double process_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+int thread_count() {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++n;
+  return n;
+}
+
+// "b@host/7" -> "b"
+std::string node_of(const std::string& ref) { return ref.substr(0, ref.find('@')); }
+
+int alive_count(const Node& n) {
+  int alive = 0;
+  for (const auto& m : n.members()) alive += m.state == "alive";
+  return alive;
+}
+
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return pred();
+}
+
+void form(LocalCluster& c) {
+  std::random_device rd;
+  std::mt19937 rng(rd());
+  char tmpl[] = "/tmp/zswarm-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) {
+    c.error = "mkdtemp failed";
+    return;
+  }
+  c.dir = tmpl;
+  c.name = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+  auto t0 = now_ns();
+  for (int attempt = 0; attempt < 3 && static_cast<int>(c.nodes.size()) < kNodes; ++attempt) {
+    c.nodes.clear();
+    c.beacon_port = static_cast<uint16_t>(47000 + rng() % 2000);
+    for (const char* n : kNodeNames) {
+      NodeOptions o;
+      o.name = n;
+      o.cluster = c.name;
+      o.beacon_port = c.beacon_port;
+      o.control_dir = c.dir;
+      o.log_level = "warn";
+      auto node = Node::start(std::move(o));
+      if (!node) {
+        c.error = "node " + std::string(n) + ": " + node.error().code + " " + node.error().detail;
+        c.nodes.clear();
+        break;
+      }
+      c.nodes.push_back(std::move(node).value());
+    }
+  }
+  if (static_cast<int>(c.nodes.size()) < kNodes) return;
+  bool formed = wait_until(
+      [&] {
+        for (const auto& n : c.nodes)
+          if (alive_count(*n) != kNodes) return false;
+        return true;
+      },
+      20s);
+  if (!formed) {
+    c.error = "the 3 nodes did not see each other alive within 20 s";
+    return;
+  }
+  c.formed_ms = static_cast<double>(now_ns() - t0) / 1e6;
+  for (int i = 0; i < kEchoNames; ++i) {
+    std::string name = "echo-" + std::to_string(i);
+    auto r = c.nodes[0]->register_name(name, "echo");
+    if (!r) {
+      c.error = "register " + name + ": " + r.error().code + " " + r.error().detail;
+      return;
+    }
+    c.echo_names.push_back(name);
+  }
+  bool replicated = wait_until(
+      [&] {
+        for (const auto& n : c.nodes)
+          for (const auto& name : c.echo_names)
+            if (!n->whereis(name)) return false;
+        return true;
+      },
+      10s);
+  c.error.clear();
+  if (!replicated) c.error = "the start-up names did not reach every replica within 10 s";
+}
+
+// The cluster, formed on first use; nullptr (and a skipped benchmark) if it
+// could not form.
+LocalCluster* cluster(benchmark::State& state) {
+  if (!g_cluster) {
+    g_cluster = new LocalCluster;
+    form(*g_cluster);
+  }
+  if (!g_cluster->error.empty()) {
+    state.SkipWithError(("cluster: " + g_cluster->error).c_str());
+    return nullptr;
+  }
+  return g_cluster;
+}
+
+// A start-up name whose worker runs on a node other than `node`, or on it.
+std::string echo_name(LocalCluster& c, int node, bool remote) {
+  for (const auto& name : c.echo_names) {
+    auto ref = c.nodes[static_cast<std::size_t>(node)]->whereis(name);
+    if (ref && (node_of(*ref) != kNodeNames[node]) == remote) return name;
+  }
+  return {};
+}
+
+// --- idle ---------------------------------------------------------------------
+
+// The formed cluster doing nothing for a second: CPU the 3 nodes burn on
+// heartbeats, beacons and timers alone (cpu_cores: busy cores meanwhile).
+void BM_ClusterIdle(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  double cpu_s = 0, wall_s = 0;
+  for (auto _ : state) {
+    auto t0 = now_ns();
+    auto cpu0 = process_cpu_s();
+    std::this_thread::sleep_for(1s);
+    cpu_s += process_cpu_s() - cpu0;
+    wall_s += static_cast<double>(now_ns() - t0) / 1e9;
+  }
+  state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
+  state.counters["threads"] = thread_count();
+}
+BENCHMARK(BM_ClusterIdle)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// --- registration -------------------------------------------------------------
+
+// Every iteration: T threads per node (3T in all) each register their share
+// of 2,000 distinct names per node (echo plugin), one after the other,
+// through register_name. Arg: T. Timed: from the threads' start to the last
+// reply. Not timed: waiting until every replica resolves every new name
+// (reported as replicated_ms).
+void BM_ClusterRegister(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  const int per_node = 2000;
+  const int threads_per_node = static_cast<int>(state.range(0));
+  const int per_thread = per_node / threads_per_node;
+  const int callers = kNodes * threads_per_node;
+  static int run = 0;
+  std::atomic<int> errors{0};
+  std::string first_error;
+  std::atomic<bool> have_error{false};
+  double replicated_ms = 0, cpu_s = 0, wall_s = 0;
+  int threads_seen = 0;
+  for (auto _ : state) {
+    ++run;
+    std::vector<std::vector<std::string>> names(static_cast<std::size_t>(callers));
+    for (int t = 0; t < callers; ++t)
+      for (int i = 0; i < per_thread; ++i)
+        names[static_cast<std::size_t>(t)].push_back("reg-" + std::to_string(run) + "-" + std::to_string(t) + "-" +
+                                                      std::to_string(i));
+    auto t0 = now_ns();
+    auto cpu0 = process_cpu_s();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < callers; ++t) {
+      threads.emplace_back([&, t] {
+        Node& node = *c->nodes[static_cast<std::size_t>(t % kNodes)];
+        for (const auto& name : names[static_cast<std::size_t>(t)]) {
+          auto r = node.register_name(name, "echo");
+          if (!r) {
+            ++errors;
+            if (!have_error.exchange(true)) first_error = r.error().code + " " + r.error().detail;
+          }
+        }
+      });
+    }
+    threads_seen = thread_count();
+    for (auto& th : threads) th.join();
+    auto t1 = now_ns();
+    cpu_s += process_cpu_s() - cpu0;
+    wall_s += static_cast<double>(t1 - t0) / 1e9;
+    state.SetIterationTime(static_cast<double>(t1 - t0) / 1e9);
+    // Replication: every node resolves every new name.
+    bool ok = wait_until(
+        [&] {
+          for (const auto& n : c->nodes)
+            for (const auto& list : names)
+              for (auto it = list.rbegin(); it != list.rend(); ++it)
+                if (!n->whereis(*it)) return false;
+          return true;
+        },
+        15s);
+    replicated_ms = ok ? static_cast<double>(now_ns() - t1) / 1e6 : -1;
+  }
+  state.SetItemsProcessed(state.iterations() * per_thread * callers);
+  state.counters["errors"] = errors.load();
+  state.counters["replicated_ms"] = replicated_ms;
+  // Busy cores while timed (2 = this machine saturated) and CPU per name.
+  state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
+  state.counters["cpu_us_per_item"] = cpu_s * 1e6 / static_cast<double>(state.iterations() * per_thread * callers);
+  state.counters["threads"] = threads_seen;
+  state.SetLabel(std::to_string(callers) + " callers" + (have_error ? ", first error: " + first_error : ""));
+}
+BENCHMARK(BM_ClusterRegister)->Arg(1)->Arg(4)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// --- whereis / call -----------------------------------------------------------
+
+void BM_ClusterWhereis(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  Node& node = *c->nodes[1];
+  Samples samples;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& name = c->echo_names[i++ % c->echo_names.size()];
+    auto t0 = now_ns();
+    auto r = node.whereis(name);
+    samples.add(now_ns() - t0);
+    if (!r) {
+      state.SkipWithError("whereis failed");
+      break;
+    }
+  }
+  samples.report(state);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ClusterWhereis)->Iterations(20000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// Node::call round trip; arg 1: the worker runs on another node, 0: on this one.
+void BM_ClusterCall(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  const bool remote = state.range(0) != 0;
+  std::string name = echo_name(*c, 0, remote);
+  if (name.empty()) {
+    state.SkipWithError("no start-up name placed as needed");
+    return;
+  }
+  Node& node = *c->nodes[0];
+  Samples samples;
+  for (auto _ : state) {
+    auto t0 = now_ns();
+    auto r = node.call(name, "ping", 2s);
+    samples.add(now_ns() - t0);
+    if (!r) {
+      state.SkipWithError(("call failed: " + r.error().code).c_str());
+      break;
+    }
+  }
+  samples.report(state);
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(remote ? "remote worker" : "local worker");
+}
+BENCHMARK(BM_ClusterCall)->Arg(0)->Arg(1)->Iterations(5000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// --- send vs raw libzmq ---------------------------------------------------------
+
+constexpr int kSendMessages = 20000;
+const std::string kPayload(16, 'x');
+
+// Baseline: one DEALER sends kSendMessages small messages to a ROUTER on
+// tcp://127.0.0.1; a receiver thread counts them. Timed until the last one
+// arrived.
+void BM_RawZmqDealerRouter(benchmark::State& state) {
+  zmq::context_t ctx;
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(endpoint);
+  // Make sure the connection is up before timing.
+  (void)dealer.send(zmq::buffer(std::string("hello")), zmq::send_flags::none);
+  {
+    zmq::message_t id, msg;
+    (void)router.recv(id);
+    (void)router.recv(msg);
+  }
+  double total_s = 0, cpu_s = 0;
+  for (auto _ : state) {
+    auto t0 = now_ns();
+    auto cpu0 = process_cpu_s();
+    std::thread receiver([&] {
+      zmq::message_t id, msg;
+      for (int got = 0; got < kSendMessages; ++got) {
+        (void)router.recv(id);
+        (void)router.recv(msg);
+      }
+    });
+    for (int i = 0; i < kSendMessages; ++i) (void)dealer.send(zmq::buffer(kPayload), zmq::send_flags::none);
+    receiver.join();
+    double s = static_cast<double>(now_ns() - t0) / 1e9;
+    total_s += s;
+    cpu_s += process_cpu_s() - cpu0;
+    state.SetIterationTime(s);
+  }
+  state.SetItemsProcessed(state.iterations() * kSendMessages);
+  state.counters["cpu_cores"] = total_s > 0 ? cpu_s / total_s : 0;
+  state.counters["cpu_us_per_item"] = cpu_s * 1e6 / static_cast<double>(state.iterations() * kSendMessages);
+  // Kept for the send benchmark's ratio.
+  if (total_s > 0) g_raw_rate = static_cast<double>(state.iterations() * kSendMessages) / total_s;
+}
+BENCHMARK(BM_RawZmqDealerRouter)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// Node::send to a name on another node: kSendMessages in all, from T
+// threads on node a (arg: T), then one call to the same name as a barrier
+// (same channel, same FIFO mailbox): timed until every message reached the
+// worker.
+void BM_ClusterSendRemote(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  std::string name = echo_name(*c, 0, true);
+  if (name.empty()) {
+    state.SkipWithError("no start-up name on another node");
+    return;
+  }
+  Node& node = *c->nodes[0];
+  const int senders = static_cast<int>(state.range(0));
+  std::atomic<int> errors{0};
+  double total_s = 0, cpu_s = 0;
+  for (auto _ : state) {
+    auto t0 = now_ns();
+    auto cpu0 = process_cpu_s();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < senders; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < kSendMessages / senders; ++i) errors += !node.send(name, kPayload).ok();
+      });
+    for (auto& th : threads) th.join();
+    auto barrier = node.call(name, "barrier", 10s);
+    if (!barrier) state.SkipWithError(("barrier call failed: " + barrier.error().code).c_str());
+    double s = static_cast<double>(now_ns() - t0) / 1e9;
+    total_s += s;
+    cpu_s += process_cpu_s() - cpu0;
+    state.SetIterationTime(s);
+  }
+  const auto sent = state.iterations() * (kSendMessages / senders) * senders;
+  state.SetItemsProcessed(sent);
+  state.counters["errors"] = errors.load();
+  state.counters["cpu_cores"] = total_s > 0 ? cpu_s / total_s : 0;
+  state.counters["cpu_us_per_item"] = cpu_s * 1e6 / static_cast<double>(sent);
+  // Target: at least half the raw rate (ratio >= 0.5); absent if the baseline did not run.
+  if (g_raw_rate > 0 && total_s > 0)
+    state.counters["ratio_to_raw"] = static_cast<double>(sent) / total_s / g_raw_rate;
+  state.SetLabel(std::to_string(senders) + (senders == 1 ? " sender" : " senders"));
+}
+BENCHMARK(BM_ClusterSendRemote)->Arg(1)->Arg(4)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+void stop_cluster() {
+  if (!g_cluster) return;
+  g_cluster->nodes.clear();  // destroying a Node stops it
+  std::error_code ec;
+  if (!g_cluster->dir.empty()) std::filesystem::remove_all(g_cluster->dir, ec);
+  delete g_cluster;
+  g_cluster = nullptr;
+}
+
+double cluster_formed_ms() { return g_cluster ? g_cluster->formed_ms : 0; }
+
+}  // namespace zswarm::bench
