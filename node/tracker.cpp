@@ -1,5 +1,7 @@
 #include "node/tracker.hpp"
 
+#include <unordered_set>
+
 #include <nlohmann/json.hpp>
 
 namespace zswarm::node {
@@ -164,8 +166,7 @@ Result<std::string, Error> Tracker::whereis(const std::string& name) const {
 std::vector<RegisteredName> Tracker::registered() const {
   std::vector<RegisteredName> out;
   for (const auto* e : registry_.list()) out.push_back({e->name, ref(*e), member_name(e->owner), e->plugin});
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  return out;
+  return out;  // list() is sorted by name
 }
 
 void Tracker::register_name(const std::string& name, const std::string& plugin, const std::string& args,
@@ -474,9 +475,13 @@ void Tracker::topology_change(const std::string& why) {
 
 void Tracker::reconcile() {
   if (leaving_) return;
+  // Runs every second on every node: one unsorted pass, owners looked up in a set.
+  std::unordered_set<std::string> alive{self_id_};
+  for (const auto& id : cluster_.membership().alive()) alive.insert(id.to_string());
   std::vector<registry::Entry> orphans;
-  for (const auto* e : registry_.list())
-    if (e->owner != self_id_ && !member_alive(e->owner)) orphans.push_back(*e);
+  registry_.for_each_live([&](const registry::Entry& e) {
+    if (!alive.count(e.owner)) orphans.push_back(e);
+  });
   for (const auto& e : orphans) {
     auto owner = ring_owner(e.name);
     if (!owner || owner->to_string() != self_id_) continue;  // its new owner restarts it

@@ -71,6 +71,12 @@ class Registry {
   const Entry* find(std::string_view name) const;
   // Live entries sorted by name.
   std::vector<const Entry*> list() const;
+  // Every live entry, in no particular order: for scans that need no sort.
+  template <class F>
+  void for_each_live(F&& f) const {
+    for (const auto& [name, entry] : table_)
+      if (!entry.tombstone) f(entry);
+  }
   // Live entries whose owner is member (for failover and handoff).
   std::vector<const Entry*> entries_owned_by(std::string_view member) const;
   // Every stored version, tombstones included, sorted by name: what a peer

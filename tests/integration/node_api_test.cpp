@@ -1,0 +1,130 @@
+// The embeddable C++ API: two zswarm::Node instances in one process, on
+// loopback, driven only through include/zswarm/node.hpp.
+#include <random>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "support/wait.hpp"
+#include "zswarm/node.hpp"
+
+namespace zswarm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct NodeApi : ::testing::Test {
+  std::string dir;
+  NodeOptions base;
+  std::vector<std::unique_ptr<Node>> nodes;
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/zsw-api-XXXXXX";
+    dir = mkdtemp(tmpl);
+    base.cluster = "api-" + std::to_string(::getpid());
+    base.beacon_port = static_cast<uint16_t>(47000 + std::random_device{}() % 2000);
+    base.control_dir = dir;
+    base.log_level = "warn";
+  }
+  void TearDown() override {
+    nodes.clear();
+    std::filesystem::remove_all(dir);
+  }
+  Node& start(const std::string& name) {
+    NodeOptions o = base;
+    o.name = name;
+    auto n = Node::start(o);
+    EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().detail);
+    nodes.push_back(std::move(n).value());
+    return *nodes.back();
+  }
+  static int alive(Node& n) {
+    int k = 0;
+    for (const auto& m : n.members()) k += m.state == "alive";
+    return k;
+  }
+};
+
+TEST_F(NodeApi, RegisterWhereisCallUnregister) {
+  Node& a = start("a");
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  EXPECT_EQ(a.info().cluster, base.cluster);
+
+  auto ref = a.register_name("api-echo", "echo");
+  ASSERT_TRUE(ref.ok()) << ref.error().code << " " << ref.error().detail;
+  auto dup = b.register_name("api-echo", "echo");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, "already_registered");
+  EXPECT_EQ(dup.error().detail, *ref);
+  ASSERT_TRUE(wait_until([&] { auto w = b.whereis("api-echo"); return w.ok() && *w == *ref; }));
+
+  auto reply = b.call("api-echo", "hello");
+  ASSERT_TRUE(reply.ok()) << reply.error().code;
+  EXPECT_EQ(*reply, "hello");
+  EXPECT_TRUE(a.send("api-echo", "fire and forget").ok());
+  EXPECT_EQ(a.registered().size(), 1u);
+
+  EXPECT_TRUE(b.unregister_name("api-echo").ok());
+  EXPECT_TRUE(wait_until([&] { return !a.whereis("api-echo").ok(); }));
+  EXPECT_EQ(a.call("api-echo", "x").error().code, "not_found");
+}
+
+TEST_F(NodeApi, LocalWorkersAndErrors) {
+  Node& a = start("a");
+  auto id = a.start_local("solo", "counter", "", "transient");
+  ASSERT_TRUE(id.ok()) << id.error().code;
+  auto ws = a.workers();
+  ASSERT_EQ(ws.size(), 1u);
+  EXPECT_EQ(ws[0].name, "solo");
+  EXPECT_EQ(ws[0].policy, "transient");
+  EXPECT_FALSE(ws[0].registered);
+  EXPECT_TRUE(a.send("solo", "inc 3").ok());
+  EXPECT_TRUE(wait_until([&] { auto r = a.call("solo", "get"); return r.ok() && *r == "3"; }));
+  EXPECT_EQ(a.start_local("x", "no_such_plugin").error().code, "plugin_not_found");
+  EXPECT_EQ(a.start_local("x", "echo", "", "forever").error().code, "bad_option");
+  EXPECT_TRUE(a.stop_local("solo").ok());
+  EXPECT_TRUE(a.workers().empty());
+  EXPECT_EQ(a.register_name("", "echo").error().code, "invalid_name");
+}
+
+TEST_F(NodeApi, StartFailsClearly) {
+  NodeOptions o = base;
+  auto no_name = Node::start(o);
+  ASSERT_FALSE(no_name.ok());
+  EXPECT_EQ(no_name.error().code, "bad_option");
+  o.name = "a";
+  o.interface = "nosuchif0";
+  auto bad_if = Node::start(o);
+  ASSERT_FALSE(bad_if.ok());
+  EXPECT_EQ(bad_if.error().code, "bind_failed");
+  EXPECT_NE(bad_if.error().detail.find("nosuchif0"), std::string::npos);
+}
+
+TEST_F(NodeApi, LeaveHandsOffAndStops) {
+  Node& a = start("a");
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(a.register_name("c" + std::to_string(i), "counter").ok());
+    ASSERT_TRUE(a.send("c" + std::to_string(i), "inc 7").ok());
+  }
+  b.leave();
+  b.wait();
+  EXPECT_TRUE(b.stopped());
+  ASSERT_TRUE(wait_until([&] {
+    for (const auto& m : a.members())
+      if (!m.self && m.state != "left") return false;
+    return true;
+  }));
+  EXPECT_EQ(a.workers().size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    auto r = a.call("c" + std::to_string(i), "get");
+    EXPECT_TRUE(r.ok() && *r == "7") << i;
+  }
+}
+
+}  // namespace
+}  // namespace zswarm::testing
