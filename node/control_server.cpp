@@ -47,6 +47,10 @@ Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(zmq::con
   std::unique_ptr<ControlServer> s(new ControlServer(ctx, reactor, path, std::move(handler)));
   try {
     s->socket_.set(zmq::sockopt::linger, 0);
+    // A ROUTER drops answers past its high-water mark; a client that pipelines
+    // thousands of requests must get every answer, so the queue is unbounded.
+    s->socket_.set(zmq::sockopt::sndhwm, 0);
+    s->socket_.set(zmq::sockopt::rcvhwm, 0);
     s->socket_.bind(s->endpoint_);
   } catch (const zmq::error_t& e) {
     return fail("bind " + s->endpoint_ + ": " + e.what());

@@ -148,7 +148,7 @@ TEST(Registry, FailoverAtScaleTenThousandNames) {
   ASSERT_TRUE(c.wait_all_alive(all));
   std::vector<Json> requests;
   for (int i = 0; i < 10000; ++i) requests.push_back(cmd("register", {{"name", "n" + std::to_string(i)}, {"plugin", "echo"}}));
-  auto answers = c.pipeline("a", requests, 120s);
+  auto answers = c.pipeline("a", requests, 40s);
   ASSERT_EQ(answers.size(), 10000u);
   for (auto& a : answers) ASSERT_TRUE(a.value("ok", false)) << a.dump();
   ASSERT_TRUE(wait_until([&] { return replica(c, "b").size() == 10000 && replica(c, "c").size() == 10000; }, 30s));
