@@ -79,7 +79,7 @@ Tracker::Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supe
   names_[self_id_] = cluster_.options().name;
   ring_.add_member(self_id_, cluster_.options().name);
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
-  cluster_.on_gap([this](const bus::NodeId& peer, uint64_t) { cluster_.send(peer, MessageType::sync_request, {}); });
+  cluster_.on_gap([this](const bus::NodeId& peer, uint64_t) { request_sync(peer); });
   cluster_.on_message(MessageType::registry_delta, [this](const bus::Envelope& e) { on_delta(e); });
   cluster_.on_message(MessageType::sync_request, [this](const bus::Envelope& e) { on_sync_request(e); });
   cluster_.on_message(MessageType::sync_snapshot, [this](const bus::Envelope& e) { on_snapshot(e); });
@@ -415,13 +415,27 @@ void Tracker::on_snapshot(const bus::Envelope& env) {
     cluster_.log().warn("[tracker] dropped a malformed snapshot from {}", member_name(env.sender.to_string()));
     return;
   }
+  out_of_sync_.erase(env.sender);
   for (const auto& e : *entries) apply_remote(e);
   reconcile();
 }
 
 void Tracker::on_digest(const bus::Envelope& env) {
   auto clock = registry::decode_vector_clock(env.body);
-  if (clock) registry_.note_seen(env.sender.to_string(), *clock);
+  if (!clock) return;
+  registry_.note_seen(env.sender.to_string(), *clock);
+  // Anti-entropy: the peer has seen versions we have not (a lost delta, or a
+  // lost resync request): fetch its replica. At most once a second per peer.
+  if (!registry_.summary().dominates(*clock)) request_sync(env.sender);
+}
+
+void Tracker::request_sync(const bus::NodeId& peer) {
+  out_of_sync_.insert(peer);  // until its snapshot arrives: requests can be lost too
+  auto now = clock_.now();
+  auto& last = last_sync_[peer];
+  if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(1)) return;
+  last = now;
+  cluster_.send(peer, MessageType::sync_request, {});
 }
 
 // --- topology ---------------------------------------------------------------------
@@ -434,7 +448,8 @@ void Tracker::on_member(const MembershipEvent& ev) {
       pinned_.clear();  // "ignore" held for the old topology; ask again
       names_[id] = m.name;
       ring_.add_member(id, m.name);
-      cluster_.send(m.id, MessageType::sync_request, {});
+      last_sync_.erase(m.id);
+      request_sync(m.id);
       break;
     case MembershipEvent::down:
     case MembershipEvent::left: {
@@ -640,6 +655,13 @@ void Tracker::tick() {
     if (now >= p.deadline) expired.push_back(corr);
   for (uint64_t corr : expired) complete(corr, fail(Error{"timeout", "no answer in time"}));
   check_leave_done();
+  for (const auto& peer : std::vector<bus::NodeId>(out_of_sync_.begin(), out_of_sync_.end())) {
+    const auto* m = cluster_.membership().find(peer);
+    if (!m || m->state == discovery::MemberState::down || m->state == discovery::MemberState::left)
+      out_of_sync_.erase(peer);
+    else
+      request_sync(peer);
+  }
   if (now >= next_reconcile_) {
     next_reconcile_ = now + opts_.reconcile_interval;
     reconcile();

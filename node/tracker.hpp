@@ -27,6 +27,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "node/cluster.hpp"
 #include "registry/hash_ring.hpp"
@@ -129,6 +130,7 @@ class Tracker {
   void deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                Done<std::string> done);
   void apply_remote(const registry::Entry& incoming);
+  void request_sync(const bus::NodeId& peer);
   void publish(const registry::Entry& e);
   void request(const bus::NodeId& target, bus::MessageType type, std::string body, Done<std::string> done,
                std::function<void()> retry = {});
@@ -162,6 +164,8 @@ class Tracker {
   bool leaving_ = false;
   Clock::time_point next_reconcile_{};
   Clock::time_point next_digest_{};
+  std::unordered_map<bus::NodeId, Clock::time_point> last_sync_;  // resync requests, rate-limited
+  std::unordered_set<bus::NodeId> out_of_sync_;  // peers whose snapshot we still need
 };
 
 }  // namespace zswarm::node
