@@ -10,8 +10,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-#include <zmq.hpp>
-
+#include "node/control_client.hpp"
 #include "zswarm/node.hpp"
 
 using Json = nlohmann::json;
@@ -25,19 +24,9 @@ struct Target {
   int timeout_ms = 5000;
 };
 
-// One request, one answer, with a deadline.
 std::optional<Json> ask(const Target& t, const Json& request) {
-  zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::req);
-  s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::rcvtimeo, t.timeout_ms);
-  s.connect("ipc://" + zswarm::control_socket_path(t.control_dir, t.cluster, t.node));
-  s.send(zmq::buffer(request.dump()), zmq::send_flags::none);
-  zmq::message_t answer;
-  if (!s.recv(answer)) return std::nullopt;
-  Json j = Json::parse(answer.to_string(), nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
+  return zswarm::node::ask_control(zswarm::control_socket_path(t.control_dir, t.cluster, t.node), request,
+                                   std::chrono::milliseconds(t.timeout_ms));
 }
 
 std::string pad(std::string s, std::size_t n) {

@@ -16,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include "node/control_client.hpp"
 #include "support/wait.hpp"
 #include "zswarm/node.hpp"
 
@@ -129,17 +130,7 @@ void LocalCluster::forget(const std::string& node) {
 
 std::optional<Json> LocalCluster::ask(const std::string& node, const Json& request,
                                       std::chrono::milliseconds deadline) {
-  static zmq::context_t ctx;
-  zmq::socket_t s(ctx, zmq::socket_type::req);
-  s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::rcvtimeo, static_cast<int>(deadline.count()));
-  s.connect("ipc://" + control_socket_path(dir_, cluster_, node));
-  s.send(zmq::buffer(request.dump()), zmq::send_flags::none);
-  zmq::message_t answer;
-  if (!s.recv(answer)) return std::nullopt;
-  Json j = Json::parse(answer.to_string(), nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
+  return node::ask_control(control_socket_path(dir_, cluster_, node), request, deadline);
 }
 
 std::vector<Json> LocalCluster::pipeline(const std::string& node, const std::vector<Json>& requests,
