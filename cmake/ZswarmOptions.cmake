@@ -6,6 +6,11 @@ if(ZSWARM_SANITIZE)
   add_link_options(-fsanitize=${ZSWARM_SANITIZE})
 endif()
 
+if(ZSWARM_LIBFUZZER)
+  # Coverage feedback from our libraries too, not only from the fuzz targets.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 # zswarm_target(<target>): warnings-as-errors and the shared settings.
 function(zswarm_target target)
   target_compile_options(${target} PRIVATE ${ZSWARM_WARNINGS})
