@@ -50,7 +50,7 @@ void HashRing::rebuild() {
     member.eligible = filter_.eligible(member.name);
     if (!member.eligible) continue;
     for (std::uint32_t v = 0; v < vnodes_; ++v) {
-      points.push_back({hash64(member.id, v), m});
+      points.push_back({hash64(member.name, v), m});  // by name: stable across restarts
     }
   }
   // Ties (a 64-bit collision) break on member id, which members_ is sorted

@@ -2,11 +2,13 @@
 // nodes, so every node computes the same owner for a name from the member
 // set alone and only ~1/N of names move when a member joins or leaves.
 //
-// Each eligible member gets `vnodes` points at hash64(member id, seed i);
+// Each eligible member gets `vnodes` points at hash64(member name, seed i):
+// by name, so a node restarted under its name gets its names back;
 // a name belongs to the first point at or after hash64(name), wrapping round.
-// Points depend on member *ids* (unique per incarnation); the placement
-// filter looks at member *names*. Ineligible members are kept but get no
-// points, so changing the filter re-places names without losing members.
+// owner() answers with the member's id (unique per incarnation). Callers
+// must not put two live members of one name on the ring. Ineligible members
+// are kept but get no points, so changing the filter re-places names
+// without losing members.
 //
 // Single-threaded: the owner serialises access (lookups are const and may
 // run concurrently with each other, not with add/remove/set_filter).
