@@ -109,6 +109,19 @@ TEST(Membership, TwoClustersSideBySideOnOnePort) {
   EXPECT_EQ(two.ask("a", {{"cmd", "members"}}).value()["members"].size(), 2u);
 }
 
+TEST(Membership, SeedsFindEachOtherWithoutBroadcast) {
+  // Two beacon ports, so broadcast cannot join them: only the unicast seeds can.
+  LocalCluster one(test_name());
+  LocalCluster two(test_name(), static_cast<uint16_t>(one.beacon_port() + 1));
+  std::string p1 = std::to_string(one.beacon_port()), p2 = std::to_string(two.beacon_port());
+  one.start("a", {"--seeds", "127.0.0.1:" + p2});
+  // b joins a's cluster name, but listens on the other port.
+  Process b({bin_dir() + "/zswarmd", "--name", "b", "--cluster", one.name(), "--beacon-port", p2, "--control-dir",
+             one.control_dir(), "--seeds", "127.0.0.1:" + p1},
+            one.control_dir() + "/b.log");
+  EXPECT_TRUE(one.wait_all_alive({"a", "b"})) << b.log();
+}
+
 TEST(Membership, SameNameTwiceInOneClusterIsRefused) {
   LocalCluster c(test_name());
   c.start("a");

@@ -318,3 +318,33 @@ TEST(Registry, LocalWorkersStartListAndStop) {
 
 }  // namespace
 }  // namespace zswarm::testing
+
+namespace zswarm::testing {
+namespace {
+
+TEST(Registry, PlacementDenyKeepsNamesOffANode) {
+  LocalCluster c("PlacementDeny");
+  std::vector<std::string> all{"a", "b", "c"};
+  // Like swarm's node_blacklist: every node agrees that c owns no names.
+  for (auto& n : all) c.start(n, {"--placement-deny", "c@*"});
+  ASSERT_TRUE(c.wait_all_alive(all));
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(c.ask("c", cmd("register", {{"name", "p" + std::to_string(i)}, {"plugin", "echo"}})).value().value("ok", false));
+  auto names = replica(c, "a");
+  EXPECT_EQ(names.size(), 30u);
+  std::set<std::string> owners;
+  for (auto& [name, ref] : names) owners.insert(node_of(ref));
+  EXPECT_EQ(owners, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(census(c, {"c"}).size(), 0u);
+}
+
+TEST(Registry, NoEligibleNodeIsAClearError) {
+  LocalCluster c("NoEligible");
+  c.start("a", {"--placement-allow", "nobody@*"});
+  ASSERT_TRUE(wait_until([&] { return c.ask("a", cmd("ping"), 200ms).has_value(); }));
+  auto r = c.ask("a", cmd("register", {{"name", "x"}, {"plugin", "echo"}}));
+  EXPECT_EQ(r.value()["error"], "no_node_available") << r->dump();
+}
+
+}  // namespace
+}  // namespace zswarm::testing
