@@ -142,6 +142,7 @@ class NodeImpl final : public Node {
     node::TrackerOptions to;
     to.placement = {opts_.placement_allow, opts_.placement_deny};
     to.handoff_timeout = opts_.handoff_timeout;
+    to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspect_after;
     tracker_ = std::make_unique<node::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_.post(std::move(f)); }, to);
     register_at_ = clock_.now() + opts_.beacon_interval;

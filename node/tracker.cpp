@@ -93,6 +93,7 @@ Tracker::Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supe
   cluster_.on_message(MessageType::worker_reply, [this](const bus::Envelope& e) { on_worker_reply(e); });
   cluster_.on_message(MessageType::handoff_offer, [this](const bus::Envelope& e) { on_handoff_offer(e); });
   cluster_.on_message(MessageType::handoff_done, [this](const bus::Envelope& e) { on_handoff_done(e); });
+  started_ = clock_.now();
   next_reconcile_ = clock_.now() + opts_.reconcile_interval;
   next_digest_ = clock_.now() + opts_.digest_interval;
 }
@@ -116,6 +117,16 @@ bool Tracker::member_alive(const std::string& id) const {
   if (!nid) return false;
   const auto* m = cluster_.membership().find(*nid);
   return m && (m->state == discovery::MemberState::alive || m->state == discovery::MemberState::suspect);
+}
+
+bool Tracker::owner_gone(const std::string& id) const {
+  if (member_alive(id)) return false;
+  // An owner we have never heard of may simply not be discovered yet (a
+  // snapshot can arrive before the beacons of every member): only once this
+  // node has had time to meet everyone is an unknown owner dead.
+  auto nid = bus::NodeId::from_string(id);
+  if (nid && cluster_.membership().find(*nid)) return true;  // known, and down or left
+  return clock_.now() - started_ >= opts_.discovery_grace;
 }
 
 std::optional<bus::NodeId> Tracker::ring_owner(const std::string& name) const {
@@ -202,7 +213,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
 
 Result<registry::Entry, Error> Tracker::register_here(const std::string& name, const std::string& plugin,
                                                       const std::string& args, const char* why) {
-  if (const auto* e = registry_.lookup(name); e && e->owner != self_id_ && member_alive(e->owner)) {
+  if (const auto* e = registry_.lookup(name); e && e->owner != self_id_ && !owner_gone(e->owner)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
     return fail(Error{"already_registered", ref(*e)});
   } else if (e && e->owner == self_id_) {
@@ -495,7 +506,7 @@ void Tracker::reconcile() {
   for (const auto& id : cluster_.membership().alive()) alive.insert(id.to_string());
   std::vector<registry::Entry> orphans;
   registry_.for_each_live([&](const registry::Entry& e) {
-    if (!alive.count(e.owner)) orphans.push_back(e);
+    if (!alive.count(e.owner) && owner_gone(e.owner)) orphans.push_back(e);
   });
   for (const auto& e : orphans) {
     auto owner = ring_owner(e.name);

@@ -43,6 +43,9 @@ struct TrackerOptions {
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds reconcile_interval{1000};
   std::chrono::milliseconds digest_interval{2000};
+  // How long a new node waits before it treats the owner of a name as dead
+  // merely because it has never heard of it (beacons may still be on the way).
+  std::chrono::milliseconds discovery_grace{3000};
 };
 
 class Tracker {
@@ -105,6 +108,8 @@ class Tracker {
   std::optional<bus::NodeId> ring_owner(const std::string& name) const;
   std::string member_name(const std::string& id) const;
   bool member_alive(const std::string& id) const;
+  // Dead for placement: known down or left, or never heard of after the grace.
+  bool owner_gone(const std::string& id) const;
   uint64_t next_corr() { return ++corr_; }
   Result<void, Error> check_name(const std::string& name) const;
 
@@ -162,6 +167,7 @@ class Tracker {
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};
   bool leaving_ = false;
+  Clock::time_point started_{};
   Clock::time_point next_reconcile_{};
   Clock::time_point next_digest_{};
   std::unordered_map<bus::NodeId, Clock::time_point> last_sync_;  // resync requests, rate-limited

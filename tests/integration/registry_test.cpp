@@ -184,12 +184,15 @@ TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
     ASSERT_TRUE(c.ask("a", cmd("register", {{"name", name}, {"plugin", "counter"}})).value().value("ok", false));
     ASSERT_TRUE(c.ask("b", cmd("send", {{"name", name}, {"message", "inc " + std::to_string(i + 1)}})).value().value("ok", false));
   }
+  std::string wrong;  // the last mismatches seen, for the failure message
   auto counts_ok = [&](const std::string& via) {
+    wrong.clear();
     for (int i = 0; i < kNames; ++i) {
       auto r = c.ask(via, cmd("call", {{"name", "ctr" + std::to_string(i)}, {"message", "get"}}));
-      if (!r || r->value("reply", "") != std::to_string(i + 1)) return false;
+      if (!r || r->value("reply", "") != std::to_string(i + 1))
+        wrong += "ctr" + std::to_string(i) + "=" + (r ? r->dump() : "no answer") + " ";
     }
-    return true;
+    return wrong.empty();
   };
   ASSERT_TRUE(wait_until([&] { return counts_ok("a"); }));
 
@@ -200,7 +203,7 @@ TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
     for (auto& [name, ref] : replica(c, "a")) on_d += node_of(ref) == "d";
     return on_d > 0;
   }));
-  EXPECT_TRUE(wait_until([&] { return counts_ok("b"); }));
+  EXPECT_TRUE(wait_until([&] { return counts_ok("b"); })) << wrong << "\n" << c.process("d").log();
   EXPECT_NE(c.process("d").log().find("took over"), std::string::npos);
 
   c.process("d").signal(SIGTERM);  // leaves: its names move with their state first
@@ -210,7 +213,7 @@ TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
       if (node_of(ref) == "d") return false;
     return true;
   }));
-  EXPECT_TRUE(counts_ok("a"));
+  EXPECT_TRUE(counts_ok("a")) << wrong;
   EXPECT_NE(c.process("d").log().find("handed off"), std::string::npos);
   auto count = census(c, {"a", "b"});
   EXPECT_EQ(count.size(), static_cast<std::size_t>(kNames));
