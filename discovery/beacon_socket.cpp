@@ -89,6 +89,7 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
   if (!scope.seeds.empty()) {
     s.net_.s_addr = 0;  // seeds may be anywhere the operator listed
     s.mask_.s_addr = 0;
+    bool all_loopback = true;
     for (const std::string& seed : scope.seeds) {
       auto colon = seed.rfind(':');
       std::string host = colon == std::string::npos ? seed : seed.substr(0, colon);
@@ -101,8 +102,12 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
       }
       auto addr = resolve(host, port);
       if (!addr) return fail("seed '" + seed + "': cannot resolve host");
+      all_loopback &= (ntohl(addr->sin_addr.s_addr) >> 24) == 127;
       s.targets_.push_back(*addr);
     }
+    // Seeds on other hosts must reach our bus: without --interface, listen on
+    // every interface; seeds all on loopback keep the bus on loopback.
+    if (scope.interface.empty() && !all_loopback) s.bind_address_ = "0.0.0.0";
   } else if (!scope.multicast_group.empty()) {
     ip_mreq m{};
     if (inet_pton(AF_INET, scope.multicast_group.c_str(), &m.imr_multiaddr) != 1 ||

@@ -46,7 +46,8 @@ class BeaconSocket {
   ~BeaconSocket();
 
   int fd() const { return fd_; }
-  // Where the node's bus should bind: inside the scope, never wider.
+  // Where the node's bus should bind: inside the scope, never wider (seeds
+  // off this host without an interface: 0.0.0.0, since they may be anywhere).
   const std::string& bind_address() const { return bind_address_; }
   // Short text for logs: "broadcast 127.255.255.255:45670".
   std::string describe() const;

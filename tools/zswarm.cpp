@@ -99,7 +99,11 @@ int main(int argc, char** argv) {
   stop_local->add_option("name", name)->required();
   for (auto* sub : {members, info, leave, reg, whereis, unreg, registered, send, call, workers, start_local, stop_local})
     sub->add_flag("--json", json, "print JSON");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; the rest is usage
+  }
 
   auto* sub = app.get_subcommands().front();
   std::string cmd = sub->get_name();

@@ -11,9 +11,9 @@
 
 #include "bus/envelope.hpp"
 #include "bus/reactor.hpp"
-#include "bus/zmq_transport.hpp"
 #include "discovery/beacon.hpp"
 #include "discovery/beacon_socket.hpp"
+#include "registry/entry.hpp"
 
 using namespace zswarm;
 
@@ -74,9 +74,16 @@ int main(int argc, char** argv) {
         continue;
       }
       auto it = names.find(e->sender);
-      std::printf("%9.3f %-14s from %s seq %llu, %zu bytes\n", stamp(), std::string(bus::to_string(e->type)).c_str(),
+      std::string what;
+      if (e->type == bus::MessageType::registry_delta) {
+        auto entry = registry::decode_entry(e->body);
+        what = !entry ? " (malformed entry)"
+               : entry->tombstone ? " " + entry->name + " unregistered"
+                                  : " " + entry->name + " -> " + entry->owner_name + "/" + std::to_string(entry->worker);
+      }
+      std::printf("%9.3f %-14s from %s seq %llu, %zu bytes%s\n", stamp(), std::string(bus::to_string(e->type)).c_str(),
                   it == names.end() ? e->sender.short_string().c_str() : it->second.c_str(),
-                  static_cast<unsigned long long>(e->seq), e->body.size());
+                  static_cast<unsigned long long>(e->seq), e->body.size(), what.c_str());
     }
     std::fflush(stdout);
   });

@@ -1,5 +1,7 @@
 // zswarmd: the node daemon. Every config key is also a flag; flags win over
-// the config file. SIGTERM or SIGINT: say goodbye and exit cleanly.
+// the config file. SIGTERM or SIGINT: hand off, say goodbye and exit cleanly.
+// Exit status: 0 clean stop, 1 could not start (port, interface, socket),
+// 2 bad flag, config key or value.
 #include <signal.h>
 
 #include <cstdio>
@@ -22,7 +24,11 @@ int main(int argc, char** argv) {
     else
       app.add_option(zswarm::node::flag_name(key), flags[key.name], key.help);
   }
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is not an error; the rest is usage
+  }
 
   zswarm::NodeOptions opts;
   if (!config_file.empty()) {
@@ -57,7 +63,7 @@ int main(int argc, char** argv) {
   auto node = zswarm::Node::start(opts);
   if (!node) {
     std::fprintf(stderr, "zswarmd: %s\n", node.error().detail.c_str());
-    return 1;
+    return node.error().code == "bad_option" ? 2 : 1;  // 2: fix the config; 1: the world said no
   }
   timespec poll{0, 100'000'000};
   for (;;) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <zmq.hpp>
@@ -59,6 +60,13 @@ TEST(Tools, CliLeaveStopsTheNodeCleanly) {
   EXPECT_TRUE(c.wait_state("a", "b", "left", 3s));
 }
 
+TEST(Tools, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(run({bin_dir() + "/zswarm", "--node", "a"}).code, 2);               // no command
+  EXPECT_EQ(run({bin_dir() + "/zswarm", "--node", "a", "register"}).code, 2);   // no name
+  EXPECT_EQ(run({bin_dir() + "/zswarmd", "--no-such-flag"}).code, 2);
+  EXPECT_EQ(run({bin_dir() + "/zswarm", "--help"}).code, 0);
+}
+
 TEST(Tools, CliWithoutANodeSaysSo) {
   LocalCluster c(test_name());
   auto r = run(c.cli("nobody") + std::vector<std::string>{"--timeout", "300", "members"});
@@ -81,7 +89,7 @@ TEST(Tools, DaemonRejectsABadFlagValueByName) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.output.find("probe_timeout_ms"), std::string::npos) << r.output;
   auto no_name = run({bin_dir() + "/zswarmd"});
-  EXPECT_EQ(no_name.code, 1);
+  EXPECT_EQ(no_name.code, 2);
   EXPECT_NE(no_name.output.find("name is required"), std::string::npos) << no_name.output;
 }
 
@@ -99,8 +107,19 @@ TEST(Tools, MonitorSeesTheBus) {
   c.start("a");
   c.start("b");
   ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  // Registrations all through the monitor's life: it subscribes to a node
+  // when it hears the node's beacon, so the early ones may come before that.
+  std::thread registrar([&] {
+    for (int i = 0; i < 7; ++i) {
+      wait_until([] { return false; }, 200ms);  // pacing, not a wait for an event
+      c.ask("a", {{"cmd", "register"}, {"name", "watched" + std::to_string(i)}, {"plugin", "echo"}});
+    }
+  });
   auto r = run({bin_dir() + "/zswarm-monitor", "--cluster", c.name(), "--beacon-port",
-                std::to_string(c.beacon_port()), "--duration", "1.5"});
+                std::to_string(c.beacon_port()), "--duration", "2.5"});
+  registrar.join();
+  EXPECT_NE(r.output.find("registry_delta"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("watched6 -> "), std::string::npos) << r.output;
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("beacon  a@"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("heartbeat"), std::string::npos) << r.output;

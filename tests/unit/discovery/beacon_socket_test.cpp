@@ -45,6 +45,20 @@ TEST(BeaconSocket, SeedsReachTheListedHost) {
   EXPECT_EQ(d->bytes, "seeded");
 }
 
+TEST(BeaconSocket, BusBindsWideOnlyForSeedsOffThisHost) {
+  Scope local;
+  local.port = test_port();
+  local.seeds = {"127.0.0.1:1", "127.0.0.2:2"};
+  auto l = BeaconSocket::open(local);
+  ASSERT_TRUE(l.ok());
+  EXPECT_EQ(l->bind_address(), "127.0.0.1");
+  Scope remote = local;
+  remote.seeds = {"198.18.0.7:45670"};  // resolved only, never sent to here
+  auto r = BeaconSocket::open(remote);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->bind_address(), "0.0.0.0");
+}
+
 TEST(BeaconSocket, ClearErrorsForBadScopes) {
   Scope bad_if;
   bad_if.interface = "nosuchif0";
