@@ -71,6 +71,8 @@ spdlog::level::level_enum spd_level(LogLevel l) {
 
 Json error_json(const Error& e) { return node::ControlServer::error(e.code, e.detail); }
 
+Error from_worker_error(const workers::Error& e) { return Error{std::string(workers::error_name(e.code)), e.detail}; }
+
 std::string local_hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
@@ -213,14 +215,14 @@ class NodeImpl final : public Node {
     auto p = workers::parse_policy(policy);
     if (!p) return fail(Error{"bad_option", "policy must be permanent, transient or temporary"});
     auto r = supervisor_->start(workers::WorkerSpec{name, plugin, args, *p, {}});
-    if (!r) return fail(Error{std::string(workers::error_name(r.error().code)), r.error().detail});
+    if (!r) return fail(from_worker_error(r.error()));
     return *r;
   }
   Result<void, Error> stop_local(const std::string& name) override {
     bool registered = loop_.call([&] { return tracker_->owns(name); });
     if (registered) return fail(Error{"registered", name + " is registered: use unregister"});
     auto r = supervisor_->stop(name);
-    if (!r) return fail(Error{std::string(workers::error_name(r.error().code)), r.error().detail});
+    if (!r) return fail(from_worker_error(r.error()));
     return {};
   }
 
@@ -349,19 +351,15 @@ class NodeImpl final : public Node {
                         {"mailbox", w.mailbox_depth},
                         {"registered", w.registered}});
       reply(Json{{"ok", true}, {"workers", list}});
-    } else if (cmd == "start_local" || cmd == "stop_local") {
-      std::string name = req.value("name", "");
-      if (cmd == "stop_local") {
-        if (tracker_->owns(name)) return reply(error_json({"registered", name + " is registered: use unregister"}));
-        auto r = supervisor_->stop(name);
-        if (!r) return reply(error_json({std::string(workers::error_name(r.error().code)), r.error().detail}));
-        return reply(Json{{"ok", true}});
-      }
-      auto p = workers::parse_policy(req.value("policy", "permanent"));
-      if (!p) return reply(error_json({"bad_option", "policy must be permanent, transient or temporary"}));
-      auto r = supervisor_->start(workers::WorkerSpec{name, req.value("plugin", ""), req.value("args", ""), *p, {}});
-      if (!r) return reply(error_json({std::string(workers::error_name(r.error().code)), r.error().detail}));
-      reply(Json{{"ok", true}, {"id", *r}, {"ref", cluster_->options().name + "/" + std::to_string(*r)}});
+    } else if (cmd == "start_local") {
+      // The API's own functions: on the loop thread their loop_.call runs inline.
+      auto r = start_local(req.value("name", ""), req.value("plugin", ""), req.value("args", ""),
+                           req.value("policy", "permanent"));
+      reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", cluster_->options().name + "/" + std::to_string(*r)}}
+              : error_json(r.error()));
+    } else if (cmd == "stop_local") {
+      auto r = stop_local(req.value("name", ""));
+      reply(r ? Json{{"ok", true}} : error_json(r.error()));
     } else if (cmd == "register") {
       tracker_->register_name(req.value("name", ""), req.value("plugin", ""), req.value("args", ""),
                               [reply](Result<std::string, Error> r) {
