@@ -1,71 +1,21 @@
+// The tracker's registry side: register, unregister, messages to names,
+// replication. Topology changes and handoff are in tracker_handoff.cpp.
 #include "node/tracker.hpp"
 
 #include <unordered_set>
 
-#include <nlohmann/json.hpp>
+#include "node/tracker_wire.hpp"
 
 namespace zswarm::node {
 
 using bus::MessageType;
 using discovery::MembershipEvent;
-using Json = nlohmann::json;
 
 namespace {
-
-// Bodies of the tracker's messages: msgpack maps (docs/protocol.md).
-std::string pack(const Json& j) {
-  auto v = Json::to_msgpack(j);
-  return {v.begin(), v.end()};
-}
-
-std::optional<Json> unpack(std::string_view body) {
-  Json j = Json::from_msgpack(body.begin(), body.end(), true, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
-}
-
-Json bin(const std::string& s) { return Json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
-
-// Typed field access; nullopt when missing or of another type.
-std::optional<std::string> text(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-std::optional<std::string> bytes(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_binary()) return std::nullopt;
-  const auto& b = it->get_binary();
-  return std::string(b.begin(), b.end());
-}
-std::optional<bool> flag(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_boolean()) return std::nullopt;
-  return it->get<bool>();
-}
-int64_t number(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-Error from(const workers::Error& e) { return Error{std::string(workers::error_name(e.code)), e.detail}; }
-
-Json answer(const Result<std::string, Error>& r) {
-  if (r.ok()) return Json{{"ok", true}, {"value", bin(*r)}};
-  return Json{{"ok", false}, {"error", r.error().code}, {"detail", r.error().detail}};
-}
-
-Result<std::string, Error> read_answer(const std::string& body) {
-  auto j = unpack(body);
-  auto ok = j ? flag(*j, "ok") : std::nullopt;
-  if (!ok) return fail(Error{"bad_message", "malformed answer"});
-  if (*ok) return bytes(*j, "value").value_or("");
-  return fail(Error{text(*j, "error").value_or("error"), text(*j, "detail").value_or("")});
-}
-
 constexpr int kMaxHops = 3;
-
 }  // namespace
+
+using namespace wire;
 
 Tracker::Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supervisor, Post post,
                  TrackerOptions opts)
@@ -447,206 +397,6 @@ void Tracker::request_sync(const bus::NodeId& peer) {
   if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(1)) return;
   last = now;
   cluster_.send(peer, MessageType::sync_request, {});
-}
-
-// --- topology ---------------------------------------------------------------------
-
-void Tracker::on_member(const MembershipEvent& ev) {
-  const auto& m = ev.member;
-  std::string id = m.id.to_string();
-  switch (ev.kind) {
-    case MembershipEvent::up:
-      pinned_.clear();  // "ignore" held for the old topology; ask again
-      names_[id] = m.name;
-      ring_.add_member(id, m.name);
-      last_sync_.erase(m.id);
-      request_sync(m.id);
-      break;
-    case MembershipEvent::down:
-    case MembershipEvent::left: {
-      ring_.remove_member(id);
-      bool down = ev.kind == MembershipEvent::down;
-      if (down)
-        for (const auto* e : registry_.entries_owned_by(id))
-          if (!e->tombstone)
-            cluster_.log().info("[tracker] lost connection to {} ({}) on {}, node is down", e->name, ref(*e), m.name);
-      // Requests waiting on it: re-route or fail now rather than at their deadline.
-      std::vector<uint64_t> stuck;
-      for (auto& [corr, p] : pending_)
-        if (p.target == m.id) stuck.push_back(corr);
-      for (uint64_t corr : stuck) {
-        auto p = std::move(pending_[corr]);
-        pending_.erase(corr);
-        if (p.retry) p.retry();
-        else p.done(fail(Error{"node_down", m.name + " went down"}));
-      }
-      std::vector<std::string> outgoing;
-      for (auto& [name, h] : handoffs_)
-        if (h.target == m.id) outgoing.push_back(name);
-      for (const auto& name : outgoing) finish_handoff(name, false, m.name + " went away");
-      if (down) cluster_.log().info("[tracker] nodedown {}", m.name);
-      topology_change((down ? "nodedown for " : "left for ") + m.name);
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-void Tracker::topology_change(const std::string& why) {
-  cluster_.log().info("[tracker] topology change ({})", why);
-  reconcile();
-  cluster_.log().info("[tracker] topology change complete");
-}
-
-void Tracker::reconcile() {
-  if (leaving_) return;
-  // Runs every second on every node: one unsorted pass, owners looked up in a set.
-  std::unordered_set<std::string> alive{self_id_};
-  for (const auto& id : cluster_.membership().alive()) alive.insert(id.to_string());
-  std::vector<registry::Entry> orphans;
-  registry_.for_each_live([&](const registry::Entry& e) {
-    if (!alive.count(e.owner) && owner_gone(e.owner)) orphans.push_back(e);
-  });
-  for (const auto& e : orphans) {
-    auto owner = ring_owner(e.name);
-    if (!owner || owner->to_string() != self_id_) continue;  // its new owner restarts it
-    cluster_.log().info("[tracker] restarting {} on {}", e.name, cluster_.options().name);
-    auto r = register_here(e.name, e.plugin, e.args, "starting");
-    if (!r) cluster_.log().error("[tracker] could not restart {}: {} {}", e.name, r.error().code, r.error().detail);
-  }
-}
-
-void Tracker::rebalance_to(const bus::NodeId& newcomer) {
-  if (leaving_) return;
-  std::string nid = newcomer.to_string();
-  if (!ring_.contains(nid)) return;
-  std::vector<registry::Entry> moving;
-  for (const auto* e : registry_.entries_owned_by(self_id_)) {
-    if (e->tombstone || handoffs_.count(e->name) || pinned_.count(e->name)) continue;
-    auto owner = ring_.owner(e->name);
-    if (owner && *owner == nid) moving.push_back(*e);
-  }
-  for (const auto& e : moving) offer(e, newcomer, false);
-}
-
-void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool leaving) {
-  auto h = supervisor_.begin_handoff(e.name);
-  if (!h) {
-    cluster_.log().warn("[tracker] cannot hand off {}: {}", e.name, workers::to_string(h.error()));
-    return;
-  }
-  std::string kind = h->kind == workers::HandoffKind::state ? "state" : "restart";
-  if (h->kind == workers::HandoffKind::ignore) {
-    if (!leaving) {
-      pinned_.insert(e.name);
-      cluster_.log().info("[tracker] {} stays on {} (handoff ignored)", e.name, cluster_.options().name);
-      return;
-    }
-    (void)supervisor_.stop(e.name);  // it cannot stay on a node that leaves
-  }
-  cluster_.log().info("[tracker] handing off {} to {} ({})", e.name, member_name(target.to_string()), kind);
-  Handoff ho{e.name, target, e, kind, h->bytes, clock_.now() + opts_.handoff_timeout, {}};
-  uint64_t corr = next_corr();
-  handoffs_[e.name] = std::move(ho);
-  pending_[corr] = PendingRequest{clock_.now() + opts_.handoff_timeout, target,
-                                  [this, name = e.name](Result<std::string, Error> r) {
-                                    if (r) {
-                                      if (auto entry = registry::decode_entry(*r)) apply_remote(*entry);
-                                    }
-                                    finish_handoff(name, r.ok(), r ? "" : r.error().code + " " + r.error().detail);
-                                  },
-                                  {}};
-  Json body{{"entry", bin(registry::encode(e))}, {"kind", kind}, {"state", bin(h->bytes)}};
-  cluster_.send(target, MessageType::handoff_offer, pack(body), corr);
-}
-
-void Tracker::on_handoff_offer(const bus::Envelope& env) {
-  auto j = unpack(env.body);
-  auto raw = j ? bytes(*j, "entry") : std::nullopt;
-  auto kind = j ? text(*j, "kind") : std::nullopt;
-  auto state = j ? bytes(*j, "state") : std::nullopt;
-  if (!raw || !kind || !state) return;
-  auto entry = registry::decode_entry(*raw);
-  if (!entry) return;
-  auto reply = [&](Result<std::string, Error> r) {
-    cluster_.send(env.sender, MessageType::handoff_done, pack(answer(r)), env.corr);
-  };
-  if (leaving_) return reply(fail(Error{"node_leaving", "cannot take over while leaving"}));
-  registry_.apply(*entry);  // its clock, so our version supersedes it
-  std::optional<std::string> st;
-  if (*kind == "state") st = *state;
-  auto id = supervisor_.start(
-      workers::WorkerSpec{entry->name, entry->plugin, entry->args, workers::RestartPolicy::permanent, st});
-  if (!id) return reply(fail(from(id.error())));
-  registry::Entry fields = *entry;
-  fields.owner = self_id_;
-  fields.owner_name = cluster_.options().name;
-  fields.worker = *id;
-  auto stored = registry_.put(std::move(fields), self_id_);
-  if (!stored) {
-    (void)supervisor_.stop(entry->name);
-    return reply(fail(Error{"invalid_entry", std::string(registry::to_string(stored.error()))}));
-  }
-  publish(*stored);
-  cluster_.log().info("[tracker] took over {} from {} ({}); started {} on {}", entry->name,
-                      member_name(env.sender.to_string()), *kind, entry->name, cluster_.options().name);
-  reply(registry::encode(*stored));
-}
-
-void Tracker::on_handoff_done(const bus::Envelope& env) { complete(env.corr, read_answer(env.body)); }
-
-void Tracker::finish_handoff(const std::string& name, bool ok, const std::string& why) {
-  auto it = handoffs_.find(name);
-  if (it == handoffs_.end()) return;
-  Handoff h = std::move(it->second);
-  handoffs_.erase(it);
-  if (ok) {
-    cluster_.log().info("[tracker] handed off {} to {}", name, member_name(h.target.to_string()));
-  } else if (!leaving_) {
-    // Not taken: it must not be lost, so it runs here again (from its args).
-    cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, why,
-                        cluster_.options().name);
-    auto id = supervisor_.start(workers::WorkerSpec{name, h.entry.plugin, h.entry.args,
-                                                    workers::RestartPolicy::permanent, {}});
-    if (id) {
-      registry::Entry fields = h.entry;
-      fields.worker = *id;
-      if (auto e = registry_.put(std::move(fields), self_id_)) publish(*e);
-    }
-  } else {
-    cluster_.log().warn("[tracker] handoff of {} failed ({}); its new owner will restart it", name, why);
-  }
-  for (auto& b : h.buffered) deliver(name, b.is_call, b.message, 0, std::move(b.done));
-  check_leave_done();
-}
-
-void Tracker::leave(std::function<void()> done) {
-  leaving_ = true;
-  leave_done_ = std::move(done);
-  leave_deadline_ = clock_.now() + opts_.handoff_timeout;
-  ring_.remove_member(self_id_);
-  std::vector<registry::Entry> mine;
-  for (const auto* e : registry_.entries_owned_by(self_id_))
-    if (!e->tombstone && !handoffs_.count(e->name)) mine.push_back(*e);
-  for (const auto& e : mine) {
-    auto target = ring_owner(e.name);
-    if (!target) {
-      cluster_.log().info("[tracker] no node left to take {}; stopping it", e.name);
-      (void)supervisor_.stop(e.name);
-      continue;
-    }
-    offer(e, *target, true);
-  }
-  check_leave_done();
-}
-
-void Tracker::check_leave_done() {
-  if (!leaving_ || !leave_done_) return;
-  if (!handoffs_.empty() && clock_.now() < leave_deadline_) return;
-  auto done = std::move(leave_done_);
-  leave_done_ = nullptr;
-  done();
 }
 
 void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
