@@ -34,6 +34,10 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
 
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::rcvhwm, opts_.send_hwm);
+  // After a partition the peer's old TCP connection may still look open here
+  // (no FIN or RST got through); its new DEALER, with the same routing id,
+  // must take over rather than be ignored as a duplicate.
+  router_.set(zmq::sockopt::router_handover, true);
   router_.bind(tcp(opts_.bind_host, opts_.router_port));
   router_port_ = bound_port(router_);
 
