@@ -350,6 +350,42 @@ lan_dump_logs() {
   done
 }
 
+# --- helpers for tests that drive named workers -------------------------------
+
+lan_now_ns() { date +%s%N; }
+lan_ms_since() { echo $((($(lan_now_ns) - $1) / 1000000)); }
+
+# lan_zs I [--timeout MS] ARGS...: the zswarm CLI against host I's node.
+lan_zs() {
+  local i=$1 to=1000; shift
+  if [ "${1:-}" = --timeout ]; then to=$2; shift 2; fi
+  "$LAN_BIN/zswarm" --node "${LAN_NAME[i]}" --cluster "$LAN_CLUSTER" --control-dir "$LAN_DIR/ctl" \
+    --timeout "$to" "$@" 2>&1
+}
+
+# lan_host_of_ref REF: the host index whose node the REF names (X@hN/ID), or fails.
+lan_host_of_ref() {
+  local ref=$1
+  [[ $ref =~ ^([a-z]+)@h([0-9]+)/[0-9]+$ ]] || return 1
+  local i=${BASH_REMATCH[2]}
+  [ "${LAN_NAME[i]:-}" = "${BASH_REMATCH[1]}" ] || return 1
+  echo "$i"
+}
+
+# lan_log_has I REGEX [FROM_LINE]: host I's log has a matching line after FROM_LINE.
+# (No grep -q: under pipefail its early exit fails the pipeline with tail's SIGPIPE.)
+lan_log_has() { tail -n +"$((${3:-0} + 1))" "$LAN_DIR/h$1.log" | grep -E "$2" >/dev/null; }
+lan_log_lines() { wc -l <"$LAN_DIR/h$1.log"; }
+
+# lan_copy_plugins SRC_DIR: the plugins into this run's dir (a rebuild during
+# the run must not swap a library under a running node); sets LAN_PLUGINS.
+lan_copy_plugins() {
+  mkdir -p "$LAN_DIR/lib"
+  cp "$1"/libzswarm_*.so "$LAN_DIR/lib/" || lan_fail "cannot copy the plugins from $1"
+  LAN_PLUGINS="$LAN_DIR/lib"
+}
+
+
 # lan_down: idempotent cleanup of everything this run made.
 lan_down() {
   local rc=$? i pid ns

@@ -38,42 +38,23 @@ plugin_src=$(cd "$bin/../lib" 2>/dev/null && pwd) || { echo "FAIL: no plugin dir
 compgen -G "$plugin_src/libzswarm_*.so" >/dev/null || { echo "FAIL: no worker plugins in $plugin_src" >&2; exit 1; }
 
 lan_init "$bin"
-mkdir -p "$LAN_DIR/lib" "$LAN_DIR/snap"
-cp "$plugin_src"/libzswarm_*.so "$LAN_DIR/lib/" || lan_fail "cannot copy the plugins"
-plugin_dir="$LAN_DIR/lib"
+mkdir -p "$LAN_DIR/snap"
+lan_copy_plugins "$plugin_src"
+plugin_dir="$LAN_PLUGINS"
 lan_up 3
 
-now_ns() { date +%s%N; }
-ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
-# zs I [--timeout MS] ARGS...: the CLI against host I's node.
-zs() {
-  local i=$1 to=1000; shift
-  if [ "${1:-}" = --timeout ]; then to=$2; shift 2; fi
-  "$LAN_BIN/zswarm" --node "${LAN_NAME[i]}" --cluster "$LAN_CLUSTER" --control-dir "$LAN_DIR/ctl" \
-    --timeout "$to" "$@" 2>&1
-}
 
-# host_of_ref REF: the host index whose node the REF names (X@hN/ID), or fails.
-host_of_ref() {
-  local ref=$1
-  [[ $ref =~ ^([a-z]+)@h([0-9]+)/[0-9]+$ ]] || return 1
-  local i=${BASH_REMATCH[2]}
-  [ "${LAN_NAME[i]:-}" = "${BASH_REMATCH[1]}" ] || return 1
-  echo "$i"
-}
 
 start_node() { lan_start_node "$1" "${names[$1]}" --plugin-path "$plugin_dir" "${node_flags[@]}"; }
 
-log_has() { tail -n +"$((${3:-0} + 1))" "$LAN_DIR/h$1.log" | grep -E "$2" >/dev/null; }
-log_lines() { wc -l <"$LAN_DIR/h$1.log"; }
 
 # snap "HOSTS": each host's `registered --json` and `workers --json` into $LAN_DIR/snap.
 snap() {
   local i
   for i in $1; do
-    zs "$i" --json registered >"$LAN_DIR/snap/reg.$i" 2>&1
-    zs "$i" --json workers >"$LAN_DIR/snap/wk.$i" 2>&1
+    lan_zs "$i" --json registered >"$LAN_DIR/snap/reg.$i" 2>&1
+    lan_zs "$i" --json workers >"$LAN_DIR/snap/wk.$i" 2>&1
   done
 }
 
@@ -141,13 +122,13 @@ EOF
 # JUDGED (the "NAME REF" lines) and WAITED_MS; on timeout fails with the reason.
 await() {
   local mode=$1 hosts=$2 want=$3 t0 end out
-  t0=$(now_ns); end=$((t0 + $4 * 1000000000))
+  t0=$(lan_now_ns); end=$((t0 + $4 * 1000000000))
   while :; do
     snap "$hosts"
     out=$(judge "$mode" "$hosts" "$want")
-    if [ "$(tail -n 1 <<<"$out")" = OK ]; then JUDGED=$(sed '$d' <<<"$out"); WAITED_MS=$(ms_since "$t0"); return 0; fi
+    if [ "$(tail -n 1 <<<"$out")" = OK ]; then JUDGED=$(sed '$d' <<<"$out"); WAITED_MS=$(lan_ms_since "$t0"); return 0; fi
     lan_check_nodes "$hosts"
-    if [ "$(now_ns)" -ge $end ]; then echo "$out"; return 1; fi
+    if [ "$(lan_now_ns)" -ge $end ]; then echo "$out"; return 1; fi
     lan_budget
     sleep 0.1
   done
@@ -164,13 +145,13 @@ lan_log "a@h1 b@h2 c@h3 all alive"
 # 2. n0..n19 via a, inc K each; all agree on the REFs.
 declare -A ref0=() owner0=()
 for ((k = 0; k < nnames; k++)); do
-  out=$(zs 1 --timeout 5000 register "n$k" --plugin counter); rc=$?
+  out=$(lan_zs 1 --timeout 5000 register "n$k" --plugin counter); rc=$?
   [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register n$k via a: [$out] (status $rc), expected {ok, X@hN/ID}"
   ref0[n$k]=${BASH_REMATCH[1]}
-  owner0[n$k]=$(host_of_ref "${ref0[n$k]}") || lan_fail "register n$k: REF [${ref0[n$k]}] does not name one of our nodes"
+  owner0[n$k]=$(lan_host_of_ref "${ref0[n$k]}") || lan_fail "register n$k: REF [${ref0[n$k]}] does not name one of our nodes"
 done
 for ((k = 0; k < nnames; k++)); do
-  out=$(zs 1 send "n$k" "inc $k"); rc=$?
+  out=$(lan_zs 1 send "n$k" "inc $k"); rc=$?
   [[ $out == "{ok}" && $rc = 0 ]] || lan_fail "send n$k 'inc $k' via a: [$out] (status $rc)"
 done
 await agree "$all" "$nlist" 5 || lan_fail "a, b, c do not list the same 20 names/REFs within 5 s of the registrations"
@@ -180,12 +161,12 @@ done <<<"$JUDGED"
 await single "$all" "$nlist" 5 || lan_fail "the 20 names do not each run on exactly one node"
 per_node=$(for i in $all; do c=0; for n in $nlist; do [ "${owner0[$n]}" = "$i" ] && c=$((c + 1)); done; printf '%s:%d ' "${names[i]}" $c; done)
 # send is a cast: poll each count briefly.
-end=$(($(now_ns) + 5000000000))
+end=$(($(lan_now_ns) + 5000000000))
 for ((k = 0; k < nnames; k++)); do
   while :; do
-    got=$(zs $((k % 3 + 1)) --timeout 3000 call "n$k" get)
+    got=$(lan_zs $((k % 3 + 1)) --timeout 3000 call "n$k" get)
     [ "$got" = "$k" ] && break
-    [ "$(now_ns)" -ge $end ] && lan_fail "call n$k get via ${names[k % 3 + 1]}: [$got], expected $k"
+    [ "$(lan_now_ns)" -ge $end ] && lan_fail "call n$k get via ${names[k % 3 + 1]}: [$got], expected $k"
     lan_budget; sleep 0.05
   done
 done
@@ -198,14 +179,14 @@ lan_expect_view "1" "a=alive b=down c=down" 15 || lan_fail "a did not see b and 
 lan_expect_view "2 3" "a=down b=alive c=alive" 15 || lan_fail "b, c did not see a down within 15 s"
 lan_log "each side sees the other down (a: $(lan_logs_since "$t" 'nodedown [bc]@h' 1 2) ms, b/c: $(lan_logs_since "$t" 'nodedown a@h' "2 3") ms after the partition)"
 
-out=$(zs 1 --timeout 5000 register solo --plugin counter); rc=$?
+out=$(lan_zs 1 --timeout 5000 register solo --plugin counter); rc=$?
 [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register solo via a during the partition: [$out] (status $rc), expected {ok, a@h1/ID}"
 solo_a=${BASH_REMATCH[1]}
-[ "$(host_of_ref "$solo_a")" = 1 ] || lan_fail "register solo via a (alone): REF [$solo_a], expected a@h1/ID"
-out=$(zs 2 --timeout 5000 register solo --plugin counter); rc=$?
+[ "$(lan_host_of_ref "$solo_a")" = 1 ] || lan_fail "register solo via a (alone): REF [$solo_a], expected a@h1/ID"
+out=$(lan_zs 2 --timeout 5000 register solo --plugin counter); rc=$?
 [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register solo via b during the partition: [$out] (status $rc), expected {ok, b@h2/ID or c@h3/ID}"
 solo_bc=${BASH_REMATCH[1]}
-h=$(host_of_ref "$solo_bc") || h=""
+h=$(lan_host_of_ref "$solo_bc") || h=""
 [[ $h = 2 || $h = 3 ]] || lan_fail "register solo via b: REF [$solo_bc], expected it on b or c"
 lan_log "partition: solo via a -> $solo_a, solo via b -> $solo_bc"
 
@@ -231,7 +212,7 @@ for ((k = 0; k < nnames; k++)); do
     if [ $side = 1 ]; then [[ ${owner0[$n]} = 1 ]]; else [[ ${owner0[$n]} != 1 ]]; fi && kept=1 || kept=0
     [ "$kept" = 1 ] && [ "$cur" != "${ref0[$n]}" ] && lan_fail "side $side: $n moved from ${ref0[$n]} to $cur although its owner is on this side"
     [ "$kept" = 0 ] && [ "$cur" = "${ref0[$n]}" ] && lan_fail "side $side: $n still at ${ref0[$n]}, on the other side"
-    got=$(zs "$via" --timeout 3000 call "$n" get)
+    got=$(lan_zs "$via" --timeout 3000 call "$n" get)
     [ "$got" = "$want" ] || lan_fail "side $side: call $n get via ${names[via]}: [$got], expected $want ($n at $cur, before the partition at ${ref0[$n]})"
   done
 done
@@ -240,11 +221,11 @@ lan_log "partition: each side runs all $nnames n* once (a: settled after $s1_ms 
 
 # 4. Heal: one REF per name again, everywhere, each name running once.
 declare -A mark=()
-for i in $all; do mark[$i]=$(log_lines "$i"); done
+for i in $all; do mark[$i]=$(lan_log_lines "$i"); done
 t0s=$(date +%s.%N); t0=${t0s/./}; t0=${t0:0:19}
 lan_heal
 lan_expect_view "$all" "$all_alive" "$heal_deadline_s" || lan_fail "not all alive again within $heal_deadline_s s of the heal"
-alive_ms=$(ms_since "$t0")
+alive_ms=$(lan_ms_since "$t0")
 end=$((t0 + heal_deadline_s * 1000000000)); why=""
 while :; do
   snap "$all"
@@ -256,32 +237,32 @@ while :; do
     why="agree: $(tail -n 1 <<<"$a") | single: $(tail -n 1 <<<"$s")"
   fi
   lan_check_nodes "$all"
-  [ "$(now_ns)" -ge $end ] && lan_fail "within $heal_deadline_s s of the heal the cluster did not converge (all alive again after $alive_ms ms): $why"
+  [ "$(lan_now_ns)" -ge $end ] && lan_fail "within $heal_deadline_s s of the heal the cluster did not converge (all alive again after $alive_ms ms): $why"
   lan_budget; sleep 0.1
 done
-conv_ms=$(ms_since "$t0")
+conv_ms=$(lan_ms_since "$t0")
 declare -A final=()
 while read -r n r; do final[$n]=$r; done <<<"$(sed '$d' <<<"$a")"
 lan_log "healed: all alive after $alive_ms ms; names converged (identical registered lists, each name running once) after $conv_ms ms"
 # For 2 s more no name runs twice, though names may still move to their ring
 # owners by handoff (old copy stopped before the new one starts); then all
 # replicas agree again.
-end=$(($(now_ns) + 2000000000))
-while [ "$(now_ns)" -lt $end ]; do
+end=$(($(lan_now_ns) + 2000000000))
+while [ "$(lan_now_ns)" -lt $end ]; do
   snap "$all"
   s=$(judge single "$all" "$nlist solo")
   [ "$(tail -n 1 <<<"$s")" = OK ] || lan_fail "after converging, a name ran twice: $(tail -n 1 <<<"$s")"
   lan_budget; sleep 0.1
 done
-end=$(($(now_ns) + 5000000000))
+end=$(($(lan_now_ns) + 5000000000))
 until snap "$all"; a=$(judge agree "$all" "$nlist solo"); [ "$(tail -n 1 <<<"$a")" = OK ]; do
-  [ "$(now_ns)" -ge $end ] && lan_fail "replicas disagree after the post-heal handoffs: $(tail -n 1 <<<"$a")"
+  [ "$(lan_now_ns)" -ge $end ] && lan_fail "replicas disagree after the post-heal handoffs: $(tail -n 1 <<<"$a")"
   lan_budget; sleep 0.1
 done
 # solo was registered on both sides at once: a real conflict, logged by the
 # node whose copy lost (the winner may already have moved by a handoff).
 deadline=$((SECONDS + 3))
-until for i in $all; do log_has "$i" "conflict on solo: keeping [^,]+, stopping " "${mark[$i]}" && break; done; do
+until for i in $all; do lan_log_has "$i" "conflict on solo: keeping [^,]+, stopping " "${mark[$i]}" && break; done; do
   [ $SECONDS -ge $deadline ] && lan_fail "no node logged 'conflict on solo: keeping ..., stopping ...' after the heal"
   sleep 0.05
 done

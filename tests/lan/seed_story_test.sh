@@ -43,21 +43,11 @@ lan_init "$bin"
 # Private copies of the plugins too (a rebuild must not swap a .so under a
 # running node); zswarmd would find <exe dir>/../lib by itself, the flag
 # makes it explicit.
-mkdir -p "$LAN_DIR/lib"
-cp "$plugin_src"/libzswarm_*.so "$LAN_DIR/lib/" || lan_fail "cannot copy the plugins"
-plugin_dir="$LAN_DIR/lib"
+lan_copy_plugins "$plugin_src"
+plugin_dir="$LAN_PLUGINS"
 lan_up 3
 
-now_ns() { date +%s%N; }
-ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
-# zs I [--timeout MS] ARGS...: the CLI against host I's node.
-zs() {
-  local i=$1 to=1000; shift
-  if [ "${1:-}" = --timeout ]; then to=$2; shift 2; fi
-  "$LAN_BIN/zswarm" --node "${LAN_NAME[i]}" --cluster "$LAN_CLUSTER" --control-dir "$LAN_DIR/ctl" \
-    --timeout "$to" "$@" 2>&1
-}
 
 # jget FIELD: a top-level field of the JSON on stdin ("" when absent or not JSON).
 jget() { python3 -c 'import json,sys
@@ -67,7 +57,7 @@ print(str(v).lower() if isinstance(v, bool) else v)' "$1" 2>/dev/null; }
 
 # worker_rows I NAME: host I's workers called NAME, one "state registered" line each.
 worker_rows() {
-  zs "$1" workers --json | python3 -c 'import json,sys
+  lan_zs "$1" workers --json | python3 -c 'import json,sys
 d = json.load(sys.stdin)
 assert d.get("ok")
 for w in d["workers"]:
@@ -75,14 +65,6 @@ for w in d["workers"]:
     echo "ERROR(no valid workers answer)"
 }
 
-# host_of_ref REF: the host index whose node the REF names (X@hN/ID), or fails.
-host_of_ref() {
-  local ref=$1
-  [[ $ref =~ ^([a-z]+)@h([0-9]+)/[0-9]+$ ]] || return 1
-  local i=${BASH_REMATCH[2]}
-  [ "${LAN_NAME[i]:-}" = "${BASH_REMATCH[1]}" ] || return 1
-  echo "$i"
-}
 
 start_node() { lan_start_node "$1" "${names[$1]}" --plugin-path "$plugin_dir" "${node_flags[@]}"; }
 
@@ -90,24 +72,19 @@ start_node() { lan_start_node "$1" "${names[$1]}" --plugin-path "$plugin_dir" "$
 # prints {ok, REF}. Prints the ms it took (0: right away).
 expect_whereis() {
   local hosts=$1 n=$2 want=$3 t0 end i got
-  t0=$(now_ns); end=$((t0 + $4 * 1000000000))
+  t0=$(lan_now_ns); end=$((t0 + $4 * 1000000000))
   for i in $hosts; do
     while :; do
-      got=$(zs "$i" whereis "$n")
+      got=$(lan_zs "$i" whereis "$n")
       [ "$got" = "{ok, $want}" ] && break
       lan_check_nodes "$i"
-      [ "$(now_ns)" -ge $end ] && { echo "host $i (${LAN_NAME[i]}): whereis $n = [$got], expected [{ok, $want}] within $4 s" >&2; return 1; }
+      [ "$(lan_now_ns)" -ge $end ] && { echo "host $i (${LAN_NAME[i]}): whereis $n = [$got], expected [{ok, $want}] within $4 s" >&2; return 1; }
       lan_budget
       sleep 0.02
     done
   done
-  ms_since "$t0"
+  lan_ms_since "$t0"
 }
-
-# log_has I REGEX [SINCE_LINE]: host I's log has a line matching REGEX (after line SINCE_LINE).
-# (No grep -q: under pipefail its early exit would fail the pipeline with tail's SIGPIPE.)
-log_has() { tail -n +"$((${3:-0} + 1))" "$LAN_DIR/h$1.log" | grep -E "$2" >/dev/null; }
-log_lines() { wc -l <"$LAN_DIR/h$1.log"; }
 
 # check_single_owner OWNER_HOST "HOSTS" NAME: only OWNER_HOST's supervisor runs NAME, registered.
 check_single_owner() {
@@ -134,13 +111,13 @@ lan_expect_view "$all" "$all_alive" 10 || lan_fail "a, b, c did not all see each
 lan_log "a@h1 b@h2 c@h3 all alive"
 
 # 2. Register via a: {ok, X@hN/ID}; again via every node: already_registered, same REF.
-out=$(zs 1 register "$name" --plugin singleton_worker); rc=$?
+out=$(lan_zs 1 register "$name" --plugin singleton_worker); rc=$?
 [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register $name via a: [$out] (status $rc), expected {ok, X@hN/ID}"
 ref=${BASH_REMATCH[1]}
-owner=$(host_of_ref "$ref") || lan_fail "register $name: REF [$ref] does not name one of our nodes"
+owner=$(lan_host_of_ref "$ref") || lan_fail "register $name: REF [$ref] does not name one of our nodes"
 lan_log "register $name via a -> {ok, $ref} (owner ${LAN_NAME[owner]}@h$owner)"
 for i in $all; do
-  out=$(zs "$i" --timeout 15000 register "$name" --plugin singleton_worker); rc=$?
+  out=$(lan_zs "$i" --timeout 15000 register "$name" --plugin singleton_worker); rc=$?
   [[ $out == "{error, already_registered, $ref}" && $rc = 1 ]] ||
     lan_fail "register $name again via ${LAN_NAME[i]}: [$out] (status $rc), expected [{error, already_registered, $ref}] (status 1)"
 done
@@ -150,7 +127,7 @@ lan_log "whereis $name = $ref on a, b, c (replicas agreed after $lag ms)"
 
 # 3. The owner runs it, nobody else does.
 deadline=$((SECONDS + 3))
-until log_has "$owner" "SingletonWorker running on ${LAN_NAME[owner]}@h$owner"; do
+until lan_log_has "$owner" "SingletonWorker running on ${LAN_NAME[owner]}@h$owner"; do
   [ $SECONDS -ge $deadline ] && lan_fail "h$owner's log lacks 'SingletonWorker running on ${LAN_NAME[owner]}@h$owner'"
   sleep 0.05
 done
@@ -158,30 +135,30 @@ check_single_owner "$owner" "$all" "$name"
 lan_log "$name runs on ${LAN_NAME[owner]}@h$owner only (log + workers)"
 
 # 4. send/call across hosts: inc 5 from one non-owner, get from the other.
-out=$(zs 1 register ctr --plugin counter); rc=$?
+out=$(lan_zs 1 register ctr --plugin counter); rc=$?
 [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register ctr: [$out] (status $rc)"
 ctr_ref=${BASH_REMATCH[1]}
-ctr_owner=$(host_of_ref "$ctr_ref") || lan_fail "register ctr: REF [$ctr_ref] does not name one of our nodes"
+ctr_owner=$(lan_host_of_ref "$ctr_ref") || lan_fail "register ctr: REF [$ctr_ref] does not name one of our nodes"
 others=()
 for i in $all; do [ "$i" != "$ctr_owner" ] && others+=("$i"); done
 sender=${others[0]} caller=${others[1]}
 expect_whereis "$all" ctr "$ctr_ref" 3 >/dev/null || lan_fail "whereis ctr does not give $ctr_ref on all three nodes"
-out=$(zs "$sender" send ctr "inc 5"); rc=$?
+out=$(lan_zs "$sender" send ctr "inc 5"); rc=$?
 [[ $out == "{ok}" && $rc = 0 ]] || lan_fail "send ctr 'inc 5' via ${LAN_NAME[sender]}: [$out] (status $rc)"
 # send is a cast (no ordering against another node's call): poll briefly.
-t=$(now_ns); end=$((t + 3000000000)); first=""
+t=$(lan_now_ns); end=$((t + 3000000000)); first=""
 while :; do
-  got=$(zs "$caller" --timeout 3000 call ctr get); [ -z "$first" ] && first=$got
+  got=$(lan_zs "$caller" --timeout 3000 call ctr get); [ -z "$first" ] && first=$got
   [ "$got" = 5 ] && break
-  [ "$(now_ns)" -ge $end ] && lan_fail "call ctr get via ${LAN_NAME[caller]}: [$got], expected 5 within 3 s of the send"
+  [ "$(lan_now_ns)" -ge $end ] && lan_fail "call ctr get via ${LAN_NAME[caller]}: [$got], expected 5 within 3 s of the send"
   lan_budget; sleep 0.02
 done
-lan_log "ctr ($ctr_ref): send 'inc 5' via ${LAN_NAME[sender]}, call get via ${LAN_NAME[caller]} -> 5 (first answer [$first], $(ms_since "$t") ms)"
+lan_log "ctr ($ctr_ref): send 'inc 5' via ${LAN_NAME[sender]}, call get via ${LAN_NAME[caller]} -> 5 (first answer [$first], $(lan_ms_since "$t") ms)"
 for i in "$ctr_owner" "$sender"; do
-  got=$(zs "$i" --timeout 3000 call ctr get)
+  got=$(lan_zs "$i" --timeout 3000 call ctr get)
   [ "$got" = 5 ] || lan_fail "call ctr get via ${LAN_NAME[i]}: [$got], expected 5"
 done
-got=$(zs "$caller" --timeout 3000 call ctr "inc 2")
+got=$(lan_zs "$caller" --timeout 3000 call ctr "inc 2")
 [ "$got" = 7 ] || lan_fail "call ctr 'inc 2' via ${LAN_NAME[caller]}: [$got], expected 7"
 ctr_count=7
 
@@ -192,7 +169,7 @@ for ((r = 1; r <= rounds; r++)); do
   for i in $all; do [ "$i" != "$owner" ] && survivors+="$i "; done
   survivors=${survivors% }
   unset mark; declare -A mark=()
-  for i in $survivors; do mark[$i]=$(log_lines "$i"); done
+  for i in $survivors; do mark[$i]=$(lan_log_lines "$i"); done
   old=$ref
   t0s=$(date +%s.%N); t0=${t0s/./}; t0=${t0:0:19}
   lan_kill "$owner"
@@ -201,38 +178,38 @@ for ((r = 1; r <= rounds; r++)); do
   unset seen; declare -A seen=()
   while :; do
     for i in $survivors; do
-      got=$(zs "$i" --timeout 500 whereis "$name")
+      got=$(lan_zs "$i" --timeout 500 whereis "$name")
       seen[$i]=$got
       if [[ -z $first_new && $got =~ ^\{ok,\ ([^}]+)\}$ && ${BASH_REMATCH[1]} != "$old" ]]; then
         cand=${BASH_REMATCH[1]}
-        ch=$(host_of_ref "$cand") || lan_fail "round $r: ${LAN_NAME[i]} whereis $name = [$got], not one of our nodes"
+        ch=$(lan_host_of_ref "$cand") || lan_fail "round $r: ${LAN_NAME[i]} whereis $name = [$got], not one of our nodes"
         [[ " $survivors " == *" $ch "* ]] || lan_fail "round $r: ${LAN_NAME[i]} whereis $name = [$got], on a dead node"
-        first_new=$(ms_since "$t0")
+        first_new=$(lan_ms_since "$t0")
       fi
     done
     read -r -a s <<<"$survivors"
     if [ -n "$first_new" ] && [ "${seen[${s[0]}]}" = "${seen[${s[1]}]}" ]; then break; fi
     lan_check_nodes "$survivors"
-    if [ "$(now_ns)" -ge $end ]; then
+    if [ "$(lan_now_ns)" -ge $end ]; then
       lan_fail "round $r: within ${failover_deadline_s} s of the kill the survivors did not agree on a new REF: $(for i in $survivors; do printf '%s=[%s] ' "${LAN_NAME[i]}" "${seen[$i]}"; done)"
     fi
     lan_budget
     sleep 0.01
   done
-  agreed=$(ms_since "$t0")
+  agreed=$(lan_ms_since "$t0")
   [[ ${seen[${s[0]}]} =~ ^\{ok,\ ([^}]+)\}$ ]]; ref=${BASH_REMATCH[1]}
-  owner=$(host_of_ref "$ref")
+  owner=$(lan_host_of_ref "$ref")
   failover_ms+=("$first_new"); agree_ms+=("$agreed")
   check_single_owner "$owner" "$survivors" "$name"
   since=${mark[$owner]}
   deadline=$((SECONDS + 3))
-  until log_has "$owner" "restarting $name on " "$since" && log_has "$owner" "SingletonWorker running on ${LAN_NAME[owner]}@h$owner" "$since"; do
+  until lan_log_has "$owner" "restarting $name on " "$since" && lan_log_has "$owner" "SingletonWorker running on ${LAN_NAME[owner]}@h$owner" "$since"; do
     [ $SECONDS -ge $deadline ] && lan_fail "round $r: new owner h$owner's log lacks 'restarting $name on ...' / 'SingletonWorker running on ${LAN_NAME[owner]}@h$owner' after the kill"
     sleep 0.05
   done
   for i in $survivors; do
     [ "$i" = "$owner" ] && continue
-    ! log_has "$i" "SingletonWorker running on|restarting $name on " "${mark[$i]}" ||
+    ! lan_log_has "$i" "SingletonWorker running on|restarting $name on " "${mark[$i]}" ||
       lan_fail "round $r: ${LAN_NAME[i]} (not the new owner) also restarted $name: $(tail -n +"$((${mark[$i]} + 1))" "$LAN_DIR/h$i.log" | grep -E "SingletonWorker running on|restarting $name on ")"
   done
   rl=$(lan_logs_since "$t0s" "restarting $name on " "$owner")
@@ -242,17 +219,17 @@ for ((r = 1; r <= rounds; r++)); do
   # ctr: still reachable from both survivors (restarted from its args, count 0, if its node died).
   dead=$(for i in $all; do [[ " $survivors " == *" $i "* ]] || echo "$i"; done)
   if [ "$ctr_owner" = "$dead" ]; then want_ctr=0; else want_ctr=$ctr_count; fi
-  t=$(now_ns); endc=$((t + 5000000000))
+  t=$(lan_now_ns); endc=$((t + 5000000000))
   for i in $survivors; do
     while :; do
-      got=$(zs "$i" --timeout 1500 call ctr get --timeout-ms 1000)
+      got=$(lan_zs "$i" --timeout 1500 call ctr get --timeout-ms 1000)
       [ "$got" = "$want_ctr" ] && break
-      [ "$(now_ns)" -ge $endc ] && lan_fail "round $r: call ctr get via ${LAN_NAME[i]}: [$got], expected $want_ctr (ctr was on ${LAN_NAME[ctr_owner]}, killed ${LAN_NAME[dead]})"
+      [ "$(lan_now_ns)" -ge $endc ] && lan_fail "round $r: call ctr get via ${LAN_NAME[i]}: [$got], expected $want_ctr (ctr was on ${LAN_NAME[ctr_owner]}, killed ${LAN_NAME[dead]})"
       lan_budget; sleep 0.05
     done
   done
-  cr=$(zs "${s[0]}" whereis ctr); [[ $cr =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "round $r: whereis ctr: [$cr]"
-  ctr_ref=${BASH_REMATCH[1]}; ctr_owner=$(host_of_ref "$ctr_ref") || lan_fail "round $r: ctr REF [$ctr_ref]"
+  cr=$(lan_zs "${s[0]}" whereis ctr); [[ $cr =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "round $r: whereis ctr: [$cr]"
+  ctr_ref=${BASH_REMATCH[1]}; ctr_owner=$(lan_host_of_ref "$ctr_ref") || lan_fail "round $r: ctr REF [$ctr_ref]"
   ctr_count=$want_ctr
   lan_log "round $r: ctr = $want_ctr from both survivors (at $ctr_ref)"
 
@@ -261,25 +238,25 @@ for ((r = 1; r <= rounds; r++)); do
   lan_start_node "$dead" "${names[dead]}" --plugin-path "$plugin_dir" "${node_flags[@]}"
   lan_expect_view "$all" "$all_alive" 10 || lan_fail "round $r: restarted ${names[dead]} not seen alive by all within 10 s"
   # Settled: all three agree on one REF, and that REF's node runs it (alone) for 1 s.
-  end=$(($(now_ns) + 10000000000)); stable=""
+  end=$(($(lan_now_ns) + 10000000000)); stable=""
   while :; do
-    w=$(zs 1 whereis "$name")
+    w=$(lan_zs 1 whereis "$name")
     if [[ $w =~ ^\{ok,\ ([^}]+)\}$ ]]; then
       cand=${BASH_REMATCH[1]}
-      if [ "$(zs 2 whereis "$name")" = "$w" ] && [ "$(zs 3 whereis "$name")" = "$w" ]; then
+      if [ "$(lan_zs 2 whereis "$name")" = "$w" ] && [ "$(lan_zs 3 whereis "$name")" = "$w" ]; then
         if [ "$stable" = "$cand" ]; then
-          [ "$(now_ns)" -ge "$stable_since" ] && break
-        else stable=$cand; stable_since=$(($(now_ns) + 1000000000)); fi
+          [ "$(lan_now_ns)" -ge "$stable_since" ] && break
+        else stable=$cand; stable_since=$(($(lan_now_ns) + 1000000000)); fi
       else stable=""; fi
     fi
-    [ "$(now_ns)" -ge $end ] && lan_fail "round $r: after ${names[dead]} came back, whereis $name did not settle on one REF within 10 s: a=[$(zs 1 whereis $name)] b=[$(zs 2 whereis $name)] c=[$(zs 3 whereis $name)]"
+    [ "$(lan_now_ns)" -ge $end ] && lan_fail "round $r: after ${names[dead]} came back, whereis $name did not settle on one REF within 10 s: a=[$(lan_zs 1 whereis $name)] b=[$(lan_zs 2 whereis $name)] c=[$(lan_zs 3 whereis $name)]"
     lan_budget; sleep 0.05
   done
-  ref=$stable; owner=$(host_of_ref "$ref") || lan_fail "round $r: REF [$ref]"
+  ref=$stable; owner=$(lan_host_of_ref "$ref") || lan_fail "round $r: REF [$ref]"
   check_single_owner "$owner" "$all" "$name"
-  cr=$(zs 1 whereis ctr); [[ $cr =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "round $r: whereis ctr after the rejoin: [$cr]"
-  ctr_ref=${BASH_REMATCH[1]}; ctr_owner=$(host_of_ref "$ctr_ref") || lan_fail "round $r: ctr REF [$ctr_ref]"
-  got=$(zs "$dead" --timeout 3000 call ctr get)
+  cr=$(lan_zs 1 whereis ctr); [[ $cr =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "round $r: whereis ctr after the rejoin: [$cr]"
+  ctr_ref=${BASH_REMATCH[1]}; ctr_owner=$(lan_host_of_ref "$ctr_ref") || lan_fail "round $r: ctr REF [$ctr_ref]"
+  got=$(lan_zs "$dead" --timeout 3000 call ctr get)
   [ "$got" = "$ctr_count" ] || lan_fail "round $r: after the rejoin, call ctr get via ${names[dead]}: [$got], expected $ctr_count (ctr at $ctr_ref)"
   lan_log "round $r: ${names[dead]} back; $name settled at $ref, ctr at $ctr_ref = $ctr_count"
 done
