@@ -79,7 +79,9 @@ struct Sim : ::testing::Test {
   }
 
   void attach_tracker(SimNode& n) {
-    if (!loader) loader = std::make_unique<workers::PluginLoader>(std::vector<std::filesystem::path>{ZSWARM_TEST_PLUGIN_DIR});
+    if (!loader)
+      loader = std::make_unique<workers::PluginLoader>(
+          std::vector<std::filesystem::path>{ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR});
     workers::Supervisor::Options so;
     so.node_name = n.name;
     so.loader = loader.get();

@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "registry/hash_ring.hpp"
+
 #include "sim.hpp"
 
 namespace zswarm::node {
@@ -153,6 +155,37 @@ TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
   auto count = census(nodes);
   EXPECT_EQ(count.size(), 90u);
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+}
+
+TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
+  auto& a = add("a@h", true);
+  settle();
+  // probe workers answer begin_handoff as told: "handoff ignore|restart|state".
+  const char* modes[] = {"state", "restart", "ignore"};
+  for (int i = 0; i < 30; ++i) register_from(a, "h" + std::to_string(i), "probe");
+  settle();
+  for (int i = 0; i < 30; ++i)
+    a.tracker->send("h" + std::to_string(i), std::string("handoff ") + modes[i % 3], [](Result<std::string, Error>) {});
+  settle();
+  auto& b = add("b@h", true);
+  settle();
+  auto ra = replica(a);
+  EXPECT_EQ(replica(b), ra);
+  int moved[3] = {0, 0, 0}, offered[3] = {0, 0, 0};
+  registry::HashRing ring;  // where each name would go: b takes some of them
+  ring.add_member(a.id.to_string(), "a@h");
+  ring.add_member(b.id.to_string(), "b@h");
+  for (int i = 0; i < 30; ++i) {
+    std::string name = "h" + std::to_string(i);
+    if (*ring.owner(name) != b.id.to_string()) continue;
+    ++offered[i % 3];
+    moved[i % 3] += ra[name][0] == 'b';
+  }
+  for (int k = 0; k < 3; ++k) ASSERT_GT(offered[k], 0) << modes[k];
+  EXPECT_EQ(moved[0], offered[0]);  // state: moved
+  EXPECT_EQ(moved[1], offered[1]);  // restart: moved, from its args
+  EXPECT_EQ(moved[2], 0);           // ignore: stays where it is
+  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
 }
 
 TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
