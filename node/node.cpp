@@ -15,6 +15,7 @@
 #include "node/cluster.hpp"
 #include "node/config.hpp"
 #include "node/control_server.hpp"
+#include "node/errors.hpp"
 #include "node/event_loop.hpp"
 #include "node/logging.hpp"
 #include "node/tracker.hpp"
@@ -70,8 +71,6 @@ spdlog::level::level_enum spd_level(LogLevel l) {
 }
 
 Json error_json(const Error& e) { return node::ControlServer::error(e.code, e.detail); }
-
-Error from_worker_error(const workers::Error& e) { return Error{std::string(workers::error_name(e.code)), e.detail}; }
 
 std::string local_hostname() {
   char buf[256] = {};
@@ -215,14 +214,14 @@ class NodeImpl final : public Node {
     auto p = workers::parse_policy(policy);
     if (!p) return fail(Error{"bad_option", "policy must be permanent, transient or temporary"});
     auto r = supervisor_->start(workers::WorkerSpec{name, plugin, args, *p, {}});
-    if (!r) return fail(from_worker_error(r.error()));
+    if (!r) return fail(node::to_public(r.error()));
     return *r;
   }
   Result<void, Error> stop_local(const std::string& name) override {
     bool registered = loop_.call([&] { return tracker_->owns(name); });
     if (registered) return fail(Error{"registered", name + " is registered: use unregister"});
     auto r = supervisor_->stop(name);
-    if (!r) return fail(from_worker_error(r.error()));
+    if (!r) return fail(node::to_public(r.error()));
     return {};
   }
 

@@ -4,6 +4,7 @@
 
 #include <unordered_set>
 
+#include "node/errors.hpp"
 #include "node/tracker_wire.hpp"
 
 namespace zswarm::node {
@@ -174,7 +175,7 @@ Result<registry::Entry, Error> Tracker::register_here(const std::string& name, c
   if (!id) {
     cluster_.log().warn("[tracker] could not start {} on {}: {}", name, cluster_.options().name,
                         workers::to_string(id.error()));
-    return fail(from(id.error()));
+    return fail(to_public(id.error()));
   }
   registry::Entry fields;
   fields.name = name;
@@ -268,10 +269,10 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
   if (local) {
     if (!is_call) {
       auto r = supervisor_.cast(name, message);
-      return done(r ? Result<std::string, Error>(std::string()) : fail(from(r.error())));
+      return done(r ? Result<std::string, Error>(std::string()) : fail(to_public(r.error())));
     }
     supervisor_.call(name, message, [post = post_, alive = alive_, done](workers::Result<std::string> r) {
-      Result<std::string, Error> out = r ? Result<std::string, Error>(*r) : fail(from(r.error()));
+      Result<std::string, Error> out = r ? Result<std::string, Error>(*r) : fail(to_public(r.error()));
       post([alive, done, out = std::move(out)]() mutable {
         if (*alive) done(std::move(out));
       });
@@ -411,6 +412,10 @@ void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
 
 void Tracker::tick() {
   auto now = clock_.now();
+  // The loop calls tick() after every wake-up, i.e. after every frame; the
+  // scans below are O(pending), so they run on a 10 ms cadence, not per frame.
+  if (now < next_housekeeping_) return;
+  next_housekeeping_ = now + std::chrono::milliseconds(10);
   std::vector<uint64_t> expired;
   for (auto& [corr, p] : pending_)
     if (now >= p.deadline) expired.push_back(corr);

@@ -168,6 +168,7 @@ class Tracker {
   Clock::time_point leave_deadline_{};
   bool leaving_ = false;
   Clock::time_point started_{};
+  Clock::time_point next_housekeeping_{};
   Clock::time_point next_reconcile_{};
   Clock::time_point next_digest_{};
   std::unordered_map<bus::NodeId, Clock::time_point> last_sync_;  // resync requests, rate-limited

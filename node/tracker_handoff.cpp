@@ -3,6 +3,7 @@
 #include <unordered_set>
 
 #include "node/tracker.hpp"
+#include "node/errors.hpp"
 #include "node/tracker_wire.hpp"
 
 namespace zswarm::node {
@@ -140,7 +141,7 @@ void Tracker::on_handoff_offer(const bus::Envelope& env) {
   if (*kind == "state") st = *state;
   auto id = supervisor_.start(
       workers::WorkerSpec{entry->name, entry->plugin, entry->args, workers::RestartPolicy::permanent, st});
-  if (!id) return reply(fail(from(id.error())));
+  if (!id) return reply(fail(to_public(id.error())));
   registry::Entry fields = *entry;
   fields.owner = self_id_;
   fields.owner_name = cluster_.options().name;

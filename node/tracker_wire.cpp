@@ -36,8 +36,6 @@ int64_t number(const Json& j, const char* key) {
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
-Error from(const workers::Error& e) { return Error{std::string(workers::error_name(e.code)), e.detail}; }
-
 Json answer(const Result<std::string, Error>& r) {
   if (r.ok()) return Json{{"ok", true}, {"value", bin(*r)}};
   return Json{{"ok", false}, {"error", r.error().code}, {"detail", r.error().detail}};

@@ -11,7 +11,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "workers/error.hpp"
 #include "zswarm/node.hpp"
 
 namespace zswarm::node::wire {
@@ -32,8 +31,5 @@ int64_t number(const Json& j, const char* key);  // 0 when missing
 // {"ok":true,"value":bin} or {"ok":false,"error":code,"detail":text}.
 Json answer(const Result<std::string, Error>& r);
 Result<std::string, Error> read_answer(const std::string& body);
-
-// A worker error in the public error model (same stable code names).
-Error from(const workers::Error& e);
 
 }  // namespace zswarm::node::wire
