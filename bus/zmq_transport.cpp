@@ -1,7 +1,12 @@
 #include "bus/zmq_transport.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 namespace zswarm::bus {
 namespace {
@@ -17,6 +22,43 @@ std::string tcp(const std::string& host, uint16_t port) {
 
 std::atomic<uint64_t> monitor_serial{0};
 
+constexpr int kHandshakeFailed =
+    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+
+// Starts a monitor for `events` on `s` and connects `pair` to it.
+void monitor(zmq::socket_t& s, zmq::socket_t& pair, int events) {
+  std::string ep = "inproc://zswarm-monitor-" + std::to_string(monitor_serial++);
+  if (zmq_socket_monitor(s.handle(), ep.c_str(), events) != 0) throw zmq::error_t();
+  pair.connect(ep);
+}
+
+// One monitor event: [u16 event, u32 value] then the endpoint.
+struct Event {
+  uint16_t kind = 0;
+  uint32_t value = 0;
+  std::string endpoint;
+};
+std::optional<Event> read_event(zmq::socket_t& pair) {
+  zmq::message_t head, endpoint;
+  if (!pair.recv(head, zmq::recv_flags::dontwait)) return std::nullopt;
+  Event e;
+  if (head.more() && pair.recv(endpoint, zmq::recv_flags::dontwait)) e.endpoint = endpoint.to_string();
+  if (head.size() >= 6) {
+    std::memcpy(&e.kind, head.data(), 2);
+    std::memcpy(&e.value, static_cast<const char*>(head.data()) + 2, 4);
+  }
+  return e;
+}
+
+std::string peer_address(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 || a.sin_family != AF_INET) return "?";
+  char ip[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip);
+  return std::string(ip) + ":" + std::to_string(ntohs(a.sin_port));
+}
+
 }  // namespace
 
 ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOptions opts)
@@ -26,14 +68,18 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
       pub_(ctx, zmq::socket_type::pub),
       router_(ctx, zmq::socket_type::router),
       sub_(ctx, zmq::socket_type::sub),
-      monitor_(ctx, zmq::socket_type::pair) {
+      monitor_(ctx, zmq::socket_type::pair),
+      router_monitor_(ctx, zmq::socket_type::pair) {
+  const auto max_frame = static_cast<int64_t>(opts_.max_frame_bytes);
   pub_.set(zmq::sockopt::linger, 500);  // lets a goodbye out on close
   pub_.set(zmq::sockopt::sndhwm, opts_.send_hwm);
+  pub_.set(zmq::sockopt::maxmsgsize, int64_t{1024});  // it only ever reads subscriptions
   pub_.bind(tcp(opts_.bind_host, opts_.pub_port));
   pub_port_ = bound_port(pub_);
 
   router_.set(zmq::sockopt::linger, 0);
-  router_.set(zmq::sockopt::rcvhwm, opts_.send_hwm);
+  router_.set(zmq::sockopt::rcvhwm, opts_.receive_hwm);
+  router_.set(zmq::sockopt::maxmsgsize, max_frame);
   // After a partition the peer's old TCP connection may still look open here
   // (no FIN or RST got through); its new DEALER, with the same routing id,
   // must take over rather than be ignored as a duplicate.
@@ -42,25 +88,27 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
   router_port_ = bound_port(router_);
 
   sub_.set(zmq::sockopt::linger, 0);
-  sub_.set(zmq::sockopt::rcvhwm, opts_.send_hwm);
+  sub_.set(zmq::sockopt::rcvhwm, opts_.receive_hwm);
+  sub_.set(zmq::sockopt::maxmsgsize, max_frame);
   sub_.set(zmq::sockopt::reconnect_ivl, 100);
   sub_.set(zmq::sockopt::subscribe, "");
 
-  std::string mon = "inproc://zswarm-sub-monitor-" + std::to_string(monitor_serial++);
-  if (zmq_socket_monitor(sub_.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
-    throw zmq::error_t();
-  monitor_.connect(mon);
+  monitor(sub_, monitor_, ZMQ_EVENT_DISCONNECTED | kHandshakeFailed);
+  monitor(router_, router_monitor_, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailed);
 
   reactor_.add(sub_, [this] { on_sub(); });
   reactor_.add(router_, [this] { on_router(); });
   reactor_.add(monitor_, [this] { on_monitor(); });
+  reactor_.add(router_monitor_, [this] { on_router_monitor(); });
 }
 
 ZmqTransport::~ZmqTransport() {
   reactor_.remove(sub_);
   reactor_.remove(router_);
   reactor_.remove(monitor_);
+  reactor_.remove(router_monitor_);
   zmq_socket_monitor(sub_.handle(), nullptr, 0);
+  zmq_socket_monitor(router_.handle(), nullptr, 0);
 }
 
 void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
@@ -70,6 +118,9 @@ void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   p.dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   p.dealer->set(zmq::sockopt::linger, 0);
   p.dealer->set(zmq::sockopt::sndhwm, opts_.send_hwm);
+  // A DEALER is never read: whatever a peer pushes back into it stays small.
+  p.dealer->set(zmq::sockopt::rcvhwm, 1);
+  p.dealer->set(zmq::sockopt::maxmsgsize, int64_t{1024});
   p.dealer->set(zmq::sockopt::reconnect_ivl, 100);
   p.dealer->set(zmq::sockopt::routing_id, zmq::buffer(opts_.self.bytes()));
   p.dealer->connect(tcp(at.host, at.router_port));
@@ -127,16 +178,59 @@ void ZmqTransport::on_router() {
   }
 }
 
+void ZmqTransport::note(const std::string& what) {
+  auto now = std::chrono::steady_clock::now();
+  if (!opts_.warn || now - last_note_ < std::chrono::seconds(1)) return;
+  last_note_ = now;
+  opts_.warn(what + " (connections dropped so far: " + std::to_string(stats_.connections_dropped) +
+             ", handshakes failed: " + std::to_string(stats_.handshakes_failed) + ")");
+}
+
 void ZmqTransport::on_monitor() {
-  zmq::message_t event, endpoint;
-  while (monitor_.recv(event, zmq::recv_flags::dontwait)) {
-    if (!event.more() || !monitor_.recv(endpoint, zmq::recv_flags::dontwait)) continue;
-    uint16_t kind = 0;
-    if (event.size() >= 2) std::memcpy(&kind, event.data(), 2);
-    if (kind != ZMQ_EVENT_DISCONNECTED) continue;
-    auto it = by_pub_endpoint_.find(endpoint.to_string());
-    if (it != by_pub_endpoint_.end() && receiver_)
-      receiver_(Inbound{Inbound::link_down, it->second, {}});
+  while (auto ev = read_event(monitor_)) {
+    if (ev->kind & kHandshakeFailed) {
+      ++stats_.handshakes_failed;
+      note("[bus] handshake failed with " + ev->endpoint);
+      continue;
+    }
+    if (ev->kind != ZMQ_EVENT_DISCONNECTED) continue;
+    ++stats_.connections_dropped;
+    auto it = by_pub_endpoint_.find(ev->endpoint);
+    if (it == by_pub_endpoint_.end()) continue;
+    note("[bus] lost the link to " + it->second.short_string() + "'s PUB at " + ev->endpoint +
+         " (it closed, or sent a frame over max_frame_bytes = " + std::to_string(opts_.max_frame_bytes) +
+         "); reconnecting");
+    // After a protocol error (such as a frame over the limit) libzmq never
+    // retries a connecting session: open the link again. Membership decides
+    // whether the peer is gone (link_down starts a probe).
+    try {
+      sub_.disconnect(ev->endpoint);
+    } catch (const zmq::error_t&) {
+      // The session already ended: nothing to undo.
+    }
+    sub_.connect(ev->endpoint);
+    ++stats_.links_reopened;
+    if (receiver_) receiver_(Inbound{Inbound::link_down, it->second, {}});
+  }
+}
+
+void ZmqTransport::on_router_monitor() {
+  while (auto ev = read_event(router_monitor_)) {
+    const int fd = static_cast<int>(ev->value);
+    if (ev->kind == ZMQ_EVENT_ACCEPTED) {
+      if (inbound_.size() < 65536) inbound_[fd] = peer_address(fd);
+    } else if (ev->kind & kHandshakeFailed) {
+      ++stats_.handshakes_failed;
+      auto it = inbound_.find(fd);
+      note("[bus] handshake failed with " + (it == inbound_.end() ? std::string("?") : it->second));
+    } else if (ev->kind == ZMQ_EVENT_DISCONNECTED) {
+      ++stats_.connections_dropped;
+      auto it = inbound_.find(fd);
+      std::string from = it == inbound_.end() ? "?" : it->second;
+      if (it != inbound_.end()) inbound_.erase(it);
+      note("[bus] dropped the direct connection from " + from +
+           " (it closed, or sent a frame over max_frame_bytes = " + std::to_string(opts_.max_frame_bytes) + ")");
+    }
   }
 }
 

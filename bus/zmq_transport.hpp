@@ -5,9 +5,19 @@
 // into a link_down event at once, so failure detection need not wait for
 // missed heartbeats in that case.
 //
+// Input bounds: every socket has ZMQ_MAXMSGSIZE. libzmq answers a frame over
+// it by dropping the connection that sent it (not just the frame); the
+// monitors count every dropped connection, report it with the peer's
+// address, and re-open a SUB link that libzmq would not retry on its own (a
+// protocol error ends a connecting session for good). Each inbound
+// connection queues at most receive_hwm frames: receive_hwm * max_frame_bytes
+// bounds what one connection can make this node hold.
+//
 // Thread-safety: like Transport, owned by one thread.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,6 +36,17 @@ struct ZmqTransportOptions {
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
   int send_hwm = 100000;  // deep queues: a registry burst must not be dropped at source
+  std::size_t max_frame_bytes = 1u << 20;
+  int receive_hwm = 128;
+  // A dropped connection or a failed handshake, as one line of text; the
+  // transport calls it at most once a second (the counters see every one).
+  std::function<void(const std::string&)> warn;
+};
+
+struct ZmqTransportStats {
+  uint64_t connections_dropped = 0;  // closed by the peer, or a frame over max_frame_bytes, or bad ZMTP
+  uint64_t handshakes_failed = 0;    // not ZMTP, or the wrong mechanism
+  uint64_t links_reopened = 0;       // SUB links to live peers connected anew after a drop
 };
 
 class ZmqTransport final : public Transport {
@@ -42,11 +63,14 @@ class ZmqTransport final : public Transport {
   void publish(std::string_view frame) override;
   bool send(const NodeId& peer, std::string_view frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
+  const ZmqTransportStats& stats() const { return stats_; }
 
  private:
   void on_sub();
   void on_router();
   void on_monitor();
+  void on_router_monitor();
+  void note(const std::string& what);
 
   struct Peer {
     std::string pub_endpoint;
@@ -60,11 +84,15 @@ class ZmqTransport final : public Transport {
   zmq::socket_t router_;
   zmq::socket_t sub_;
   zmq::socket_t monitor_;
+  zmq::socket_t router_monitor_;
   uint16_t pub_port_ = 0;
   uint16_t router_port_ = 0;
   std::unordered_map<NodeId, Peer> peers_;
   std::map<std::string, NodeId> by_pub_endpoint_;
+  std::unordered_map<int, std::string> inbound_;  // ROUTER connection fd -> "ip:port"
   Receiver receiver_;
+  ZmqTransportStats stats_;
+  std::chrono::steady_clock::time_point last_note_{};
 };
 
 }  // namespace zswarm::bus

@@ -5,6 +5,13 @@
 namespace zswarm::node {
 
 using bus::MessageType;
+
+namespace {
+bool has_empty_body(MessageType t) {
+  return t == MessageType::heartbeat || t == MessageType::goodbye || t == MessageType::probe ||
+         t == MessageType::probe_ack || t == MessageType::sync_request;
+}
+}  // namespace
 using discovery::MembershipEvent;
 
 Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions opts, BeaconSender beacons,
@@ -58,6 +65,16 @@ void Cluster::reject(const char* what, std::string_view why) {
     log_->warn("[bus] dropped {}: {} (rejected so far: {} beacons, {} frames)", what, why,
                stats_.beacons_bad_version + stats_.beacons_garbage, stats_.frames_rejected);
   }
+}
+
+void Cluster::reject_body(const bus::Envelope& e, std::string_view why) {
+  ++stats_.bodies_rejected;
+  auto now = clock_.now();
+  if (now - last_body_log_ < std::chrono::seconds(1)) return;
+  last_body_log_ = now;
+  const auto* m = membership_.find(e.sender);
+  log_->warn("[bus] dropped a {} from {}: {} ({} bodies rejected so far)", bus::to_string(e.type),
+             m ? m->name : e.sender.short_string(), why, stats_.bodies_rejected);
 }
 
 void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) {
@@ -126,6 +143,7 @@ void Cluster::on_inbound(bus::Inbound&& in) {
   }
   membership_.on_heard(e.sender, ev);
   act(ev);
+  if (!e.body.empty() && has_empty_body(e.type)) return reject_body(e, "this message has an empty body");
   auto t = static_cast<std::size_t>(e.type);
   if (handlers_[t]) handlers_[t](e);
 }

@@ -45,6 +45,7 @@ struct ClusterStats {
   uint64_t beacons_garbage = 0;
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;  // malformed or unknown version/type
+  uint64_t bodies_rejected = 0;  // a known type whose body broke its schema or a limit
   uint64_t frames_unknown_sender = 0;
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
@@ -78,6 +79,9 @@ class Cluster {
   void on_gap(GapObserver o) { gap_observers_.push_back(std::move(o)); }
   void publish(bus::MessageType t, std::string body);
   bool send(const bus::NodeId& peer, bus::MessageType t, std::string body, uint64_t corr = 0);
+  // A handler's verdict on a body it could not use: counted, and logged
+  // (rate-limited) with the sender and the reason. The message is dropped.
+  void reject_body(const bus::Envelope& e, std::string_view why);
 
   const discovery::Membership& membership() const { return membership_; }
   const ClusterOptions& options() const { return opts_; }
@@ -102,6 +106,7 @@ class Cluster {
   Clock::time_point next_beacon_{};
   Clock::time_point next_heartbeat_{};
   Clock::time_point last_reject_log_{};
+  Clock::time_point last_body_log_{};
   std::array<Handler, bus::kMaxMessageType + 1> handlers_{};
   std::vector<MemberObserver> member_observers_;
   std::vector<GapObserver> gap_observers_;

@@ -56,6 +56,8 @@ const std::vector<ConfigKey>& config_keys() {
       {K::list, "placement_allow", "only nodes whose name matches one of these globs own names"},
       {K::list, "placement_deny", "nodes whose name matches one of these globs own no names"},
       {K::number, "handoff_timeout_ms", "time a handoff may take before the name restarts elsewhere"},
+      {K::number, "max_frame_bytes", "largest bus or control frame accepted (1 MiB to 256 MiB)"},
+      {K::number, "receive_hwm", "frames queued per inbound connection (memory bound: this x max_frame_bytes)"},
       {K::registration, "register", "register NAME=PLUGIN[:ARGS] once the node has met its peers (repeatable)"},
       {K::text, "log_level", "trace, debug, info, warn, error or off"},
   };
@@ -100,6 +102,15 @@ Result<void, std::string> apply_config_value(NodeOptions& o, std::string_view ke
   else if (key == "placement_allow") o.placement_allow = split(v);
   else if (key == "placement_deny") o.placement_deny = split(v);
   else if (key == "handoff_timeout_ms") return ms(o.handoff_timeout);
+  else if (key == "max_frame_bytes") {
+    auto n = number(key, v, kMinFrameBytes, kMaxFrameBytes);
+    if (!n) return fail(n.error());
+    o.max_frame_bytes = static_cast<std::size_t>(*n);
+  } else if (key == "receive_hwm") {
+    auto n = number(key, v, 1, 100'000);
+    if (!n) return fail(n.error());
+    o.receive_hwm = static_cast<int>(*n);
+  }
   else if (key == "register") {
     auto eq = v.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == v.size())

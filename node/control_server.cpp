@@ -10,12 +10,34 @@
 
 namespace zswarm::node {
 
-ControlServer::ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler)
+ControlServer::ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler,
+                             Limits limits)
     : socket_(ctx, zmq::socket_type::router),
       reactor_(reactor),
       path_(std::move(path)),
       endpoint_("ipc://" + path_),
-      handler_(std::move(handler)) {}
+      handler_(std::move(handler)),
+      limits_(limits) {}
+
+bool json_nesting_exceeds(std::string_view text, int max) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > max) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
 
 namespace {
 
@@ -37,20 +59,23 @@ bool somebody_home(zmq::context_t& ctx, const std::string& endpoint) {
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(zmq::context_t& ctx, bus::Reactor& reactor,
-                                                                        const std::string& path, Handler handler) {
+                                                                        const std::string& path, Handler handler,
+                                                                        Limits limits) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   if (ec) return fail("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message());
   if (path.size() >= 100) return fail("control socket path too long (IPC allows ~100 bytes): " + path);
   if (std::filesystem::exists(path, ec) && somebody_home(ctx, "ipc://" + path))
     return fail("a node already answers on " + path + " (same name and cluster?)");
-  std::unique_ptr<ControlServer> s(new ControlServer(ctx, reactor, path, std::move(handler)));
+  std::unique_ptr<ControlServer> s(new ControlServer(ctx, reactor, path, std::move(handler), limits));
   try {
     s->socket_.set(zmq::sockopt::linger, 0);
     // A ROUTER drops answers past its high-water mark; a client that pipelines
-    // thousands of requests must get every answer, so the queue is unbounded.
+    // thousands of requests must get every answer, so answers are not capped.
+    // Requests are: a client past receive_hwm waits in its own queue.
     s->socket_.set(zmq::sockopt::sndhwm, 0);
-    s->socket_.set(zmq::sockopt::rcvhwm, 0);
+    s->socket_.set(zmq::sockopt::rcvhwm, limits.receive_hwm);
+    s->socket_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(limits.max_request_bytes));
     s->socket_.bind(s->endpoint_);
   } catch (const zmq::error_t& e) {
     return fail("bind " + s->endpoint_ + ": " + e.what());
@@ -73,16 +98,20 @@ ControlServer::Json ControlServer::error(const std::string& code, const std::str
 void ControlServer::on_readable() {
   for (;;) {
     // A REQ client sends [id, "", body]; a DEALER may omit the empty frame.
+    // More parts than that are drained unread: a request's cost is bounded.
+    constexpr std::size_t kMaxParts = 3;
     std::vector<zmq::message_t> frames;
     zmq::message_t m;
     if (!socket_.recv(m, zmq::recv_flags::dontwait)) return;
     bool more = m.more();
     frames.push_back(std::move(m));
+    bool too_many = false;
     while (more) {
       zmq::message_t part;
       if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
       more = part.more();
-      frames.push_back(std::move(part));
+      if (frames.size() < kMaxParts) frames.push_back(std::move(part));
+      else too_many = true;
     }
     if (frames.size() < 2) continue;
     auto envelope = std::make_shared<std::vector<std::string>>();
@@ -97,6 +126,14 @@ void ControlServer::on_readable() {
       for (const auto& f : *envelope) socket_.send(zmq::buffer(f), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       socket_.send(zmq::buffer(text), zmq::send_flags::dontwait);
     };
+    if (too_many) {
+      reply(error("bad_request", "a request is one frame of JSON (after the routing frames)"));
+      continue;
+    }
+    if (json_nesting_exceeds(body, limits_.max_json_depth)) {
+      reply(error("bad_request", "JSON nested deeper than " + std::to_string(limits_.max_json_depth)));
+      continue;
+    }
     Json request = Json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string()) {
       reply(error("bad_request", "expected a JSON object with a string \"cmd\""));

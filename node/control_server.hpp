@@ -23,16 +23,25 @@ class ControlServer {
   using Reply = std::function<void(const Json&)>;
   using Handler = std::function<void(const Json& request, Reply reply)>;
 
+  // What one request may cost: its size (libzmq drops a client's connection
+  // over it), requests queued, and the nesting of its JSON.
+  struct Limits {
+    std::size_t max_request_bytes = 1u << 20;
+    int receive_hwm = 1000;
+    int max_json_depth = 32;
+  };
+
   // Binds ipc://path. Fails if another live node answers on that path.
   static Result<std::unique_ptr<ControlServer>, std::string> open(zmq::context_t& ctx, bus::Reactor& reactor,
-                                                                  const std::string& path, Handler handler);
+                                                                  const std::string& path, Handler handler,
+                                                                  Limits limits);
   ~ControlServer();
   const std::string& endpoint() const { return endpoint_; }
 
   static Json error(const std::string& code, const std::string& detail);
 
  private:
-  ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler);
+  ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler, Limits limits);
   void on_readable();
 
   zmq::socket_t socket_;
@@ -40,6 +49,11 @@ class ControlServer {
   std::string path_;
   std::string endpoint_;
   Handler handler_;
+  Limits limits_;
 };
+
+// True when `text` nests arrays and objects deeper than `max` (strings are
+// skipped). Linear, no recursion: run it before the JSON parser.
+bool json_nesting_exceeds(std::string_view text, int max);
 
 }  // namespace zswarm::node

@@ -70,6 +70,9 @@ spdlog::level::level_enum spd_level(LogLevel l) {
   return spdlog::level::info;
 }
 
+// Room in a frame for the envelope and a message's name and map around its payload.
+constexpr std::size_t kFrameOverhead = 64u << 10;
+
 Json error_json(const Error& e) { return node::ControlServer::error(e.code, e.detail); }
 
 std::string local_hostname() {
@@ -98,7 +101,9 @@ class NodeImpl final : public Node {
     try {
       transport_ = std::make_unique<bus::ZmqTransport>(
           ctx_, reactor_,
-          bus::ZmqTransportOptions{self_, beacon_.bind_address(), opts_.pub_port, opts_.router_port});
+          bus::ZmqTransportOptions{self_, beacon_.bind_address(), opts_.pub_port, opts_.router_port, 100000,
+                                   opts_.max_frame_bytes, opts_.receive_hwm,
+                                   [log = log_](const std::string& what) { log->warn("{}", what); }});
     } catch (const zmq::error_t& e) {
       return fail(Error{"bind_failed", std::string("bus: ") + e.what()});
     }
@@ -144,13 +149,15 @@ class NodeImpl final : public Node {
     to.placement = {opts_.placement_allow, opts_.placement_deny};
     to.handoff_timeout = opts_.handoff_timeout;
     to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspect_after;
+    to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
     tracker_ = std::make_unique<node::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_.post(std::move(f)); }, to);
     register_at_ = clock_.now() + opts_.beacon_interval;
 
     auto control = node::ControlServer::open(
         ctx_, reactor_, control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
-        [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); });
+        [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); },
+        node::ControlServer::Limits{opts_.max_frame_bytes, 1000, 32});
     if (!control) return fail(Error{"control_socket_failed", control.error()});
     control_ = std::move(control).value();
 
@@ -303,6 +310,7 @@ class NodeImpl final : public Node {
     if (cmd == "info") {
       NodeInfo i = info_locked();
       const auto& s = cluster_->stats();
+      const auto& t = transport_->stats();
       reply(Json{{"ok", true},
                  {"name", i.name},
                  {"id", i.id},
@@ -322,6 +330,12 @@ class NodeImpl final : public Node {
                    {"beacons_garbage", s.beacons_garbage},
                    {"frames_received", s.frames_received},
                    {"frames_rejected", s.frames_rejected},
+                   {"bodies_rejected", s.bodies_rejected},
+                   {"frames_unknown_sender", s.frames_unknown_sender},
+                   {"connections_dropped", t.connections_dropped},
+                   {"handshakes_failed", t.handshakes_failed},
+                   {"links_reopened", t.links_reopened},
+                   {"max_frame_bytes", opts_.max_frame_bytes},
                    {"sequence_gaps", s.sequence_gaps},
                    {"probes_sent", s.probes_sent}}}});
     } else if (cmd == "members") {

@@ -16,7 +16,6 @@ namespace {
 constexpr int kMaxHops = 3;
 }  // namespace
 
-using namespace wire;
 
 Tracker::Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supervisor, Post post,
                  TrackerOptions opts)
@@ -117,6 +116,30 @@ void Tracker::complete(uint64_t corr, Result<std::string, Error> r) {
   done(std::move(r));
 }
 
+void Tracker::complete_answer(const bus::Envelope& env) {
+  auto r = wire::decode_answer(env.body);
+  if (!r && r.error().code == "bad_message") cluster_.reject_body(env, r.error().detail);
+  complete(env.corr, std::move(r));
+}
+
+Result<void, Error> Tracker::check_message(const std::string& message) const {
+  if (message.size() <= opts_.max_message_bytes) return {};
+  return fail(Error{"too_large", "a message has at most " + std::to_string(opts_.max_message_bytes) +
+                                     " bytes (max_frame_bytes less 64 KiB); this one has " +
+                                     std::to_string(message.size())});
+}
+
+Result<std::string, Error> Tracker::fit_reply(Result<std::string, Error> r) const {
+  if (!r) return r;
+  if (auto fits = check_message(*r); !fits) return fail(Error{"too_large", "the worker's reply: " + fits.error().detail});
+  return r;
+}
+
+namespace {
+// hops is a u64 on the wire; anything past the limit is simply "too many".
+int hop_count(uint64_t hops) { return static_cast<int>(std::min<uint64_t>(hops, 1000)); }
+}  // namespace
+
 // --- registry operations -------------------------------------------------------
 
 Result<std::string, Error> Tracker::whereis(const std::string& name) const {
@@ -150,7 +173,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
   auto retry = [this, name, plugin, args, done, alive = alive_] {
     if (*alive) register_name(name, plugin, args, done);
   };
-  request(*owner, MessageType::register_request, pack({{"name", name}, {"plugin", plugin}, {"args", bin(args)}}),
+  request(*owner, MessageType::register_request, wire::encode(wire::RegisterRequest{name, plugin, args}),
           [this, done](Result<std::string, Error> r) {
             if (!r) return done(fail(r.error()));
             // The answer carries the entry, so a whereis right after sees it.
@@ -195,22 +218,19 @@ Result<registry::Entry, Error> Tracker::register_here(const std::string& name, c
 }
 
 void Tracker::on_register_request(const bus::Envelope& env) {
-  auto j = unpack(env.body);
-  auto name = j ? text(*j, "name") : std::nullopt;
-  auto plugin = j ? text(*j, "plugin") : std::nullopt;
-  auto args = j ? bytes(*j, "args") : std::nullopt;
-  if (!name || !plugin || !args) return;
+  auto req = wire::decode_register_request(env.body);
+  if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
   Result<std::string, Error> r = fail(Error{"node_leaving", "the owner is leaving the cluster"});
   if (!leaving_) {
-    cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", *name,
-                        *plugin, *args, member_name(env.sender.to_string()));
-    auto entry = register_here(*name, *plugin, *args, "starting");
+    cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", req->name,
+                        req->plugin, req->args, member_name(env.sender.to_string()));
+    auto entry = register_here(req->name, req->plugin, req->args, "starting");
     r = entry ? Result<std::string, Error>(registry::encode(*entry)) : fail(entry.error());
   }
-  cluster_.send(env.sender, MessageType::register_reply, pack(answer(r)), env.corr);
+  cluster_.send(env.sender, MessageType::register_reply, wire::encode_answer(r), env.corr);
 }
 
-void Tracker::on_register_reply(const bus::Envelope& env) { complete(env.corr, read_answer(env.body)); }
+void Tracker::on_register_reply(const bus::Envelope& env) { complete_answer(env); }
 
 void Tracker::unregister_name(const std::string& name, Done<std::string> done) {
   const auto* e = registry_.lookup(name);
@@ -219,7 +239,7 @@ void Tracker::unregister_name(const std::string& name, Done<std::string> done) {
   auto owner = bus::NodeId::from_string(e->owner);
   if (!owner || !member_alive(e->owner))
     return done(fail(Error{"node_down", "the owner of " + name + " is down; it is moving"}));
-  request(*owner, MessageType::unregister_request, pack({{"name", name}}), std::move(done));
+  request(*owner, MessageType::unregister_request, wire::encode(wire::UnregisterRequest{name}), std::move(done));
 }
 
 void Tracker::unregister_here(const std::string& name, Done<std::string> done) {
@@ -233,24 +253,25 @@ void Tracker::unregister_here(const std::string& name, Done<std::string> done) {
 }
 
 void Tracker::on_unregister_request(const bus::Envelope& env) {
-  auto j = unpack(env.body);
-  auto name = j ? text(*j, "name") : std::nullopt;
-  if (!name) return;
-  unregister_here(*name, [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
-    cluster_.send(sender, MessageType::unregister_reply, pack(answer(r)), corr);
+  auto req = wire::decode_unregister_request(env.body);
+  if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
+  unregister_here(req->name, [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
+    cluster_.send(sender, MessageType::unregister_reply, wire::encode_answer(r), corr);
   });
 }
 
-void Tracker::on_unregister_reply(const bus::Envelope& env) { complete(env.corr, read_answer(env.body)); }
+void Tracker::on_unregister_reply(const bus::Envelope& env) { complete_answer(env); }
 
 // --- messages to names -------------------------------------------------------
 
 void Tracker::send(const std::string& name, const std::string& message, Done<std::string> done) {
+  if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
   deliver(name, false, message, 0, std::move(done));
 }
 
 void Tracker::call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
                    Done<std::string> done) {
+  if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
   // The deadline is the caller's: fail it here even if an answer is owed.
   uint64_t corr = next_corr();
   pending_[corr] = PendingRequest{clock_.now() + timeout, bus::NodeId(), std::move(done), {}};
@@ -285,40 +306,40 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
     // Its node is down and the name is about to restart elsewhere: retry soon.
     return done(fail(Error{"node_down", "the owner of " + name + " is down; it is moving"}));
   }
-  Json body{{"name", name}, {"message", bin(message)}, {"hops", hops + 1}};
+  std::string body = wire::encode(wire::WorkerMessage{name, message, static_cast<uint64_t>(hops) + 1});
   if (!is_call) {
-    if (!cluster_.send(*owner, MessageType::worker_cast, pack(body)))
+    if (!cluster_.send(*owner, MessageType::worker_cast, std::move(body)))
       return done(fail(Error{"node_down", "no channel to " + member_name(e->owner)}));
     return done(std::string());
   }
-  request(*owner, MessageType::worker_call, pack(body), std::move(done));
+  request(*owner, MessageType::worker_call, std::move(body), std::move(done));
 }
 
 void Tracker::on_worker_cast(const bus::Envelope& env) {
-  auto j = unpack(env.body);
-  auto name = j ? text(*j, "name") : std::nullopt;
-  auto message = j ? bytes(*j, "message") : std::nullopt;
-  if (!name || !message) return;
-  deliver(*name, false, *message, static_cast<int>(number(*j, "hops")), [this, n = *name](Result<std::string, Error> r) {
+  auto m = wire::decode_worker_message(env.body);
+  if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
+  deliver(m->name, false, m->message, hop_count(m->hops), [this, n = m->name](Result<std::string, Error> r) {
     if (!r) cluster_.log().debug("[tracker] dropped a message for {}: {}", n, r.error().code);
   });
 }
 
 void Tracker::on_worker_call(const bus::Envelope& env) {
-  auto j = unpack(env.body);
-  auto name = j ? text(*j, "name") : std::nullopt;
-  auto message = j ? bytes(*j, "message") : std::nullopt;
-  if (!name || !message) return;
-  deliver(*name, true, *message, static_cast<int>(number(*j, "hops")),
+  auto m = wire::decode_worker_message(env.body);
+  if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
+  deliver(m->name, true, m->message, hop_count(m->hops),
           [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
-            cluster_.send(sender, MessageType::worker_reply, pack(answer(r)), corr);
+            cluster_.send(sender, MessageType::worker_reply, wire::encode_answer(fit_reply(std::move(r))), corr);
           });
 }
 
-void Tracker::on_worker_reply(const bus::Envelope& env) { complete(env.corr, read_answer(env.body)); }
+void Tracker::on_worker_reply(const bus::Envelope& env) { complete_answer(env); }
 
-void Tracker::route_cast(const std::string& to, const std::string& bytes_) {
-  deliver(to, false, bytes_, 0, [](Result<std::string, Error>) {});
+void Tracker::route_cast(const std::string& to, const std::string& bytes) {
+  if (auto fits = check_message(bytes); !fits) {
+    cluster_.log().warn("[tracker] dropped a worker's message to {}: {}", to, fits.error().detail);
+    return;
+  }
+  deliver(to, false, bytes, 0, [](Result<std::string, Error>) {});
 }
 
 // --- replication ----------------------------------------------------------------
@@ -357,15 +378,16 @@ void Tracker::stop_local_duplicate(const std::string& name, uint64_t worker, con
 
 void Tracker::on_delta(const bus::Envelope& env) {
   auto entry = registry::decode_entry(env.body);
-  if (!entry) {
-    cluster_.log().warn("[tracker] dropped a malformed registry delta from {}", member_name(env.sender.to_string()));
-    return;
-  }
+  if (!entry) return cluster_.reject_body(env, registry::to_string(entry.error()));
   apply_remote(*entry);
 }
 
 void Tracker::on_sync_request(const bus::Envelope& env) {
-  cluster_.send(env.sender, MessageType::sync_snapshot, registry::encode_snapshot(registry_.snapshot()), env.corr);
+  // In chunks that fit a frame; corr counts the chunks still to come, so the
+  // last one (corr 0) tells the peer it has everything.
+  auto chunks = registry::encode_snapshot_chunks(registry_.snapshot());
+  for (std::size_t i = 0; i < chunks.size(); ++i)
+    cluster_.send(env.sender, MessageType::sync_snapshot, std::move(chunks[i]), chunks.size() - 1 - i);
   // The peer knows us now (it asked), and the snapshot goes first on this
   // channel: a good moment to hand it the names it now owns.
   rebalance_to(env.sender);
@@ -373,18 +395,16 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
 
 void Tracker::on_snapshot(const bus::Envelope& env) {
   auto entries = registry::decode_snapshot(env.body);
-  if (!entries) {
-    cluster_.log().warn("[tracker] dropped a malformed snapshot from {}", member_name(env.sender.to_string()));
-    return;
-  }
-  out_of_sync_.erase(env.sender);
+  if (!entries) return cluster_.reject_body(env, registry::to_string(entries.error()));
   for (const auto& e : *entries) apply_remote(e);
+  if (env.corr != 0) return;  // more chunks follow
+  out_of_sync_.erase(env.sender);
   reconcile();
 }
 
 void Tracker::on_digest(const bus::Envelope& env) {
   auto clock = registry::decode_vector_clock(env.body);
-  if (!clock) return;
+  if (!clock) return cluster_.reject_body(env, registry::to_string(clock.error()));
   registry_.note_seen(env.sender.to_string(), *clock);
   // Anti-entropy: the peer has seen versions we have not (a lost delta, or a
   // lost resync request): fetch its replica. At most once a second per peer.
@@ -421,6 +441,7 @@ void Tracker::tick() {
     if (now >= p.deadline) expired.push_back(corr);
   for (uint64_t corr : expired) complete(corr, fail(Error{"timeout", "no answer in time"}));
   check_leave_done();
+  expire_assemblies(now);
   for (const auto& peer : std::vector<bus::NodeId>(out_of_sync_.begin(), out_of_sync_.end())) {
     const auto* m = cluster_.membership().find(peer);
     if (!m || m->state == discovery::MemberState::down || m->state == discovery::MemberState::left)

@@ -46,7 +46,16 @@ struct TrackerOptions {
   // How long a new node waits before it treats the owner of a name as dead
   // merely because it has never heard of it (beacons may still be on the way).
   std::chrono::milliseconds discovery_grace{3000};
+  // Largest send/call payload or reply that fits one bus frame (the node
+  // sets it from max_frame_bytes); larger ones fail with too_large.
+  std::size_t max_message_bytes = (1u << 20) - (64u << 10);
+  // Incoming handoff state: per name, and all partial offers together.
+  std::size_t max_handoff_state_bytes = 64u << 20;
+  std::size_t max_assembling_bytes = 256u << 20;
 };
+
+// A handoff state travels in slices of this size (one handoff_offer each).
+inline constexpr std::size_t kHandoffSliceBytes = 256u << 10;
 
 class Tracker {
  public:
@@ -92,6 +101,11 @@ class Tracker {
     bool is_call;
     std::string message;
     Done<std::string> done;
+  };
+  struct Assembly {  // a handoff offer whose state arrives in parts
+    std::string entry, kind, state;
+    uint64_t parts = 1, next = 0;
+    Clock::time_point deadline;
   };
   struct Handoff {
     std::string name;
@@ -140,6 +154,12 @@ class Tracker {
   void request(const bus::NodeId& target, bus::MessageType type, std::string body, Done<std::string> done,
                std::function<void()> retry = {});
   void complete(uint64_t corr, Result<std::string, Error> r);
+  void complete_answer(const bus::Envelope& env);
+  Result<std::string, Error> fit_reply(Result<std::string, Error> r) const;
+  Result<void, Error> check_message(const std::string& message) const;
+  void take_over(const bus::Envelope& env, const std::string& raw_entry, const std::string& kind,
+                 std::string state);
+  void expire_assemblies(Clock::time_point now);
 
   void topology_change(const std::string& why);
   void reconcile();
@@ -164,6 +184,8 @@ class Tracker {
   std::unordered_map<uint64_t, PendingRequest> pending_;
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
+  std::map<std::pair<bus::NodeId, uint64_t>, Assembly> assembling_;  // by (sender, corr)
+  std::size_t assembling_bytes_ = 0;
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};
   bool leaving_ = false;

@@ -10,7 +10,6 @@ namespace zswarm::node {
 
 using bus::MessageType;
 using discovery::MembershipEvent;
-using namespace wire;
 
 // --- topology ---------------------------------------------------------------------
 
@@ -120,25 +119,84 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
                                     finish_handoff(name, r.ok(), r ? "" : r.error().code + " " + r.error().detail);
                                   },
                                   {}};
-  Json body{{"entry", bin(registry::encode(e))}, {"kind", kind}, {"state", bin(h->bytes)}};
-  cluster_.send(target, MessageType::handoff_offer, pack(body), corr);
+  // A large state goes in slices, each one frame, all with this corr.
+  wire::HandoffOffer part{registry::encode(e), kind, {}, 0, 1};
+  const std::string& state = handoffs_[e.name].state;
+  part.parts = std::max<uint64_t>(1, (state.size() + kHandoffSliceBytes - 1) / kHandoffSliceBytes);
+  if (part.parts > wire::kMaxHandoffParts) {
+    part.parts = 1;  // cannot travel: let the taker restart it from its args
+    part.kind = "restart";
+    cluster_.log().warn("[tracker] the state of {} ({} bytes) is too large to hand off; {} restarts it from its args",
+                        e.name, state.size(), member_name(target.to_string()));
+  }
+  for (; part.part < part.parts; ++part.part) {
+    part.state = part.kind == "state" ? state.substr(part.part * kHandoffSliceBytes, kHandoffSliceBytes) : "";
+    cluster_.send(target, MessageType::handoff_offer, wire::encode(part), corr);
+  }
 }
 
 void Tracker::on_handoff_offer(const bus::Envelope& env) {
-  auto j = unpack(env.body);
-  auto raw = j ? bytes(*j, "entry") : std::nullopt;
-  auto kind = j ? text(*j, "kind") : std::nullopt;
-  auto state = j ? bytes(*j, "state") : std::nullopt;
-  if (!raw || !kind || !state) return;
-  auto entry = registry::decode_entry(*raw);
-  if (!entry) return;
+  auto offer = wire::decode_handoff_offer(env.body);
+  if (!offer) return cluster_.reject_body(env, registry::to_string(offer.error()));
+  if (offer->parts == 1) return take_over(env, offer->entry, offer->kind, std::move(offer->state));
+  // One slice of a large state: gather them in order, within the bounds.
+  auto reply = [&](Error e) {
+    cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(fail(std::move(e))), env.corr);
+  };
+  auto key = std::make_pair(env.sender, env.corr);
+  auto it = assembling_.find(key);
+  if (offer->part == 0 && it == assembling_.end()) {
+    it = assembling_.emplace(key, Assembly{offer->entry, offer->kind, {}, offer->parts, 0,
+                                           clock_.now() + opts_.handoff_timeout}).first;
+  }
+  if (it == assembling_.end() || offer->part != it->second.next || offer->parts != it->second.parts) {
+    if (it != assembling_.end()) {
+      assembling_bytes_ -= it->second.state.size();
+      assembling_.erase(it);
+    }
+    cluster_.reject_body(env, "handoff_offer part out of order");
+    return reply(Error{"bad_message", "handoff_offer part out of order"});
+  }
+  Assembly& a = it->second;
+  if (a.state.size() + offer->state.size() > opts_.max_handoff_state_bytes ||
+      assembling_bytes_ + offer->state.size() > opts_.max_assembling_bytes) {
+    assembling_bytes_ -= a.state.size();
+    assembling_.erase(it);
+    return reply(Error{"too_large", "handoff state over max_handoff_state_bytes, or too many at once"});
+  }
+  a.state += offer->state;
+  assembling_bytes_ += offer->state.size();
+  if (++a.next < a.parts) return;
+  Assembly done = std::move(a);
+  assembling_bytes_ -= done.state.size();
+  assembling_.erase(it);
+  take_over(env, done.entry, done.kind, std::move(done.state));
+}
+
+void Tracker::expire_assemblies(Clock::time_point now) {
+  for (auto it = assembling_.begin(); it != assembling_.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    cluster_.log().warn("[tracker] dropped a partial handoff from {}: its parts stopped coming",
+                        member_name(it->first.first.to_string()));
+    assembling_bytes_ -= it->second.state.size();
+    it = assembling_.erase(it);
+  }
+}
+
+void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, const std::string& kind,
+                        std::string state) {
+  auto entry = registry::decode_entry(raw_entry);
+  if (!entry) return cluster_.reject_body(env, registry::to_string(entry.error()));
   auto reply = [&](Result<std::string, Error> r) {
-    cluster_.send(env.sender, MessageType::handoff_done, pack(answer(r)), env.corr);
+    cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(r), env.corr);
   };
   if (leaving_) return reply(fail(Error{"node_leaving", "cannot take over while leaving"}));
   registry_.apply(*entry);  // its clock, so our version supersedes it
   std::optional<std::string> st;
-  if (*kind == "state") st = *state;
+  if (kind == "state") st = std::move(state);
   auto id = supervisor_.start(
       workers::WorkerSpec{entry->name, entry->plugin, entry->args, workers::RestartPolicy::permanent, st});
   if (!id) return reply(fail(to_public(id.error())));
@@ -153,11 +211,11 @@ void Tracker::on_handoff_offer(const bus::Envelope& env) {
   }
   publish(*stored);
   cluster_.log().info("[tracker] took over {} from {} ({}); started {} on {}", entry->name,
-                      member_name(env.sender.to_string()), *kind, entry->name, cluster_.options().name);
+                      member_name(env.sender.to_string()), kind, entry->name, cluster_.options().name);
   reply(registry::encode(*stored));
 }
 
-void Tracker::on_handoff_done(const bus::Envelope& env) { complete(env.corr, read_answer(env.body)); }
+void Tracker::on_handoff_done(const bus::Envelope& env) { complete_answer(env); }
 
 void Tracker::finish_handoff(const std::string& name, bool ok, const std::string& why) {
   auto it = handoffs_.find(name);

@@ -1,54 +1,217 @@
 #include "node/tracker_wire.hpp"
 
+#include <msgpack.hpp>
+
+#include "registry/entry.hpp"
+#include "registry/wire_util.hpp"
+
 namespace zswarm::node::wire {
+namespace {
 
-std::string pack(const Json& j) {
-  auto v = Json::to_msgpack(j);
-  return {v.begin(), v.end()};
+using registry::DecodeErrc;
+using registry::detail::error;
+using Packer = msgpack::packer<msgpack::sbuffer>;
+
+// Field sizes: a name as the registry allows it, the rest bounded by the frame.
+constexpr std::size_t kMaxName = registry::kMaxNameBytes;
+constexpr std::size_t kMaxShort = 256;      // plugin, kind, error code
+constexpr std::size_t kMaxText = 64 << 10;  // an error's detail
+constexpr std::size_t kNoLimit = SIZE_MAX;  // bytes: the frame limit bounds them
+
+void str(Packer& pk, std::string_view s) {
+  pk.pack_str(static_cast<uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+void bin(Packer& pk, std::string_view s) {
+  pk.pack_bin(static_cast<uint32_t>(s.size()));
+  pk.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+}
+std::string out(const msgpack::sbuffer& b) { return {b.data(), b.size()}; }
+
+// Walks one body map: `visit(key, value)` reads a known key and returns the
+// bit it stands for, 0 for a key it does not know (skipped, for later
+// versions), or a DecodeError. Missing keys are the caller's check on the
+// returned bits; a key given twice is `duplicate`.
+template <class Visit>
+Result<unsigned, DecodeError> read_map(std::string_view body, std::string_view where, Visit visit) {
+  auto handle = registry::detail::unpack_one(body, kMaxBodyDepth, kMaxBodyElements);
+  if (!handle) return fail(handle.error());
+  const msgpack::object& o = handle->get();
+  if (o.type != msgpack::type::MAP) return error(DecodeErrc::wrong_type, where);
+  unsigned seen = 0;
+  for (uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) return error(DecodeErrc::wrong_type, where);
+    auto bit = visit(std::string_view(kv.key.via.str.ptr, kv.key.via.str.size), kv.val);
+    if (!bit) return fail(bit.error());
+    if (seen & *bit) return error(DecodeErrc::duplicate, where);
+    seen |= *bit;
+  }
+  return seen;
 }
 
-std::optional<Json> unpack(std::string_view body) {
-  Json j = Json::from_msgpack(body.begin(), body.end(), true, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  return j;
+// Stores a typed read into `field` and answers the key's bit.
+template <class T>
+Result<unsigned, DecodeError> take(Result<T, DecodeError> r, T& field, unsigned bit) {
+  if (!r) return fail(r.error());
+  field = std::move(*r);
+  return bit;
 }
 
-Json bin(const std::string& s) { return Json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
-
-std::optional<std::string> text(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
-}
-std::optional<std::string> bytes(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_binary()) return std::nullopt;
-  const auto& b = it->get_binary();
-  return std::string(b.begin(), b.end());
-}
-std::optional<bool> flag(const Json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_boolean()) return std::nullopt;
-  return it->get<bool>();
-}
-int64_t number(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+Result<unsigned, DecodeError> require(Result<unsigned, DecodeError> seen, unsigned all,
+                                      std::string_view where) {
+  if (!seen) return seen;
+  if ((*seen & all) != all) return error(DecodeErrc::missing_field, where);
+  return seen;
 }
 
-Json answer(const Result<std::string, Error>& r) {
-  if (r.ok()) return Json{{"ok", true}, {"value", bin(*r)}};
-  return Json{{"ok", false}, {"error", r.error().code}, {"detail", r.error().detail}};
+}  // namespace
+
+using registry::detail::read_bin;
+using registry::detail::read_bool;
+using registry::detail::read_str;
+using registry::detail::read_uint;
+
+std::string encode(const RegisterRequest& m) {
+  msgpack::sbuffer b;
+  Packer pk(b);
+  pk.pack_map(3);
+  str(pk, "args"), bin(pk, m.args);
+  str(pk, "name"), str(pk, m.name);
+  str(pk, "plugin"), str(pk, m.plugin);
+  return out(b);
 }
 
-Result<std::string, Error> read_answer(const std::string& body) {
-  auto j = unpack(body);
-  auto ok = j ? flag(*j, "ok") : std::nullopt;
-  if (!ok) return fail(Error{"bad_message", "malformed answer"});
-  if (*ok) return bytes(*j, "value").value_or("");
-  return fail(Error{text(*j, "error").value_or("error"), text(*j, "detail").value_or("")});
+Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body) {
+  RegisterRequest m;
+  auto seen = require(read_map(body, "register_request",
+                               [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+                                 if (k == "name") return take(read_str(v, kMaxName, "register_request.name"), m.name, 1);
+                                 if (k == "plugin")
+                                   return take(read_str(v, kMaxShort, "register_request.plugin"), m.plugin, 2);
+                                 if (k == "args")
+                                   return take(read_bin(v, registry::kMaxArgsBytes, "register_request.args"), m.args, 4);
+                                 return 0u;
+                               }),
+                      7, "register_request");
+  if (!seen) return fail(seen.error());
+  return m;
 }
 
+std::string encode(const UnregisterRequest& m) {
+  msgpack::sbuffer b;
+  Packer pk(b);
+  pk.pack_map(1);
+  str(pk, "name"), str(pk, m.name);
+  return out(b);
+}
 
+Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body) {
+  UnregisterRequest m;
+  auto seen = require(read_map(body, "unregister_request",
+                               [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+                                 if (k == "name") return take(read_str(v, kMaxName, "unregister_request.name"), m.name, 1);
+                                 return 0u;
+                               }),
+                      1, "unregister_request");
+  if (!seen) return fail(seen.error());
+  return m;
+}
+
+std::string encode(const WorkerMessage& m) {
+  msgpack::sbuffer b(m.message.size() + 64);
+  Packer pk(b);
+  pk.pack_map(3);
+  str(pk, "hops"), pk.pack_uint64(m.hops);
+  str(pk, "message"), bin(pk, m.message);
+  str(pk, "name"), str(pk, m.name);
+  return out(b);
+}
+
+Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body) {
+  WorkerMessage m;
+  auto seen = require(read_map(body, "worker_message",
+                               [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+                                 if (k == "name") return take(read_str(v, kMaxName, "worker_message.name"), m.name, 1);
+                                 if (k == "message")
+                                   return take(read_bin(v, kNoLimit, "worker_message.message"), m.message, 2);
+                                 if (k == "hops") return take(read_uint(v, "worker_message.hops"), m.hops, 4);
+                                 return 0u;
+                               }),
+                      7, "worker_message");
+  if (!seen) return fail(seen.error());
+  return m;
+}
+
+std::string encode(const HandoffOffer& m) {
+  msgpack::sbuffer b(m.entry.size() + m.state.size() + 64);
+  Packer pk(b);
+  const bool parted = m.parts != 1;  // a single-part offer keeps the v1 bytes
+  pk.pack_map(parted ? 5 : 3);
+  str(pk, "entry"), bin(pk, m.entry);
+  str(pk, "kind"), str(pk, m.kind);
+  if (parted) {
+    str(pk, "part"), pk.pack_uint64(m.part);
+    str(pk, "parts"), pk.pack_uint64(m.parts);
+  }
+  str(pk, "state"), bin(pk, m.state);
+  return out(b);
+}
+
+Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body) {
+  HandoffOffer m;
+  auto seen = require(read_map(body, "handoff_offer",
+                               [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+                                 if (k == "entry") return take(read_bin(v, kNoLimit, "handoff_offer.entry"), m.entry, 1);
+                                 if (k == "kind") return take(read_str(v, kMaxShort, "handoff_offer.kind"), m.kind, 2);
+                                 if (k == "state") return take(read_bin(v, kNoLimit, "handoff_offer.state"), m.state, 4);
+                                 if (k == "part") return take(read_uint(v, "handoff_offer.part"), m.part, 8);
+                                 if (k == "parts") return take(read_uint(v, "handoff_offer.parts"), m.parts, 16);
+                                 return 0u;
+                               }),
+                      7, "handoff_offer");
+  if (!seen) return fail(seen.error());
+  if (m.parts == 0 || m.parts > kMaxHandoffParts) return error(DecodeErrc::invalid_value, "handoff_offer.parts");
+  if (m.part >= m.parts) return error(DecodeErrc::invalid_value, "handoff_offer.part");
+  return m;
+}
+
+std::string encode_answer(const Result<std::string, Error>& r) {
+  msgpack::sbuffer b(r ? r->size() + 16 : 64);
+  Packer pk(b);
+  if (r) {
+    pk.pack_map(2);
+    str(pk, "ok"), pk.pack_true();
+    str(pk, "value"), bin(pk, *r);
+  } else {
+    pk.pack_map(3);
+    str(pk, "detail"), str(pk, r.error().detail);
+    str(pk, "error"), str(pk, r.error().code);
+    str(pk, "ok"), pk.pack_false();
+  }
+  return out(b);
+}
+
+Result<std::string, Error> decode_answer(std::string_view body) {
+  bool ok = false;
+  std::string value, code, detail;
+  auto seen = read_map(body, "answer", [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+    if (k == "ok") return take(read_bool(v, "answer.ok"), ok, 1);
+    if (k == "value") return take(read_bin(v, kNoLimit, "answer.value"), value, 2);
+    if (k == "error") return take(read_str(v, kMaxShort, "answer.error"), code, 4);
+    if (k == "detail") return take(read_str(v, kMaxText, "answer.detail"), detail, 8);
+    return 0u;
+  });
+  auto malformed = [](std::string why) { return fail(Error{"bad_message", "malformed answer: " + why}); };
+  if (!seen) return malformed(registry::to_string(seen.error()));
+  if (!(*seen & 1)) return malformed("missing_field at answer.ok");
+  if (ok) {
+    if (!(*seen & 2)) return malformed("missing_field at answer.value");
+    return value;
+  }
+  if (!(*seen & 4)) return malformed("missing_field at answer.error");
+  if (!(*seen & 8)) return malformed("missing_field at answer.detail");
+  return fail(Error{code, detail});
+}
 
 }  // namespace zswarm::node::wire

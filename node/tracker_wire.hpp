@@ -1,35 +1,70 @@
-// Bodies of the tracker's messages: msgpack maps of a few typed fields
-// (docs/protocol.md, section 5), and the answer every request gets. Readers
-// never trust the input: a missing or mistyped field is nullopt, a bad answer
-// is a bad_message error. Pure functions; thread-safe.
+// Bodies of the tracker's request and answer messages (docs/protocol.md §5):
+// one typed struct each, packed and unpacked with msgpack-cxx. Encoders write
+// the map keys in alphabetical order (the documented bytes); decoders accept
+// any order, skip keys they do not know, and run under hard limits (size,
+// nesting depth, element counts), so no input can cost more than a bounded
+// amount of memory or stack. A missing or mistyped field is a DecodeError,
+// never a defaulted value. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
+#include "registry/decode_error.hpp"
 #include "zswarm/node.hpp"
 
 namespace zswarm::node::wire {
 
-using Json = nlohmann::json;
+using registry::DecodeError;
 
-std::string pack(const Json& j);
-// nullopt unless the body is a msgpack map.
-std::optional<Json> unpack(std::string_view body);
-Json bin(const std::string& s);
+// Nesting allowed inside a request map: unknown keys may carry small values
+// of a later version, but nothing deeper than this.
+inline constexpr std::size_t kMaxBodyDepth = 4;
+// Elements of any one array or map inside a request body.
+inline constexpr std::size_t kMaxBodyElements = 64;
 
-// Typed field access; nullopt when missing or of another type.
-std::optional<std::string> text(const Json& j, const char* key);
-std::optional<std::string> bytes(const Json& j, const char* key);
-std::optional<bool> flag(const Json& j, const char* key);
-int64_t number(const Json& j, const char* key);  // 0 when missing
+struct RegisterRequest {  // 14
+  std::string name;
+  std::string plugin;
+  std::string args;  // bytes
+};
 
-// {"ok":true,"value":bin} or {"ok":false,"error":code,"detail":text}.
-Json answer(const Result<std::string, Error>& r);
-Result<std::string, Error> read_answer(const std::string& body);
+struct UnregisterRequest {  // 16
+  std::string name;
+};
+
+struct WorkerMessage {  // 20 and 21
+  std::string name;
+  std::string message;  // bytes, opaque
+  uint64_t hops = 0;
+};
+
+// 23. A state larger than one frame travels in `parts` frames with the same
+// corr; each carries the entry and kind, and its slice of the state.
+struct HandoffOffer {
+  std::string entry;  // an encoded registry Entry
+  std::string kind;   // "state" or "restart"
+  std::string state;  // this part's slice
+  uint64_t part = 0;  // 0-based; optional on the wire (default 0)
+  uint64_t parts = 1; // optional on the wire (default 1)
+};
+inline constexpr uint64_t kMaxHandoffParts = 256;  // 64 MiB of state in 256 KiB slices
+
+std::string encode(const RegisterRequest& m);
+std::string encode(const UnregisterRequest& m);
+std::string encode(const WorkerMessage& m);
+std::string encode(const HandoffOffer& m);
+
+Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body);
+Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body);
+Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body);
+Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body);
+
+// The answer map of 15, 17, 22 and 24: {"ok":true,"value":bin} or
+// {"detail":str,"error":str,"ok":false}.
+std::string encode_answer(const Result<std::string, Error>& r);
+// A malformed answer reads as the error bad_message.
+Result<std::string, Error> decode_answer(std::string_view body);
 
 }  // namespace zswarm::node::wire

@@ -194,6 +194,29 @@ std::string encode_snapshot(const std::vector<Entry>& entries) {
   return std::string(buffer.data(), buffer.size());
 }
 
+std::vector<std::string> encode_snapshot_chunks(const std::vector<Entry>& entries,
+                                                std::size_t chunk_bytes) {
+  std::vector<std::string> chunks;
+  msgpack::sbuffer body;  // the entries of the chunk being filled
+  std::size_t count = 0;
+  auto close = [&] {
+    msgpack::sbuffer out(body.size() + 8);
+    msgpack::packer<msgpack::sbuffer> pk(out);
+    pk.pack_array(static_cast<std::uint32_t>(count));
+    out.write(body.data(), body.size());
+    chunks.emplace_back(out.data(), out.size());
+    body.clear();
+    count = 0;
+  };
+  for (const auto& entry : entries) {
+    msgpack::packer<msgpack::sbuffer> pk(body);
+    pack(pk, entry);
+    if (++count == kMaxSnapshotEntries || body.size() >= chunk_bytes) close();
+  }
+  if (count > 0 || chunks.empty()) close();
+  return chunks;
+}
+
 Result<Entry, DecodeError> entry_from_object(const msgpack::object& o) {
   if (o.type != msgpack::type::MAP) return error(DecodeErrc::wrong_type, "entry");
   if (o.via.map.size > kMaxEntryKeys) return error(DecodeErrc::too_large, "entry");
@@ -215,7 +238,7 @@ Result<Entry, DecodeError> entry_from_object(const msgpack::object& o) {
 }
 
 Result<Entry, DecodeError> decode_entry(std::string_view bytes) {
-  auto handle = detail::unpack_one(bytes, 6);
+  auto handle = detail::unpack_one(bytes, 6, VectorClock::kMaxEntries);
   if (!handle) return fail(handle.error());
   return entry_from_object(handle->get());
 }
@@ -235,7 +258,7 @@ Result<std::vector<Entry>, DecodeError> snapshot_from_object(const msgpack::obje
 }
 
 Result<std::vector<Entry>, DecodeError> decode_snapshot(std::string_view bytes) {
-  auto handle = detail::unpack_one(bytes, 7);
+  auto handle = detail::unpack_one(bytes, 7, std::max<std::size_t>(kMaxSnapshotEntries, VectorClock::kMaxEntries));
   if (!handle) return fail(handle.error());
   return snapshot_from_object(handle->get());
 }

@@ -13,7 +13,8 @@
 //   "name" str, "owner" str, "owner_name" str, "worker" uint, "plugin" str,
 //   "args" bin, "metadata" map str->str, "groups" array of str (no repeats),
 //   "clock" VectorClock (non-empty), "tombstone" bool.
-// A snapshot is a msgpack array of entries. Sizes are capped by kMax* below.
+// A snapshot is a msgpack array of entries, sent in chunks that each fit a
+// bus frame. Sizes are capped by kMax* below.
 //
 // Plain value types and pure functions: thread-safe to share const.
 #pragma once
@@ -54,13 +55,18 @@ inline constexpr std::size_t kMaxNameBytes = 1024;
 inline constexpr std::size_t kMaxOwnerBytes = VectorClock::kMaxIdBytes;
 inline constexpr std::size_t kMaxOwnerNameBytes = 256;
 inline constexpr std::size_t kMaxPluginBytes = 256;
-inline constexpr std::size_t kMaxArgsBytes = 1 << 20;
+// Small enough that an entry always fits one frame of the smallest allowed
+// max_frame_bytes (1 MiB), with its envelope and the answer map around it.
+inline constexpr std::size_t kMaxArgsBytes = 256 << 10;
 inline constexpr std::size_t kMaxMetadataEntries = 64;
 inline constexpr std::size_t kMaxMetadataKeyBytes = 256;
 inline constexpr std::size_t kMaxMetadataValueBytes = 4096;
 inline constexpr std::size_t kMaxGroups = 64;
 inline constexpr std::size_t kMaxGroupBytes = 256;
-inline constexpr std::size_t kMaxSnapshotEntries = 1 << 22;
+// One snapshot chunk: at most this many entries, and encode_snapshot_chunks
+// closes a chunk once it passes kSnapshotChunkBytes.
+inline constexpr std::size_t kMaxSnapshotEntries = 16384;
+inline constexpr std::size_t kSnapshotChunkBytes = 256 << 10;
 
 // Checks the limits and invariants: non-empty name and clock, owner set on
 // live entries, clock ids and counters in range.
@@ -79,6 +85,11 @@ bool version_wins(const Entry& a, const Entry& b);
 void pack(msgpack::packer<msgpack::sbuffer>& packer, const Entry& entry);
 std::string encode(const Entry& entry);
 std::string encode_snapshot(const std::vector<Entry>& entries);
+// The same entries as snapshot bodies of at most kMaxSnapshotEntries entries
+// and about `chunk_bytes` each (one entry may exceed it alone). Never empty:
+// no entries give one empty snapshot.
+std::vector<std::string> encode_snapshot_chunks(const std::vector<Entry>& entries,
+                                                std::size_t chunk_bytes = kSnapshotChunkBytes);
 
 Result<Entry, DecodeError> entry_from_object(const msgpack::object& object);
 Result<Entry, DecodeError> decode_entry(std::string_view bytes);

@@ -160,7 +160,7 @@ Result<VectorClock, DecodeError> vector_clock_from_object(const msgpack::object&
 }
 
 Result<VectorClock, DecodeError> decode_vector_clock(std::string_view bytes) {
-  auto handle = detail::unpack_one(bytes, 4);
+  auto handle = detail::unpack_one(bytes, 4, VectorClock::kMaxEntries);
   if (!handle) return fail(handle.error());
   return vector_clock_from_object(handle->get());
 }

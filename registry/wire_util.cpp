@@ -30,10 +30,12 @@ std::string to_string(const DecodeError& error) {
 namespace detail {
 
 Result<msgpack::object_handle, DecodeError> unpack_one(std::string_view bytes,
-                                                       std::size_t max_depth) {
+                                                       std::size_t max_depth,
+                                                       std::size_t max_elements) {
   const std::size_t n = bytes.size();
+  const std::size_t elements = std::min(n, max_elements);
   // ext types are never used on our wire: limit 0 rejects any non-empty one.
-  const msgpack::unpack_limit limit(n, n / 2, n, n, 0, max_depth);
+  const msgpack::unpack_limit limit(elements, std::min(n / 2, max_elements), n, n, 0, max_depth);
   std::size_t offset = 0;
   try {
     msgpack::object_handle handle =

@@ -16,12 +16,17 @@
 
 namespace zswarm::registry::detail {
 
-// Unpacks exactly one msgpack value that must fill `bytes`. Container sizes
-// are capped by the input length (each element takes at least one byte), so
-// a forged header claiming 4 billion elements is rejected before anything is
-// allocated; nesting is capped at `max_depth`.
+// Unpacks exactly one msgpack value that must fill `bytes`. Each array or
+// map may hold at most `max_elements` (and never more than the input length:
+// each element takes at least one byte), so a forged header claiming 4
+// billion elements is rejected before anything is allocated. msgpack-cxx
+// allocates a header's whole element array up front (24 B per element), so
+// the open containers of a hostile frame cost at most
+// max_depth * max_elements * 24 B beyond ~24 B per input byte. Nesting is
+// capped at `max_depth`, and the parser is iterative: no input recurses.
 Result<msgpack::object_handle, DecodeError> unpack_one(std::string_view bytes,
-                                                       std::size_t max_depth);
+                                                       std::size_t max_depth,
+                                                       std::size_t max_elements);
 
 Result<std::string, DecodeError> read_str(const msgpack::object& o, std::size_t max_bytes,
                                           std::string_view where);

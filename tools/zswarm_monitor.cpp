@@ -14,6 +14,7 @@
 #include "discovery/beacon.hpp"
 #include "discovery/beacon_socket.hpp"
 #include "registry/entry.hpp"
+#include "zswarm/node.hpp"
 
 using namespace zswarm;
 
@@ -39,6 +40,10 @@ int main(int argc, char** argv) {
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   sub.set(zmq::sockopt::subscribe, "");
   sub.set(zmq::sockopt::linger, 0);
+  // The monitor trusts no frame either: the node's default limits.
+  sub.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(zswarm::kDefaultMaxFrameBytes));
+  sub.set(zmq::sockopt::rcvhwm, 128);
+  constexpr std::size_t kMaxNodes = 1024;  // a flood of fake beacons cannot grow the table without end
   std::map<bus::NodeId, std::string> names;
   uint64_t dropped_beacons = 0, rejected_frames = 0;
   auto start = std::chrono::steady_clock::now();
@@ -54,7 +59,7 @@ int main(int argc, char** argv) {
         continue;
       }
       if (b->leaving) std::printf("%9.3f beacon  %s leaving\n", stamp(), b->name.c_str());
-      if (!names.count(b->id)) {
+      if (!names.count(b->id) && names.size() < kMaxNodes) {
         names[b->id] = b->name;
         std::string ep = "tcp://" + d->source_ip + ":" + std::to_string(b->pub_port);
         sub.connect(ep);

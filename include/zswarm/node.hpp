@@ -24,6 +24,10 @@
 
 namespace zswarm {
 
+inline constexpr std::size_t kDefaultMaxFrameBytes = 1u << 20;
+inline constexpr std::size_t kMinFrameBytes = 1u << 20;    // an Entry with its largest args fits
+inline constexpr std::size_t kMaxFrameBytes = 256u << 20;
+
 struct NodeOptions {
   std::string name;                 // short name: "a"
   std::string host;                 // empty: this machine's hostname
@@ -50,6 +54,14 @@ struct NodeOptions {
   std::vector<std::string> placement_allow;
   std::vector<std::string> placement_deny;
   std::chrono::milliseconds handoff_timeout{3000};
+  // Input bounds. A bus or control frame over max_frame_bytes is refused by
+  // libzmq, which drops the connection that sent it (counted in
+  // connections_dropped; an honest peer reconnects). Each inbound connection
+  // queues at most receive_hwm frames, so it can hold at most
+  // receive_hwm * max_frame_bytes (default 128 MiB). Use the same
+  // max_frame_bytes on every node of a cluster.
+  std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  int receive_hwm = 128;
   std::string log_level = "info";   // trace, debug, info, warn, error, off
   // Names registered once the node has met its peers (from [[register]] in
   // the config file): {name, plugin, args}.

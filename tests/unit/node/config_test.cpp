@@ -24,12 +24,27 @@ TEST(Config, EveryKeyIsAlsoAFlagAndApplies) {
     EXPECT_EQ(flag_name(k).substr(0, 2), "--");
     EXPECT_EQ(flag_name(k).find('_'), std::string::npos);
     NodeOptions o;
-    std::string v = k.kind == ConfigKey::number         ? "100"
+    std::string v = k.name == "max_frame_bytes"         ? "2097152"
+                    : k.kind == ConfigKey::number         ? "100"
                     : k.kind == ConfigKey::registration ? "Name=plugin:args"
                     : k.name == "log_level"             ? "debug"
                                                         : "x";
     EXPECT_TRUE(apply_config_value(o, k.name, v).ok()) << k.name;
   }
+}
+
+TEST(Config, FrameLimitsAreBoundedAndNamed) {
+  NodeOptions o;
+  EXPECT_EQ(o.max_frame_bytes, kDefaultMaxFrameBytes);
+  auto small = apply_config_value(o, "max_frame_bytes", "1000");
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.error().find("max_frame_bytes"), std::string::npos) << small.error();
+  EXPECT_FALSE(apply_config_value(o, "max_frame_bytes", "1073741824").ok());
+  EXPECT_FALSE(apply_config_value(o, "receive_hwm", "0").ok());
+  ASSERT_TRUE(apply_config_value(o, "max_frame_bytes", "4194304").ok());
+  ASSERT_TRUE(apply_config_value(o, "receive_hwm", "32").ok());
+  EXPECT_EQ(o.max_frame_bytes, 4u << 20);
+  EXPECT_EQ(o.receive_hwm, 32);
 }
 
 TEST(Config, FileSetsKeys) {
