@@ -1,5 +1,6 @@
 // Fuzzes the beacon parser: any datagram in, a beacon or an error out, and
 // a parsed beacon re-encodes to exactly the datagram.
+#include "hostile.hpp"
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -26,5 +27,6 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   b.leaving = true;
   s = zswarm::discovery::encode(b);
   out->emplace_back(s.begin(), s.end());
+  zswarm::fuzz::add_hostile(out);
   return out->size();
 }

@@ -6,13 +6,33 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 // Targets may offer valid seed inputs to mutate; weak so it is optional.
 extern "C" __attribute__((weak)) size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out);
 
+// `--write-seeds DIR` writes the seeds as files (a corpus for libFuzzer runs).
+static int write_seeds(const char* dir) {
+  std::vector<std::vector<uint8_t>> seeds;
+  if (zswarm_fuzz_seeds) zswarm_fuzz_seeds(&seeds);
+  for (std::size_t i = 0; i < seeds.size(); ++i) {
+    std::string path = std::string(dir) + "/seed-" + std::to_string(i);
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) {
+      std::perror(path.c_str());
+      return 1;
+    }
+    std::fwrite(seeds[i].data(), 1, seeds[i].size(), f);
+    std::fclose(f);
+  }
+  std::printf("wrote %zu seeds to %s\n", seeds.size(), dir);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "--write-seeds") return write_seeds(argv[2]);
   long rounds = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 10000;
   std::mt19937_64 rng(0x5eed);
   std::vector<std::vector<uint8_t>> seeds;

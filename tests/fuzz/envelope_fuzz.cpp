@@ -1,5 +1,6 @@
 // Fuzzes the bus envelope decoder: any bytes in, a value or an error out,
 // and what decodes must re-encode to the same bytes.
+#include "hostile.hpp"
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -29,5 +30,6 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   e.body.clear();
   s = zswarm::bus::encode(e);
   out->emplace_back(s.begin(), s.end());
+  zswarm::fuzz::add_hostile(out);
   return out->size();
 }

@@ -1,6 +1,7 @@
 // Fuzz target: registry Entry and snapshot decoders, then Registry::apply on
 // whatever decodes. Any input must give a value or an error value; decoded
 // entries must be valid and survive a round trip unchanged.
+#include "hostile.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -62,5 +63,6 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
       reg::encode_snapshot({sample("a", false), sample("b", true)}),
   };
   for (const std::string& s : seeds) out->emplace_back(s.begin(), s.end());
+  zswarm::fuzz::add_hostile(out);
   return out->size();
 }

@@ -9,6 +9,7 @@
 #include <spdlog/sinks/null_sink.h>
 
 #include "bus/memory_transport.hpp"
+#include "hostile.hpp"
 #include "node/cluster.hpp"
 #include "node/tracker.hpp"
 #include "workers/plugin_loader.hpp"
@@ -110,5 +111,11 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   add(bus::MessageType::sync_request, {});
   add(bus::MessageType::sync_snapshot, {0x90});
   add(bus::MessageType::digest, {0x90});
+  // Every type, with every hostile body, on both channels (bit 7 of the first byte).
+  for (unsigned t = 1; t <= bus::kMaxMessageType; ++t) {
+    if (bus::to_string(static_cast<bus::MessageType>(t)).empty()) continue;
+    zswarm::fuzz::add_hostile(out, {static_cast<uint8_t>(t)});
+    zswarm::fuzz::add_hostile(out, {static_cast<uint8_t>(t + 150)});  // same type, bit 7 set
+  }
   return out->size();
 }

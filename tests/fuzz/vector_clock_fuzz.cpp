@@ -1,5 +1,6 @@
 // Fuzz target: VectorClock wire decoder. Any input must give a clock or an
 // error value; a decoded clock must survive a round trip unchanged.
+#include "hostile.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -33,5 +34,6 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
     const std::string bytes = zswarm::registry::encode(c);
     out->emplace_back(bytes.begin(), bytes.end());
   }
+  zswarm::fuzz::add_hostile(out);
   return out->size();
 }

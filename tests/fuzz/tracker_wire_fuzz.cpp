@@ -1,0 +1,72 @@
+// Fuzzes the tracker's request and answer decoders (node/tracker_wire): the
+// first byte picks the decoder, the rest is the body. Whatever decodes must
+// encode and decode back to the same value.
+#include <cstdlib>
+#include <vector>
+
+#include "hostile.hpp"
+#include "node/tracker_wire.hpp"
+
+using namespace zswarm::node::wire;
+
+namespace {
+
+template <class T, class Decode>
+void round_trip(std::string_view body, Decode decode, bool (*same)(const T&, const T&)) {
+  auto v = decode(body);
+  if (!v) return;
+  auto again = decode(encode(*v));
+  if (!again || !same(*v, *again)) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (data[0] % 5) {
+    case 0:
+      round_trip<RegisterRequest>(body, decode_register_request, [](const auto& a, const auto& b) {
+        return a.name == b.name && a.plugin == b.plugin && a.args == b.args;
+      });
+      break;
+    case 1:
+      round_trip<UnregisterRequest>(body, decode_unregister_request,
+                                    [](const auto& a, const auto& b) { return a.name == b.name; });
+      break;
+    case 2:
+      round_trip<WorkerMessage>(body, decode_worker_message, [](const auto& a, const auto& b) {
+        return a.name == b.name && a.message == b.message && a.hops == b.hops;
+      });
+      break;
+    case 3:
+      round_trip<HandoffOffer>(body, decode_handoff_offer, [](const auto& a, const auto& b) {
+        return a.entry == b.entry && a.kind == b.kind && a.state == b.state && a.part == b.part &&
+               a.parts == b.parts;
+      });
+      break;
+    default: {
+      auto r = decode_answer(body);
+      auto again = decode_answer(encode_answer(r));
+      if (r.ok() != again.ok()) std::abort();
+      if (r ? *r != *again : r.error().code != again.error().code) std::abort();
+    }
+  }
+  return 0;
+}
+
+extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
+  auto add = [&](uint8_t which, const std::string& body) {
+    std::vector<uint8_t> in{which};
+    in.insert(in.end(), body.begin(), body.end());
+    out->push_back(std::move(in));
+  };
+  add(0, encode(RegisterRequest{"counter1", "counter", "5"}));
+  add(1, encode(UnregisterRequest{"x"}));
+  add(2, encode(WorkerMessage{"counter1", "get", 1}));
+  add(3, encode(HandoffOffer{"entry", "state", "bytes", 1, 3}));
+  add(4, encode_answer(std::string("b@host/1")));
+  add(4, encode_answer(zswarm::fail(zswarm::Error{"already_registered", "b@host/1"})));
+  for (uint8_t which = 0; which < 5; ++which) zswarm::fuzz::add_hostile(out, {which});
+  return out->size();
+}

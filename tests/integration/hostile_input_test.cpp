@@ -1,0 +1,271 @@
+// Every input bounded, over real sockets: a fake member (beacon, PUB, ROUTER
+// and a DEALER of its own) feeds a real zswarmd every message type with
+// hostile bodies on both channels, whole frames nested 100,000 deep, and
+// frames over max_frame_bytes. The node counts each one, stays up, keeps its
+// RSS bounded, and keeps serving its honest peer.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+
+#include "bus/envelope.hpp"
+#include "discovery/beacon.hpp"
+#include "support/process.hpp"
+#include "support/wait.hpp"
+
+namespace zswarm::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using bus::MessageType;
+
+std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
+uint16_t port_of(zmq::socket_t& s) {
+  std::string ep = s.get(zmq::sockopt::last_endpoint);
+  return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
+}
+
+// A member written against docs/protocol.md: it beacons, heartbeats on its
+// PUB, answers probes, and sends whatever the test asks on either channel.
+class FakePeer {
+ public:
+  FakePeer(const std::string& cluster, uint16_t beacon_port) : cluster_(cluster), beacon_port_(beacon_port) {
+    pub_.set(zmq::sockopt::linger, 0);
+    pub_.set(zmq::sockopt::sndhwm, 0);
+    pub_.bind("tcp://127.0.0.1:*");
+    router_.set(zmq::sockopt::linger, 0);
+    router_.bind("tcp://127.0.0.1:*");
+    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int on = 1;
+    ::setsockopt(udp_, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
+  }
+  ~FakePeer() { ::close(udp_); }
+
+  const bus::NodeId& id() const { return id_; }
+
+  void connect_to(uint16_t router_port) {
+    dealer_.set(zmq::sockopt::linger, 0);
+    dealer_.set(zmq::sockopt::sndhwm, 0);
+    dealer_.set(zmq::sockopt::routing_id, zmq::buffer(id_.bytes()));
+    dealer_.connect("tcp://127.0.0.1:" + std::to_string(router_port));
+  }
+
+  // Beacons, heartbeats and probe answers; call it often.
+  void pump() {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_beacon_) {
+      discovery::Beacon b;
+      b.id = id_;
+      b.incarnation = kIncarnation;
+      b.pub_port = port_of(pub_);
+      b.router_port = port_of(router_);
+      b.cluster = cluster_;
+      b.name = "fake@evil";
+      std::string d = discovery::encode(b);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(beacon_port_);
+      to.sin_addr.s_addr = htonl(0x7fffffff);  // 127.255.255.255
+      ::sendto(udp_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      next_beacon_ = now + 300ms;
+    }
+    if (now >= next_heartbeat_) {
+      publish(MessageType::heartbeat, "");
+      next_heartbeat_ = now + 100ms;
+    }
+    zmq::message_t from, frame;
+    while (router_.recv(from, zmq::recv_flags::dontwait)) {
+      if (!from.more() || !router_.recv(frame, zmq::recv_flags::dontwait)) continue;
+      auto e = bus::decode(frame.to_string_view());
+      if (e && e->type == MessageType::probe) direct(MessageType::probe_ack, "", e->corr);
+    }
+  }
+
+  std::string envelope(MessageType t, std::string body, uint64_t seq, uint64_t corr = 0) const {
+    bus::Envelope e;
+    e.type = t;
+    e.sender = id_;
+    e.incarnation = kIncarnation;
+    e.seq = seq;
+    e.corr = corr;
+    e.body = std::move(body);
+    return bus::encode(e);
+  }
+  void publish(MessageType t, std::string body) { publish_raw(envelope(t, std::move(body), ++seq_)); }
+  void publish_raw(const std::string& frame) { pub_.send(zmq::buffer(frame), zmq::send_flags::none); }
+  void direct(MessageType t, std::string body, uint64_t corr = 0) {
+    direct_raw(envelope(t, std::move(body), 0, corr));
+  }
+  void direct_raw(const std::string& frame) { dealer_.send(zmq::buffer(frame), zmq::send_flags::none); }
+
+ private:
+  static constexpr uint64_t kIncarnation = 1'700'000'000'000;
+  std::string cluster_;
+  uint16_t beacon_port_;
+  bus::NodeId id_ = bus::NodeId::random();
+  zmq::context_t ctx_;
+  zmq::socket_t pub_{ctx_, zmq::socket_type::pub};
+  zmq::socket_t router_{ctx_, zmq::socket_type::router};
+  zmq::socket_t dealer_{ctx_, zmq::socket_type::dealer};
+  int udp_ = -1;
+  uint64_t seq_ = 0;
+  std::chrono::steady_clock::time_point next_beacon_{}, next_heartbeat_{};
+};
+
+std::string bytes(std::initializer_list<int> b) {
+  std::string s;
+  for (int c : b) s.push_back(static_cast<char>(c));
+  return s;
+}
+
+// The hostile bodies the issue names: 100,000-deep nesting and 2^32-1
+// length headers for arrays, maps, strings and binaries.
+std::vector<std::pair<std::string, std::string>> hostile_bodies() {
+  std::string deep(100000, static_cast<char>(0x91));
+  deep.push_back(static_cast<char>(0xc0));
+  return {{"nested 100000 deep", deep},
+          {"array32 header 2^32-1", bytes({0xdd, 0xff, 0xff, 0xff, 0xff})},
+          {"map32 header 2^32-1", bytes({0xdf, 0xff, 0xff, 0xff, 0xff})},
+          {"str32 header 2^32-1", bytes({0xdb, 0xff, 0xff, 0xff, 0xff})},
+          {"bin32 header 2^32-1", bytes({0xc6, 0xff, 0xff, 0xff, 0xff})}};
+}
+
+std::vector<MessageType> every_type() {
+  std::vector<MessageType> all;
+  for (unsigned t = 1; t <= bus::kMaxMessageType; ++t)
+    if (!bus::to_string(static_cast<MessageType>(t)).empty()) all.push_back(static_cast<MessageType>(t));
+  return all;
+}
+
+uint64_t rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  return 0;
+}
+
+struct HostileInput : ::testing::Test {
+  std::unique_ptr<LocalCluster> c;
+  std::unique_ptr<FakePeer> fake;
+
+  void SetUp() override {
+    c = std::make_unique<LocalCluster>(test_name());
+    c->start("a", {"--max-frame-bytes", "1048576"});
+    c->start("b");
+    ASSERT_TRUE(c->wait_all_alive({"a", "b"}));
+    auto info = c->ask("a", {{"cmd", "info"}});
+    ASSERT_TRUE(info);
+    fake = std::make_unique<FakePeer>(c->name(), c->beacon_port());
+    fake->connect_to((*info)["router_port"].get<uint16_t>());
+    // a must know the fake, and hear its PUB (the SUB connects after the beacon).
+    uint64_t heard_before = stat("frames_received");
+    ASSERT_TRUE(pump_until([&] { return c->state("a", "fake") == "alive" && stat("frames_received") > heard_before + 2; },
+                           10s));
+  }
+
+  uint64_t stat(const std::string& key) {
+    auto info = c->ask("a", {{"cmd", "info"}}, 2s);
+    return info && info->contains("stats") ? (*info)["stats"].value(key, uint64_t{0}) : 0;
+  }
+
+  bool pump_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
+    return wait_until(
+        [&] {
+          fake->pump();
+          return done();
+        },
+        deadline, 2ms);
+  }
+
+  // Sends one thing and waits until `counter` on a has grown by one.
+  void expect_counted(const std::string& counter, const std::function<void()>& send, const std::string& what) {
+    uint64_t before = stat(counter);
+    send();
+    EXPECT_TRUE(pump_until([&] { return stat(counter) >= before + 1; }, 5s)) << what << ": " << counter << " stayed "
+                                                                            << before;
+  }
+
+  void expect_still_serving() {
+    EXPECT_TRUE(c->process("a").running());
+    EXPECT_TRUE(c->wait_all_alive({"a", "b"}, 5s));
+    EXPECT_EQ(c->state("a", "fake"), "alive");
+    auto reg = c->ask("b", {{"cmd", "register"}, {"name", "still-here"}, {"plugin", "counter"}, {"args", ""}});
+    ASSERT_TRUE(reg);
+    EXPECT_TRUE((*reg)["ok"].get<bool>()) << reg->dump();
+    auto sent = c->ask("a", {{"cmd", "send"}, {"name", "still-here"}, {"message", "inc 7"}});
+    ASSERT_TRUE(sent);
+    EXPECT_TRUE((*sent)["ok"].get<bool>()) << sent->dump();
+    EXPECT_TRUE(wait_until([&] {
+      auto got = c->ask("a", {{"cmd", "call"}, {"name", "still-here"}, {"message", "get"}});
+      return got && got->value("ok", false) && got->value("reply", std::string()) == "7";
+    })) << c->process("a").log();
+  }
+};
+
+TEST_F(HostileInput, EveryMessageTypeWithHostileBodiesOnBothChannelsIsCountedAndDropped) {
+  const uint64_t rejected_before = stat("bodies_rejected");
+  for (MessageType t : every_type()) {
+    for (const auto& [what, body] : hostile_bodies()) {
+      std::string name = std::string(bus::to_string(t)) + " with " + what;
+      expect_counted("bodies_rejected", [&] { fake->publish(t, body); }, "PUB " + name);
+      expect_counted("bodies_rejected", [&] { fake->direct(t, body); }, "ROUTER " + name);
+    }
+  }
+  EXPECT_GE(stat("bodies_rejected"), rejected_before + every_type().size() * hostile_bodies().size() * 2);
+  // A whole frame nested 100,000 deep: the envelope decoder refuses it.
+  std::string deep(100000, static_cast<char>(0x91));
+  deep.push_back(static_cast<char>(0xc0));
+  expect_counted("frames_rejected", [&] { fake->publish_raw(deep); }, "PUB nested frame");
+  expect_counted("frames_rejected", [&] { fake->direct_raw(deep); }, "ROUTER nested frame");
+  expect_still_serving();
+}
+
+TEST_F(HostileInput, FramesOverTheLimitDropTheirConnectionAndAreCounted) {
+  const std::string big = fake->envelope(MessageType::heartbeat, std::string(4u << 20, 'x'), 0);
+  // ROUTER: libzmq drops the sender's connection; the fake's DEALER reconnects by itself.
+  expect_counted("connections_dropped", [&] { fake->direct_raw(big); }, "ROUTER frame over the limit");
+  // PUB: a's SUB drops the link and opens it again at once.
+  uint64_t reopened = stat("links_reopened");
+  expect_counted("connections_dropped", [&] { fake->publish_raw(big); }, "PUB frame over the limit");
+  EXPECT_TRUE(pump_until([&] { return stat("links_reopened") > reopened; }, 5s));
+  // Both channels from the fake work again afterwards.
+  uint64_t heard = stat("frames_received");
+  EXPECT_TRUE(pump_until([&] { return stat("frames_received") > heard + 3; }, 5s));
+  expect_counted("bodies_rejected", [&] { fake->direct(MessageType::register_request, "\xc0"); }, "ROUTER after");
+  expect_counted("bodies_rejected", [&] { fake->publish(MessageType::digest, "\xc0"); }, "PUB after");
+  expect_still_serving();
+}
+
+TEST_F(HostileInput, TwentyFramesOfFourTimesTheLimitLeaveRssBounded) {
+  auto info = c->ask("a", {{"cmd", "info"}});
+  ASSERT_TRUE(info);
+  const uint16_t router_port = (*info)["router_port"];
+  const pid_t pid = c->process("a").pid();
+  const uint64_t before = rss_kib(pid);
+  ASSERT_GT(before, 0u);
+  const std::string big(4u << 20, 'x');  // 4 x max_frame_bytes
+  zmq::context_t ctx;
+  for (int i = 0; i < 20; ++i) {
+    // An outsider's DEALER each time: the drop ends that connection.
+    zmq::socket_t d(ctx, zmq::socket_type::dealer);
+    d.set(zmq::sockopt::linger, 2000);
+    d.connect("tcp://127.0.0.1:" + std::to_string(router_port));
+    expect_counted("connections_dropped", [&] { d.send(zmq::buffer(big), zmq::send_flags::none); },
+                   "frame " + std::to_string(i));
+  }
+  const uint64_t after = rss_kib(pid);
+  // The stated bound (docs/operations.md): a refused frame costs no more than
+  // libzmq's read buffer, so 20 of them move RSS by far less than 16 MiB.
+  EXPECT_LT(after, before + 16 * 1024) << "RSS " << before << " KiB -> " << after << " KiB";
+  expect_still_serving();
+}
+
+}  // namespace
+}  // namespace zswarm::testing
