@@ -43,8 +43,9 @@ std::string diff(const std::map<std::string, std::string>& x, const std::map<std
 struct TrackerSim : Sim {
   std::map<std::string, std::string> results;  // name -> "ok" or error code
 
-  void register_from(SimNode& n, const std::string& name, const std::string& plugin = "echo") {
-    n.tracker->register_name(name, plugin, "", [this, name](Result<std::string, Error> r) {
+  void register_from(SimNode& n, const std::string& name, const std::string& plugin = "echo",
+                     const std::string& args = "") {
+    n.tracker->register_name(name, plugin, args, [this, name](Result<std::string, Error> r) {
       results[name] = r ? "ok" : r.error().code;
     });
   }
@@ -209,6 +210,41 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
     settle();
     EXPECT_EQ(got, "5") << "m" << i;
   }
+}
+
+TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
+  auto& a = add("a@h", true);
+  settle();
+  // ~1.3 MB of entries: the snapshot a newcomer gets takes several chunks.
+  const std::string args(1000, 'x');
+  for (int i = 0; i < 1300; ++i) register_from(a, "s" + std::to_string(i), "echo", args);
+  // Probes whose handoff state is 1 MB: 4 slices of 256 KiB each.
+  for (int i = 0; i < 8; ++i) register_from(a, "big" + std::to_string(i), "probe");
+  settle();
+  for (int i = 0; i < 8; ++i) a.tracker->send("big" + std::to_string(i), "bigstate 1000000", [](Result<std::string, Error>) {});
+  settle();
+  auto& b = add("b@h", true);
+  settle();
+  auto ra = replica(a);
+  ASSERT_EQ(ra.size(), 1308u);
+  EXPECT_EQ(replica(b), ra) << diff(replica(b), ra);
+  registry::HashRing ring;
+  ring.add_member(a.id.to_string(), "a@h");
+  ring.add_member(b.id.to_string(), "b@h");
+  int moved = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::string name = "big" + std::to_string(i);
+    if (*ring.owner(name) != b.id.to_string()) continue;
+    ++moved;
+    EXPECT_EQ(ra[name].substr(0, 2), "b@") << name;
+    std::string got;
+    b.tracker->call(name, "restored", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().code; });
+    settle();
+    // "probe:N" plus the 1,000,000-byte pad, whole, after reassembly.
+    EXPECT_GT(std::stoul(got.empty() ? "0" : got), 1000000u) << name << ": " << got;
+  }
+  EXPECT_GT(moved, 0);
+  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
 }
 
 }  // namespace
