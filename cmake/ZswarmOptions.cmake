@@ -1,5 +1,9 @@
 # Compile options for zswarm's own targets (never for third-party code).
-set(ZSWARM_WARNINGS -Wall -Wextra -Werror -Wpedantic -Wshadow -Wnon-virtual-dtor)
+set(ZSWARM_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+# Off by default so a user's build never fails on a newer compiler's warnings.
+if(ZSWARM_WERROR)
+  list(APPEND ZSWARM_WARNINGS -Werror)
+endif()
 
 if(ZSWARM_SANITIZE)
   add_compile_options(-fsanitize=${ZSWARM_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
@@ -11,7 +15,7 @@ if(ZSWARM_LIBFUZZER)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
-# zswarm_target(<target>): warnings-as-errors and the shared settings.
+# zswarm_target(<target>): warnings (errors with ZSWARM_WERROR) and the shared settings.
 function(zswarm_target target)
   target_compile_options(${target} PRIVATE ${ZSWARM_WARNINGS})
 endfunction()

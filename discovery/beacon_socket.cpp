@@ -156,7 +156,13 @@ BeaconSocket::~BeaconSocket() {
 std::string BeaconSocket::describe() const {
   std::string kind = !scope_.seeds.empty() ? "seeds" : !scope_.multicast_group.empty() ? "multicast" : "broadcast";
   std::string out = kind;
-  for (const auto& t : targets_) out += " " + ip_text(t.sin_addr) + ":" + std::to_string(ntohs(t.sin_port));
+  // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
+  for (const auto& t : targets_) {
+    out += ' ';
+    out += ip_text(t.sin_addr);
+    out += ':';
+    out += std::to_string(ntohs(t.sin_port));
+  }
   return out;
 }
 

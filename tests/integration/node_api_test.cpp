@@ -108,8 +108,8 @@ TEST_F(NodeApi, LeaveHandsOffAndStops) {
   Node& b = start("b");
   ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(a.register_name("c" + std::to_string(i), "counter").ok());
-    ASSERT_TRUE(a.send("c" + std::to_string(i), "inc 7").ok());
+    ASSERT_TRUE(a.register_name(std::string("c").append(std::to_string(i)), "counter").ok());
+    ASSERT_TRUE(a.send(std::string("c").append(std::to_string(i)), "inc 7").ok());
   }
   b.leave();
   b.wait();
@@ -121,7 +121,7 @@ TEST_F(NodeApi, LeaveHandsOffAndStops) {
   }));
   EXPECT_EQ(a.workers().size(), 10u);
   for (int i = 0; i < 10; ++i) {
-    auto r = a.call("c" + std::to_string(i), "get");
+    auto r = a.call(std::string("c").append(std::to_string(i)), "get");
     EXPECT_TRUE(r.ok() && *r == "7") << i;
   }
 }

@@ -147,7 +147,7 @@ TEST(Registry, FailoverAtScaleTenThousandNames) {
   for (auto& n : all) c.start(n);
   ASSERT_TRUE(c.wait_all_alive(all));
   std::vector<Json> requests;
-  for (int i = 0; i < 10000; ++i) requests.push_back(cmd("register", {{"name", "n" + std::to_string(i)}, {"plugin", "echo"}}));
+  for (int i = 0; i < 10000; ++i) requests.push_back(cmd("register", {{"name", std::string("n").append(std::to_string(i))}, {"plugin", "echo"}}));
   auto answers = c.pipeline("a", requests, 40s);
   ASSERT_EQ(answers.size(), 10000u);
   for (auto& a : answers) ASSERT_TRUE(a.value("ok", false)) << a.dump();
@@ -180,7 +180,7 @@ TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
   ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
   const int kNames = 30;  // enough that the newcomer owns some of them
   for (int i = 0; i < kNames; ++i) {
-    std::string name = "ctr" + std::to_string(i);
+    std::string name = std::string("ctr").append(std::to_string(i));
     ASSERT_TRUE(c.ask("a", cmd("register", {{"name", name}, {"plugin", "counter"}})).value().value("ok", false));
     ASSERT_TRUE(c.ask("b", cmd("send", {{"name", name}, {"message", "inc " + std::to_string(i + 1)}})).value().value("ok", false));
   }
@@ -188,9 +188,9 @@ TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
   auto counts_ok = [&](const std::string& via) {
     wrong.clear();
     for (int i = 0; i < kNames; ++i) {
-      auto r = c.ask(via, cmd("call", {{"name", "ctr" + std::to_string(i)}, {"message", "get"}}));
+      auto r = c.ask(via, cmd("call", {{"name", std::string("ctr").append(std::to_string(i))}, {"message", "get"}}));
       if (!r || r->value("reply", "") != std::to_string(i + 1))
-        wrong += "ctr" + std::to_string(i) + "=" + (r ? r->dump() : "no answer") + " ";
+        wrong += std::string("ctr").append(std::to_string(i)) + "=" + (r ? r->dump() : "no answer") + " ";
     }
     return wrong.empty();
   };
@@ -225,7 +225,7 @@ TEST(Registry, SendAndCallAcrossNodes) {
   ASSERT_TRUE(c.wait_all_alive({"a", "b", "c"}));
   // Several names, so that some live on each node.
   for (int i = 0; i < 6; ++i) {
-    std::string name = "echo" + std::to_string(i);
+    std::string name = std::string("echo").append(std::to_string(i));
     ASSERT_TRUE(c.ask("a", cmd("register", {{"name", name}, {"plugin", "echo"}})).value().value("ok", false));
     for (auto via : {"a", "b", "c"}) {
       auto r = c.ask(via, cmd("call", {{"name", name}, {"message", std::string("hi from ") + via}}));
@@ -262,9 +262,9 @@ TEST(Registry, PluginErrorsPassThroughToWhoeverAsked) {
   for (auto n : {"a", "b"}) c.start(n);
   ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
   for (int i = 0; i < 4; ++i) {  // some of these names are owned by the other node
-    auto r = c.ask("a", cmd("register", {{"name", "bad" + std::to_string(i)}, {"plugin", "no_such_plugin"}}));
+    auto r = c.ask("a", cmd("register", {{"name", std::string("bad").append(std::to_string(i))}, {"plugin", "no_such_plugin"}}));
     EXPECT_EQ(r.value()["error"], "plugin_not_found") << r->dump();
-    auto cron = c.ask("a", cmd("register", {{"name", "cron" + std::to_string(i)}, {"plugin", "cron"}, {"args", "61 * * * * x"}}));
+    auto cron = c.ask("a", cmd("register", {{"name", std::string("cron").append(std::to_string(i))}, {"plugin", "cron"}, {"args", "61 * * * * x"}}));
     EXPECT_EQ(cron.value()["error"], "init_failed") << cron->dump();
   }
   EXPECT_TRUE(c.ask("a", cmd("registered")).value()["names"].empty());
@@ -332,7 +332,7 @@ TEST(Registry, PlacementDenyKeepsNamesOffANode) {
   for (auto& n : all) c.start(n, {"--placement-deny", "c@*"});
   ASSERT_TRUE(c.wait_all_alive(all));
   for (int i = 0; i < 30; ++i)
-    ASSERT_TRUE(c.ask("c", cmd("register", {{"name", "p" + std::to_string(i)}, {"plugin", "echo"}})).value().value("ok", false));
+    ASSERT_TRUE(c.ask("c", cmd("register", {{"name", std::string("p").append(std::to_string(i))}, {"plugin", "echo"}})).value().value("ok", false));
   auto names = replica(c, "a");
   EXPECT_EQ(names.size(), 30u);
   std::set<std::string> owners;

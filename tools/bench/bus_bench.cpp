@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
+#include "node/tracker_wire.hpp"
 
 namespace {
 
@@ -71,23 +71,13 @@ void BM_BeaconRoundTrip(benchmark::State& state) {
 BENCHMARK(BM_BeaconRoundTrip)->MinTime(0.2);
 
 // The body node/tracker.cpp wraps around every message to a remote name
-// (worker_cast): a msgpack map built with nlohmann::json, packed by the
-// sender and unpacked by the receiver. Copied here (same calls) to show what
-// it adds per message on top of the envelope.
+// (worker_cast): a typed WorkerMessage, packed by the sender and decoded
+// (bounded) by the receiver. What it adds per message on top of the envelope.
 void BM_TrackerCastBody(benchmark::State& state) {
-  using Json = nlohmann::json;
   const std::string name = "echo-17", message(16, 'x');
   for (auto _ : state) {
-    Json body{{"name", name},
-              {"message", Json::binary(std::vector<uint8_t>(message.begin(), message.end()))},
-              {"hops", 1}};
-    auto v = Json::to_msgpack(body);
-    std::string packed(v.begin(), v.end());
-    Json j = Json::from_msgpack(packed.begin(), packed.end(), true, false);
-    auto n = j.find("name")->get<std::string>();
-    const auto& b = j.find("message")->get_binary();
-    std::string m(b.begin(), b.end());
-    benchmark::DoNotOptimize(n);
+    std::string packed = zswarm::node::wire::encode(zswarm::node::wire::WorkerMessage{name, message, 1});
+    auto m = zswarm::node::wire::decode_worker_message(packed);
     benchmark::DoNotOptimize(m);
   }
   state.SetItemsProcessed(state.iterations());

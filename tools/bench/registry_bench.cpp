@@ -34,7 +34,7 @@ Entry make_entry(const std::string& name, std::size_t i) {
   Entry e;
   e.name = name;
   e.owner = member_id(i % 8);
-  e.owner_name = "n" + std::to_string(i % 8) + "@host";
+  e.owner_name = std::string("n").append(std::to_string(i % 8)) + "@host";
   e.worker = i;
   e.plugin = "singleton_worker";
   e.args = "{}";
@@ -88,7 +88,7 @@ void BM_RingOwner(benchmark::State& state) {
   static const auto names = make_names(kNames);
   HashRing ring;
   for (std::int64_t m = 0; m < state.range(0); ++m) {
-    ring.add_member(member_id(static_cast<std::size_t>(m)), "n" + std::to_string(m) + "@host");
+    ring.add_member(member_id(static_cast<std::size_t>(m)), std::string("n").append(std::to_string(m)) + "@host");
   }
   std::size_t i = 0;
   for (auto _ : state) {

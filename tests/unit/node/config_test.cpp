@@ -135,7 +135,7 @@ TEST(Config, ValidateChecksTheWhole) {
   EXPECT_FALSE(validate(o).ok());  // no name
   o.name = "a@b";
   EXPECT_FALSE(validate(o).ok());
-  o.name = "a";
+  o.name = std::string("a");
   EXPECT_TRUE(validate(o).ok());
   o.suspect_after = o.heartbeat_interval;
   EXPECT_FALSE(validate(o).ok());

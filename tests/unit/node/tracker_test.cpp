@@ -56,9 +56,9 @@ TEST_F(TrackerSim, RegisterOnTheRingOwnerAndAgreeEverywhere) {
   auto& b = add("b@h", true);
   auto& c = add("c@h", true);
   settle();
-  for (int i = 0; i < 60; ++i) register_from(*nodes[static_cast<std::size_t>(i % 3)], "n" + std::to_string(i));
+  for (int i = 0; i < 60; ++i) register_from(*nodes[static_cast<std::size_t>(i % 3)], std::string("n").append(std::to_string(i)));
   settle();
-  for (int i = 0; i < 60; ++i) EXPECT_EQ(results["n" + std::to_string(i)], "ok") << i;
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(results[std::string("n").append(std::to_string(i))], "ok") << i;
   auto ra = replica(a);
   EXPECT_EQ(ra.size(), 60u);
   EXPECT_EQ(replica(b), ra);
@@ -83,7 +83,7 @@ TEST_F(TrackerSim, ReplicasConvergeUnderLossDuplicationAndReordering) {
     n->fault->plan().reorder = 0.2;
   }
   for (int i = 0; i < 150; ++i) {
-    register_from(*nodes[static_cast<std::size_t>(i % 3)], "x" + std::to_string(i));
+    register_from(*nodes[static_cast<std::size_t>(i % 3)], std::string("x").append(std::to_string(i)));
     if (i % 10 == 0) run_for(20ms);
   }
   run_for(500ms);
@@ -116,8 +116,8 @@ TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
   ASSERT_EQ(state_seen(b, a), MemberState::down);
   // Both sides register the same names: each runs its own copy for now.
   for (int i = 0; i < 20; ++i) {
-    register_from(a, "p" + std::to_string(i));
-    register_from(b, "p" + std::to_string(i));
+    register_from(a, std::string("p").append(std::to_string(i)));
+    register_from(b, std::string("p").append(std::to_string(i)));
   }
   settle();
   for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 2) << name;
@@ -142,7 +142,7 @@ TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
   auto& b = add("b@h", true);
   auto& c = add("c@h", true);
   settle();
-  for (int i = 0; i < 90; ++i) register_from(a, "f" + std::to_string(i));
+  for (int i = 0; i < 90; ++i) register_from(a, std::string("f").append(std::to_string(i)));
   settle();
   int on_b = 0;
   for (auto& [name, ref] : replica(a)) on_b += ref[0] == 'b';
@@ -163,10 +163,10 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
   settle();
   // probe workers answer begin_handoff as told: "handoff ignore|restart|state".
   const char* modes[] = {"state", "restart", "ignore"};
-  for (int i = 0; i < 30; ++i) register_from(a, "h" + std::to_string(i), "probe");
+  for (int i = 0; i < 30; ++i) register_from(a, std::string("h").append(std::to_string(i)), "probe");
   settle();
   for (int i = 0; i < 30; ++i)
-    a.tracker->send("h" + std::to_string(i), std::string("handoff ") + modes[i % 3], [](Result<std::string, Error>) {});
+    a.tracker->send(std::string("h").append(std::to_string(i)), std::string("handoff ") + modes[i % 3], [](Result<std::string, Error>) {});
   settle();
   auto& b = add("b@h", true);
   settle();
@@ -177,7 +177,7 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
   ring.add_member(a.id.to_string(), "a@h");
   ring.add_member(b.id.to_string(), "b@h");
   for (int i = 0; i < 30; ++i) {
-    std::string name = "h" + std::to_string(i);
+    std::string name = std::string("h").append(std::to_string(i));
     if (*ring.owner(name) != b.id.to_string()) continue;
     ++offered[i % 3];
     moved[i % 3] += ra[name][0] == 'b';
@@ -192,12 +192,12 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
 TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   auto& a = add("a@h", true);
   settle();
-  for (int i = 0; i < 20; ++i) register_from(a, "m" + std::to_string(i), "counter");
+  for (int i = 0; i < 20; ++i) register_from(a, std::string("m").append(std::to_string(i)), "counter");
   settle();
   // A newcomer takes over some names; messages sent meanwhile must all count.
   auto& b = add("b@h", true);
   for (int round = 0; round < 5; ++round) {
-    for (int i = 0; i < 20; ++i) a.tracker->send("m" + std::to_string(i), "inc", [](Result<std::string, Error>) {});
+    for (int i = 0; i < 20; ++i) a.tracker->send(std::string("m").append(std::to_string(i)), "inc", [](Result<std::string, Error>) {});
     net.deliver(3);  // interleave with the handoff traffic
   }
   settle();
@@ -206,7 +206,7 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   EXPECT_GT(moved, 0);
   for (int i = 0; i < 20; ++i) {
     std::string got;
-    b.tracker->call("m" + std::to_string(i), "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().code; });
+    b.tracker->call(std::string("m").append(std::to_string(i)), "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().code; });
     settle();
     EXPECT_EQ(got, "5") << "m" << i;
   }
@@ -217,11 +217,11 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
   settle();
   // ~1.3 MB of entries: the snapshot a newcomer gets takes several chunks.
   const std::string args(1000, 'x');
-  for (int i = 0; i < 1300; ++i) register_from(a, "s" + std::to_string(i), "echo", args);
+  for (int i = 0; i < 1300; ++i) register_from(a, std::string("s").append(std::to_string(i)), "echo", args);
   // Probes whose handoff state is 1 MB: 4 slices of 256 KiB each.
-  for (int i = 0; i < 8; ++i) register_from(a, "big" + std::to_string(i), "probe");
+  for (int i = 0; i < 8; ++i) register_from(a, std::string("big").append(std::to_string(i)), "probe");
   settle();
-  for (int i = 0; i < 8; ++i) a.tracker->send("big" + std::to_string(i), "bigstate 1000000", [](Result<std::string, Error>) {});
+  for (int i = 0; i < 8; ++i) a.tracker->send(std::string("big").append(std::to_string(i)), "bigstate 1000000", [](Result<std::string, Error>) {});
   settle();
   auto& b = add("b@h", true);
   settle();
@@ -233,7 +233,7 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
   ring.add_member(b.id.to_string(), "b@h");
   int moved = 0;
   for (int i = 0; i < 8; ++i) {
-    std::string name = "big" + std::to_string(i);
+    std::string name = std::string("big").append(std::to_string(i));
     if (*ring.owner(name) != b.id.to_string()) continue;
     ++moved;
     EXPECT_EQ(ra[name].substr(0, 2), "b@") << name;

@@ -87,7 +87,7 @@ TEST(EntryWire, SnapshotRoundTrips) {
   std::vector<Entry> entries;
   for (int i = 0; i < 50; ++i) {
     Entry e = sample();
-    e.name = "n" + std::to_string(i);
+    e.name = std::string("n").append(std::to_string(i));
     e.tombstone = i % 7 == 0;
     entries.push_back(e);
   }

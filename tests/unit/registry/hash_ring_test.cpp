@@ -71,7 +71,7 @@ Balance measure_balance(std::uint32_t vnodes, std::uint64_t seed, std::size_t me
                         const std::vector<std::string>& names) {
   std::mt19937_64 rng(seed);
   HashRing ring(vnodes);
-  for (std::size_t i = 0; i < members; ++i) ring.add_member(uuid(rng), "n" + std::to_string(i) + "@h");
+  for (std::size_t i = 0; i < members; ++i) ring.add_member(uuid(rng), std::string("n").append(std::to_string(i)) + "@h");
   std::map<std::string, std::size_t> counts;
   for (const auto& name : names) ++counts[std::string(*ring.owner(name))];
   EXPECT_EQ(counts.size(), members);
@@ -98,7 +98,7 @@ TEST(HashRing, JoinAndLeaveMoveOnlyTheirShare) {
   const auto names = random_names(100000, 3);
   std::mt19937_64 rng(11);
   HashRing ring;
-  for (int i = 0; i < 8; ++i) ring.add_member(uuid(rng), "n" + std::to_string(i) + "@h");
+  for (int i = 0; i < 8; ++i) ring.add_member(uuid(rng), std::string("n").append(std::to_string(i)) + "@h");
   std::vector<std::string> before;
   for (const auto& name : names) before.emplace_back(*ring.owner(name));
 

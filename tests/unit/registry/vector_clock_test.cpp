@@ -172,7 +172,7 @@ TEST(VectorClockWire, RejectsBadInput) {
 
 TEST(VectorClockWire, RejectsTooManyEntriesAndLongIds) {
   VectorClock big;
-  for (std::size_t i = 0; i <= VectorClock::kMaxEntries; ++i) big.increment("n" + std::to_string(i));
+  for (std::size_t i = 0; i <= VectorClock::kMaxEntries; ++i) big.increment(std::string("n").append(std::to_string(i)));
   auto r = decode_vector_clock(encode(big));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, DecodeErrc::too_large);
