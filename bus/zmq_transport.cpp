@@ -208,8 +208,12 @@ void ZmqTransport::on_monitor() {
     } catch (const zmq::error_t&) {
       // The session already ended: nothing to undo.
     }
-    sub_.connect(ev->endpoint);
-    ++stats_.links_reopened;
+    try {
+      sub_.connect(ev->endpoint);
+      ++stats_.links_reopened;
+    } catch (const zmq::error_t& e) {
+      note("[bus] could not reopen " + ev->endpoint + ": " + e.what());
+    }
     if (receiver_) receiver_(Inbound{Inbound::link_down, it->second, {}});
   }
 }
