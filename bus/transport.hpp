@@ -1,5 +1,5 @@
-// Transport: how a node's frames reach its peers. Two channels, as in
-// DESIGN.md: a fan-out (PUB/SUB) and a direct one (DEALER -> ROUTER).
+// Transport: how a node's frames reach its peers. Two channels
+// (docs/protocol.md §1): a fan-out (PUB/SUB) and a direct one (DEALER -> ROUTER).
 // The node core only sees this interface, so tests can put a FaultTransport
 // (loss, delay, duplicates, cuts) or an in-memory network in its place.
 //

@@ -12,13 +12,13 @@
 
 #include "bus/zmq_transport.hpp"
 #include "discovery/beacon_socket.hpp"
-#include "node/cluster.hpp"
+#include "discovery/cluster.hpp"
 #include "node/config.hpp"
 #include "node/control_server.hpp"
-#include "node/errors.hpp"
+#include "names/errors.hpp"
 #include "node/event_loop.hpp"
 #include "node/logging.hpp"
-#include "node/tracker.hpp"
+#include "names/tracker.hpp"
 #include "workers/plugin_loader.hpp"
 #include "workers/supervisor.hpp"
 #include "zswarm/node.hpp"
@@ -107,7 +107,7 @@ class NodeImpl final : public Node {
     } catch (const zmq::error_t& e) {
       return fail(Error{"bind_failed", std::string("bus: ") + e.what()});
     }
-    node::ClusterOptions co;
+    discovery::ClusterOptions co;
     co.self = self_;
     co.name = full_name;
     co.cluster = opts_.cluster;
@@ -116,7 +116,7 @@ class NodeImpl final : public Node {
     co.router_port = transport_->router_port();
     co.beacon_interval = opts_.beacon_interval;
     co.detector = {opts_.heartbeat_interval, opts_.suspect_after, opts_.probe_timeout};
-    cluster_ = std::make_unique<node::Cluster>(
+    cluster_ = std::make_unique<discovery::Cluster>(
         clock_, *transport_, co,
         [this](const std::string& d) {
           std::vector<std::string> peers;
@@ -145,12 +145,12 @@ class NodeImpl final : public Node {
         if (tracker_) tracker_->on_worker_exit(exit);
       });
     });
-    node::TrackerOptions to;
+    names::TrackerOptions to;
     to.placement = {opts_.placement_allow, opts_.placement_deny};
     to.handoff_timeout = opts_.handoff_timeout;
     to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspect_after;
     to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
-    tracker_ = std::make_unique<node::Tracker>(clock_, *cluster_, *supervisor_,
+    tracker_ = std::make_unique<names::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_.post(std::move(f)); }, to);
     register_at_ = clock_.now() + opts_.beacon_interval;
 
@@ -221,14 +221,14 @@ class NodeImpl final : public Node {
     auto p = workers::parse_policy(policy);
     if (!p) return fail(Error{"bad_option", "policy must be permanent, transient or temporary"});
     auto r = supervisor_->start(workers::WorkerSpec{name, plugin, args, *p, {}});
-    if (!r) return fail(node::to_public(r.error()));
+    if (!r) return fail(names::to_public(r.error()));
     return *r;
   }
   Result<void, Error> stop_local(const std::string& name) override {
     bool registered = loop_.call([&] { return tracker_->owns(name); });
     if (registered) return fail(Error{"registered", name + " is registered: use unregister"});
     auto r = supervisor_->stop(name);
-    if (!r) return fail(node::to_public(r.error()));
+    if (!r) return fail(names::to_public(r.error()));
     return {};
   }
 
@@ -426,11 +426,11 @@ class NodeImpl final : public Node {
   bus::NodeId self_;
   uint64_t incarnation_ = 0;
   std::unique_ptr<bus::ZmqTransport> transport_;
-  std::unique_ptr<node::Cluster> cluster_;
+  std::unique_ptr<discovery::Cluster> cluster_;
   std::unique_ptr<node::ControlServer> control_;
   workers::PluginLoader loader_;
   std::unique_ptr<workers::Supervisor> supervisor_;
-  std::unique_ptr<node::Tracker> tracker_;
+  std::unique_ptr<names::Tracker> tracker_;
   Clock::time_point register_at_{};
   bool leaving_ = false;
 };

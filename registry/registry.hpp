@@ -19,7 +19,8 @@
 // on a sequence gap first). Otherwise a dominated summary may hide a missed
 // delete, or a late delta may resurrect a purged name.
 //
-// Single-threaded: the owner (the node's registry thread) serialises access.
+// Single-threaded: its owner (the name service, on the node's event loop)
+// serialises access.
 // Pointers and references returned stay valid until the next mutation.
 #pragma once
 

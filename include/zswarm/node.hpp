@@ -1,6 +1,9 @@
 // zswarm::Node — the embeddable C++ API of a zswarm node. A Node discovers
-// its peers, keeps the membership table, and serves its local control
-// socket; zswarmd is a thin shell around it.
+// its peers and keeps the membership table; registers names cluster-wide
+// (each runs exactly once, as a worker plugin on its ring owner), finds them
+// and sends or calls them wherever they run; runs local workers under its
+// supervisor; and serves its local control socket. zswarmd is a thin shell
+// around it.
 //
 // Thread-safety: every public method may be called from any thread; calls
 // are carried out on the node's own event-loop thread.
@@ -14,13 +17,11 @@
 #include <vector>
 
 #include "zswarm/clock.hpp"
+#include "zswarm/error.hpp"
+#include "zswarm/export.h"
+#include "zswarm/registered_name.hpp"
 #include "zswarm/result.hpp"
 
-#if defined(ZSWARM_BUILDING_NODE)
-#define ZSWARM_API __attribute__((visibility("default")))
-#else
-#define ZSWARM_API
-#endif
 
 namespace zswarm {
 
@@ -99,24 +100,8 @@ struct MemberInfo {
   bool self = false;
 };
 
-// The one error model of the public API. `code` is a stable snake_case name
-// that the CLI and the control socket print too: bad_option, bind_failed,
-// control_socket_failed, already_registered (detail: the REF), not_found,
-// no_node_available, timeout, node_down, node_leaving, and the worker
-// errors (plugin_not_found, symbol_missing, abi_mismatch, init_failed, ...).
-struct Error {
-  std::string code;
-  std::string detail;
-};
 using NodeError = Error;
 
-// A name in the cluster-wide registry. `ref` prints as name@host/ID.
-struct RegisteredName {
-  std::string name;
-  std::string ref;
-  std::string owner;  // "name@host"
-  std::string plugin;
-};
 
 // A worker under this node's supervisor.
 struct LocalWorker {

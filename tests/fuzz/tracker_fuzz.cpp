@@ -10,8 +10,8 @@
 
 #include "bus/memory_transport.hpp"
 #include "hostile.hpp"
-#include "node/cluster.hpp"
-#include "node/tracker.hpp"
+#include "discovery/cluster.hpp"
+#include "names/tracker.hpp"
 #include "workers/plugin_loader.hpp"
 #include "workers/supervisor.hpp"
 
@@ -26,20 +26,20 @@ struct World {
   bus::MemoryTransport transport{net, self};
   bus::MemoryTransport peer_transport{net, peer};
   workers::PluginLoader loader{{}};
-  std::unique_ptr<node::Cluster> cluster;
+  std::unique_ptr<discovery::Cluster> cluster;
   std::unique_ptr<workers::Supervisor> supervisor;
-  std::unique_ptr<node::Tracker> tracker;
+  std::unique_ptr<names::Tracker> tracker;
   std::vector<std::function<void()>> posted;
 
   World() {
-    node::ClusterOptions o;
+    discovery::ClusterOptions o;
     o.self = self;
     o.name = "a@fuzz";
     o.cluster = "fuzz";
     o.incarnation = 1;
     o.pub_port = o.router_port = 1;
     auto log = std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
-    cluster = std::make_unique<node::Cluster>(clock, transport, o, [](const std::string&) {}, log);
+    cluster = std::make_unique<discovery::Cluster>(clock, transport, o, [](const std::string&) {}, log);
     workers::Supervisor::Options so;
     so.node_name = "a@fuzz";
     so.loader = &loader;
@@ -48,9 +48,9 @@ struct World {
     so.timer_thread = false;
     so.log = [](LogLevel, std::string_view, std::string_view) {};
     supervisor = std::make_unique<workers::Supervisor>(std::move(so));
-    tracker = std::make_unique<node::Tracker>(clock, *cluster, *supervisor,
+    tracker = std::make_unique<names::Tracker>(clock, *cluster, *supervisor,
                                               [this](std::function<void()> f) { posted.push_back(std::move(f)); },
-                                              node::TrackerOptions{});
+                                              names::TrackerOptions{});
     discovery::Beacon b;
     b.id = peer;
     b.cluster = "fuzz";

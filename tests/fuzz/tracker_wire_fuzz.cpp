@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "hostile.hpp"
-#include "node/tracker_wire.hpp"
+#include "names/tracker_wire.hpp"
 
-using namespace zswarm::node::wire;
+using namespace zswarm::names::wire;
 
 namespace {
 

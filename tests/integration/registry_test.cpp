@@ -182,6 +182,8 @@ TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
   for (int i = 0; i < kNames; ++i) {
     std::string name = std::string("ctr").append(std::to_string(i));
     ASSERT_TRUE(c.ask("a", cmd("register", {{"name", name}, {"plugin", "counter"}})).value().value("ok", false));
+    // b learns of the name by a's delta, which may still be on its way.
+    ASSERT_TRUE(wait_until([&] { return c.ask("b", cmd("whereis", {{"name", name}})).value().value("ok", false); }));
     ASSERT_TRUE(c.ask("b", cmd("send", {{"name", name}, {"message", "inc " + std::to_string(i + 1)}})).value().value("ok", false));
   }
   std::string wrong;  // the last mismatches seen, for the failure message

@@ -8,7 +8,7 @@
 
 #include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
-#include "node/tracker_wire.hpp"
+#include "names/tracker_wire.hpp"
 
 namespace {
 
@@ -76,8 +76,8 @@ BENCHMARK(BM_BeaconRoundTrip)->MinTime(0.2);
 void BM_TrackerCastBody(benchmark::State& state) {
   const std::string name = "echo-17", message(16, 'x');
   for (auto _ : state) {
-    std::string packed = zswarm::node::wire::encode(zswarm::node::wire::WorkerMessage{name, message, 1});
-    auto m = zswarm::node::wire::decode_worker_message(packed);
+    std::string packed = zswarm::names::wire::encode(zswarm::names::wire::WorkerMessage{name, message, 1});
+    auto m = zswarm::names::wire::decode_worker_message(packed);
     benchmark::DoNotOptimize(m);
   }
   state.SetItemsProcessed(state.iterations());

@@ -2,11 +2,11 @@
 // and handoff on join and on leave. See tracker.hpp for the whole story.
 #include <unordered_set>
 
-#include "node/tracker.hpp"
-#include "node/errors.hpp"
-#include "node/tracker_wire.hpp"
+#include "names/tracker.hpp"
+#include "names/errors.hpp"
+#include "names/tracker_wire.hpp"
 
-namespace zswarm::node {
+namespace zswarm::names {
 
 using bus::MessageType;
 using discovery::MembershipEvent;
@@ -270,4 +270,4 @@ void Tracker::check_leave_done() {
   done();
 }
 
-}  // namespace zswarm::node
+}  // namespace zswarm::names

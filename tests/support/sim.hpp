@@ -12,15 +12,19 @@
 
 #include "bus/fault_transport.hpp"
 #include "bus/memory_transport.hpp"
-#include "node/cluster.hpp"
-#include "node/tracker.hpp"
+#include "discovery/cluster.hpp"
+#include "names/tracker.hpp"
 #include "workers/plugin_loader.hpp"
 #include "workers/supervisor.hpp"
 
-namespace zswarm::node {
+namespace zswarm::sim {
 
 using namespace std::chrono_literals;
+using discovery::Cluster;
+using discovery::ClusterOptions;
 using discovery::MemberState;
+using names::Tracker;
+using names::TrackerOptions;
 
 struct SimNode {
   std::string name;
@@ -159,4 +163,4 @@ struct Sim : ::testing::Test {
   }
 };
 
-}  // namespace zswarm::node
+}  // namespace zswarm::sim

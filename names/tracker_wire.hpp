@@ -12,9 +12,10 @@
 #include <string_view>
 
 #include "registry/decode_error.hpp"
-#include "zswarm/node.hpp"
+#include "zswarm/error.hpp"
+#include "zswarm/result.hpp"
 
-namespace zswarm::node::wire {
+namespace zswarm::names::wire {
 
 using registry::DecodeError;
 
@@ -67,4 +68,4 @@ std::string encode_answer(const Result<std::string, Error>& r);
 // A malformed answer reads as the error bad_message.
 Result<std::string, Error> decode_answer(std::string_view body);
 
-}  // namespace zswarm::node::wire
+}  // namespace zswarm::names::wire

@@ -29,13 +29,15 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "node/cluster.hpp"
+#include "discovery/cluster.hpp"
 #include "registry/hash_ring.hpp"
 #include "registry/registry.hpp"
 #include "workers/supervisor.hpp"
-#include "zswarm/node.hpp"
+#include "zswarm/error.hpp"
+#include "zswarm/registered_name.hpp"
+#include "zswarm/result.hpp"
 
-namespace zswarm::node {
+namespace zswarm::names {
 
 struct TrackerOptions {
   registry::PlacementFilter placement;
@@ -63,7 +65,7 @@ class Tracker {
   using Done = std::function<void(Result<T, Error>)>;
   using Post = std::function<void(std::function<void()>)>;
 
-  Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supervisor, Post post,
+  Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Supervisor& supervisor, Post post,
           TrackerOptions opts);
   ~Tracker();
 
@@ -170,7 +172,7 @@ class Tracker {
   void stop_local_duplicate(const std::string& name, uint64_t worker, const std::string& why);
 
   const Clock& clock_;
-  Cluster& cluster_;
+  discovery::Cluster& cluster_;
   workers::Supervisor& supervisor_;
   Post post_;
   TrackerOptions opts_;
@@ -197,4 +199,4 @@ class Tracker {
   std::unordered_set<bus::NodeId> out_of_sync_;  // peers whose snapshot we still need
 };
 
-}  // namespace zswarm::node
+}  // namespace zswarm::names

@@ -2,15 +2,17 @@
 // duplication and reordering; a healed partition keeps one worker per name;
 // a dead node's names restart exactly once. Deterministic: manual clock,
 // seeded faults, no sleeping.
-#include "node/tracker.hpp"
+#include "names/tracker.hpp"
 
 #include <map>
 
 #include "registry/hash_ring.hpp"
 
-#include "sim.hpp"
+#include "support/sim.hpp"
 
-namespace zswarm::node {
+namespace zswarm::names {
+
+using namespace zswarm::sim;
 namespace {
 
 // name -> REF, as one node's replica has it.
@@ -248,4 +250,4 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
 }
 
 }  // namespace
-}  // namespace zswarm::node
+}  // namespace zswarm::names

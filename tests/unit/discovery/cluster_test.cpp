@@ -1,11 +1,13 @@
 // The cluster state machine, several nodes in one process over a
 // MemoryNetwork, on a manual clock: formation, failure detection, goodbye,
 // restart and sequence gaps, deterministically and without sleeping.
-#include "node/cluster.hpp"
+#include "discovery/cluster.hpp"
 
-#include "sim.hpp"
+#include "support/sim.hpp"
 
-namespace zswarm::node {
+namespace zswarm::discovery {
+
+using namespace zswarm::sim;
 namespace {
 
 TEST_F(Sim, ThreeNodesFormAClusterWithoutWaitingAnInterval) {
@@ -131,4 +133,4 @@ TEST_F(Sim, MalformedFramesAreCountedAndDropped) {
 }
 
 }  // namespace
-}  // namespace zswarm::node
+}  // namespace zswarm::discovery

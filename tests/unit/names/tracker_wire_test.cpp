@@ -1,13 +1,13 @@
 // The tracker's request and answer bodies: round trips, the documented bytes
 // (docs/protocol.md §5.1, §5.8, §5.10), and rejection of every malformed or
 // hostile shape, each as a DecodeError rather than a crash or a default.
-#include "node/tracker_wire.hpp"
+#include "names/tracker_wire.hpp"
 
 #include <gtest/gtest.h>
 
 #include "registry/entry.hpp"
 
-namespace zswarm::node::wire {
+namespace zswarm::names::wire {
 namespace {
 
 using registry::DecodeErrc;
@@ -228,4 +228,4 @@ TEST(TrackerWire, SnapshotChunksEachFitAndTogetherHoldEveryEntry) {
 }
 
 }  // namespace
-}  // namespace zswarm::node::wire
+}  // namespace zswarm::names::wire

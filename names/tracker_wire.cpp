@@ -1,11 +1,11 @@
-#include "node/tracker_wire.hpp"
+#include "names/tracker_wire.hpp"
 
 #include <msgpack.hpp>
 
 #include "registry/entry.hpp"
 #include "registry/wire_util.hpp"
 
-namespace zswarm::node::wire {
+namespace zswarm::names::wire {
 namespace {
 
 using registry::DecodeErrc;
@@ -214,4 +214,4 @@ Result<std::string, Error> decode_answer(std::string_view body) {
   return fail(Error{code, detail});
 }
 
-}  // namespace zswarm::node::wire
+}  // namespace zswarm::names::wire

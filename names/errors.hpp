@@ -6,10 +6,11 @@
 #include <string>
 
 #include "workers/error.hpp"
-#include "zswarm/node.hpp"
+#include "zswarm/error.hpp"
+#include "zswarm/result.hpp"
 
-namespace zswarm::node {
+namespace zswarm::names {
 
 inline Error to_public(const workers::Error& e) { return Error{std::string(workers::error_name(e.code)), e.detail}; }
 
-}  // namespace zswarm::node
+}  // namespace zswarm::names

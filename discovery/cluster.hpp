@@ -23,7 +23,7 @@
 #include "discovery/membership.hpp"
 #include "zswarm/clock.hpp"
 
-namespace zswarm::node {
+namespace zswarm::discovery {
 
 struct ClusterOptions {
   bus::NodeId self;
@@ -113,4 +113,4 @@ class Cluster {
   bool leaving_ = false;
 };
 
-}  // namespace zswarm::node
+}  // namespace zswarm::discovery

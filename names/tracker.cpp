@@ -1,13 +1,13 @@
 // The tracker's registry side: register, unregister, messages to names,
 // replication. Topology changes and handoff are in tracker_handoff.cpp.
-#include "node/tracker.hpp"
+#include "names/tracker.hpp"
 
 #include <unordered_set>
 
-#include "node/errors.hpp"
-#include "node/tracker_wire.hpp"
+#include "names/errors.hpp"
+#include "names/tracker_wire.hpp"
 
-namespace zswarm::node {
+namespace zswarm::names {
 
 using bus::MessageType;
 using discovery::MembershipEvent;
@@ -17,7 +17,7 @@ constexpr int kMaxHops = 3;
 }  // namespace
 
 
-Tracker::Tracker(const Clock& clock, Cluster& cluster, workers::Supervisor& supervisor, Post post,
+Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Supervisor& supervisor, Post post,
                  TrackerOptions opts)
     : clock_(clock),
       cluster_(cluster),
@@ -462,4 +462,4 @@ void Tracker::tick() {
   }
 }
 
-}  // namespace zswarm::node
+}  // namespace zswarm::names

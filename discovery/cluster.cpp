@@ -1,8 +1,8 @@
-#include "node/cluster.hpp"
+#include "discovery/cluster.hpp"
 
 #include <random>
 
-namespace zswarm::node {
+namespace zswarm::discovery {
 
 using bus::MessageType;
 
@@ -231,4 +231,4 @@ bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string body, uin
   return transport_.send(peer, bus::encode(e));
 }
 
-}  // namespace zswarm::node
+}  // namespace zswarm::discovery
