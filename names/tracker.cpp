@@ -30,19 +30,24 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
   ring_.add_member(self_id_, cluster_.options().name);
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
   cluster_.on_gap([this](const bus::NodeId& peer, uint64_t) { request_sync(peer); });
-  cluster_.on_message(MessageType::registry_delta, [this](const bus::Envelope& e) { on_delta(e); });
-  cluster_.on_message(MessageType::sync_request, [this](const bus::Envelope& e) { on_sync_request(e); });
-  cluster_.on_message(MessageType::sync_snapshot, [this](const bus::Envelope& e) { on_snapshot(e); });
-  cluster_.on_message(MessageType::digest, [this](const bus::Envelope& e) { on_digest(e); });
-  cluster_.on_message(MessageType::register_request, [this](const bus::Envelope& e) { on_register_request(e); });
-  cluster_.on_message(MessageType::register_reply, [this](const bus::Envelope& e) { on_register_reply(e); });
-  cluster_.on_message(MessageType::unregister_request, [this](const bus::Envelope& e) { on_unregister_request(e); });
-  cluster_.on_message(MessageType::unregister_reply, [this](const bus::Envelope& e) { on_unregister_reply(e); });
-  cluster_.on_message(MessageType::worker_cast, [this](const bus::Envelope& e) { on_worker_cast(e); });
-  cluster_.on_message(MessageType::worker_call, [this](const bus::Envelope& e) { on_worker_call(e); });
-  cluster_.on_message(MessageType::worker_reply, [this](const bus::Envelope& e) { on_worker_reply(e); });
-  cluster_.on_message(MessageType::handoff_offer, [this](const bus::Envelope& e) { on_handoff_offer(e); });
-  cluster_.on_message(MessageType::handoff_done, [this](const bus::Envelope& e) { on_handoff_done(e); });
+  using Handler = void (Tracker::*)(const bus::Envelope&);
+  static constexpr std::pair<MessageType, Handler> kHandlers[] = {
+      {MessageType::registry_delta, &Tracker::on_delta},
+      {MessageType::sync_request, &Tracker::on_sync_request},
+      {MessageType::sync_snapshot, &Tracker::on_snapshot},
+      {MessageType::digest, &Tracker::on_digest},
+      {MessageType::register_request, &Tracker::on_register_request},
+      {MessageType::register_reply, &Tracker::on_register_reply},
+      {MessageType::unregister_request, &Tracker::on_unregister_request},
+      {MessageType::unregister_reply, &Tracker::on_unregister_reply},
+      {MessageType::worker_cast, &Tracker::on_worker_cast},
+      {MessageType::worker_call, &Tracker::on_worker_call},
+      {MessageType::worker_reply, &Tracker::on_worker_reply},
+      {MessageType::handoff_offer, &Tracker::on_handoff_offer},
+      {MessageType::handoff_done, &Tracker::on_handoff_done},
+  };
+  for (auto [type, handler] : kHandlers)
+    cluster_.on_message(type, [this, handler = handler](const bus::Envelope& e) { (this->*handler)(e); });
   started_ = clock_.now();
   next_reconcile_ = clock_.now() + opts_.reconcile_interval;
   next_digest_ = clock_.now() + opts_.digest_interval;
@@ -194,26 +199,33 @@ Result<registry::Entry, Error> Tracker::register_here(const std::string& name, c
     return fail(Error{"already_registered", ref(*e)});
   }
   cluster_.log().info("[tracker] {} {} on {}", why, name, cluster_.options().name);
-  auto id = supervisor_.start(workers::WorkerSpec{name, plugin, args, workers::RestartPolicy::permanent, {}});
+  registry::Entry fields;
+  fields.name = name;
+  fields.plugin = plugin;
+  fields.args = args;
+  auto entry = run_here(std::move(fields), std::nullopt);
+  if (entry) cluster_.log().info("[tracker] started {} on {}", name, cluster_.options().name);
+  return entry;
+}
+
+Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::optional<std::string> state) {
+  auto id = supervisor_.start(workers::WorkerSpec{fields.name, fields.plugin, fields.args,
+                                                  workers::RestartPolicy::permanent, std::move(state)});
   if (!id) {
-    cluster_.log().warn("[tracker] could not start {} on {}: {}", name, cluster_.options().name,
+    cluster_.log().warn("[tracker] could not start {} on {}: {}", fields.name, cluster_.options().name,
                         workers::to_string(id.error()));
     return fail(to_public(id.error()));
   }
-  registry::Entry fields;
-  fields.name = name;
+  const std::string name = fields.name;
   fields.owner = self_id_;
   fields.owner_name = cluster_.options().name;
   fields.worker = *id;
-  fields.plugin = plugin;
-  fields.args = args;
   auto entry = registry_.put(std::move(fields), self_id_);
   if (!entry) {
-    (void)supervisor_.stop(name);
+    (void)supervisor_.stop(name);  // unrecorded, it must not run
     return fail(Error{"invalid_entry", std::string(registry::to_string(entry.error()))});
   }
   publish(*entry);
-  cluster_.log().info("[tracker] started {} on {}", name, cluster_.options().name);
   return *entry;
 }
 

@@ -147,6 +147,10 @@ class Tracker {
   // The owner's side of a registration: start, record, publish.
   Result<registry::Entry, Error> register_here(const std::string& name, const std::string& plugin,
                                                const std::string& args, const char* why);
+  // Start the worker for `fields` (from `state`, or its args), record the
+  // entry as this node's and publish it. If the entry cannot be recorded the
+  // worker is stopped again: nothing runs unregistered.
+  Result<registry::Entry, Error> run_here(registry::Entry fields, std::optional<std::string> state);
   void unregister_here(const std::string& name, Done<std::string> done);
   void deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                Done<std::string> done);

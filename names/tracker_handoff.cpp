@@ -197,19 +197,8 @@ void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, 
   registry_.apply(*entry);  // its clock, so our version supersedes it
   std::optional<std::string> st;
   if (kind == "state") st = std::move(state);
-  auto id = supervisor_.start(
-      workers::WorkerSpec{entry->name, entry->plugin, entry->args, workers::RestartPolicy::permanent, st});
-  if (!id) return reply(fail(to_public(id.error())));
-  registry::Entry fields = *entry;
-  fields.owner = self_id_;
-  fields.owner_name = cluster_.options().name;
-  fields.worker = *id;
-  auto stored = registry_.put(std::move(fields), self_id_);
-  if (!stored) {
-    (void)supervisor_.stop(entry->name);
-    return reply(fail(Error{"invalid_entry", std::string(registry::to_string(stored.error()))}));
-  }
-  publish(*stored);
+  auto stored = run_here(*entry, std::move(st));
+  if (!stored) return reply(fail(stored.error()));
   cluster_.log().info("[tracker] took over {} from {} ({}); started {} on {}", entry->name,
                       member_name(env.sender.to_string()), kind, entry->name, cluster_.options().name);
   reply(registry::encode(*stored));
@@ -228,13 +217,8 @@ void Tracker::finish_handoff(const std::string& name, bool ok, const std::string
     // Not taken: it must not be lost, so it runs here again (from its args).
     cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, why,
                         cluster_.options().name);
-    auto id = supervisor_.start(workers::WorkerSpec{name, h.entry.plugin, h.entry.args,
-                                                    workers::RestartPolicy::permanent, {}});
-    if (id) {
-      registry::Entry fields = h.entry;
-      fields.worker = *id;
-      if (auto e = registry_.put(std::move(fields), self_id_)) publish(*e);
-    }
+    if (auto e = run_here(h.entry, std::nullopt); !e)
+      cluster_.log().error("[tracker] could not restart {}: {} {}", name, e.error().code, e.error().detail);
   } else {
     cluster_.log().warn("[tracker] handoff of {} failed ({}); its new owner will restart it", name, why);
   }

@@ -214,6 +214,22 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   }
 }
 
+TEST_F(TrackerSim, AWorkerWhoseEntryCannotBeRecordedIsStoppedAgain) {
+  auto& a = add("a@h", true);
+  settle();
+  // echo starts with any args, but an entry's args are capped: put() refuses
+  // it after the start, and the start must be undone.
+  register_from(a, "oversized", "echo", std::string(registry::kMaxArgsBytes + 1, 'x'));
+  settle();
+  EXPECT_EQ(results["oversized"], "invalid_entry");
+  EXPECT_FALSE(a.supervisor->info("oversized").has_value());
+  EXPECT_FALSE(a.tracker->whereis("oversized"));
+  register_from(a, "fine", "echo", "x");
+  settle();
+  EXPECT_EQ(results["fine"], "ok");
+  EXPECT_TRUE(a.supervisor->info("fine").has_value());
+}
+
 TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
   auto& a = add("a@h", true);
   settle();
