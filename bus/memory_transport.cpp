@@ -16,7 +16,7 @@ std::size_t MemoryNetwork::deliver(std::size_t limit) {
 
 void MemoryNetwork::kill(const NodeId& peer) {
   for (auto& [id, t] : nodes_)
-    if (t->connected_.count(peer)) queue_.push_back({id, Inbound{Inbound::link_down, peer, {}}});
+    if (t->connected_.count(peer)) queue_.push_back({id, peer, Inbound{Inbound::link_down, peer, {}}});
   auto it = nodes_.find(peer);
   if (it != nodes_.end()) {
     it->second->receiver_ = nullptr;
@@ -44,16 +44,21 @@ void MemoryTransport::disconnect(const NodeId& peer) {
   connected_.erase(peer);
   auto it = net_.nodes_.find(peer);
   if (it != net_.nodes_.end()) it->second->subscribers_.erase(self_);
+  // As ZmqTransport: what is still queued from its PUB to us, or from us to
+  // it, goes with the link.
+  std::erase_if(net_.queue_, [&](const MemoryNetwork::Frame& f) {
+    return (f.to == self_ && f.from == peer && f.in.kind == Inbound::published) || (f.to == peer && f.from == self_);
+  });
 }
 
 void MemoryTransport::publish(std::string_view frame) {
   for (const NodeId& s : subscribers_)
-    net_.queue_.push_back({s, Inbound{Inbound::published, NodeId(), std::string(frame)}});
+    net_.queue_.push_back({s, self_, Inbound{Inbound::published, NodeId(), std::string(frame)}});
 }
 
 bool MemoryTransport::send(const NodeId& peer, std::string_view frame) {
   if (!connected_.count(peer) || !net_.nodes_.count(peer)) return false;
-  net_.queue_.push_back({peer, Inbound{Inbound::direct, self_, std::string(frame)}});
+  net_.queue_.push_back({peer, self_, Inbound{Inbound::direct, self_, std::string(frame)}});
   return true;
 }
 

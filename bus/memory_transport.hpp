@@ -28,6 +28,7 @@ class MemoryNetwork {
   friend class MemoryTransport;
   struct Frame {
     NodeId to;
+    NodeId from;
     Inbound in;
   };
   std::map<NodeId, MemoryTransport*> nodes_;
