@@ -4,7 +4,6 @@
 
 #include <unordered_set>
 
-#include "names/errors.hpp"
 #include "names/tracker_wire.hpp"
 
 namespace zswarm::names {
@@ -92,7 +91,7 @@ std::optional<bus::NodeId> Tracker::ring_owner(const std::string& name) const {
 
 Result<void, Error> Tracker::check_name(const std::string& name) const {
   if (name.empty() || name.size() > registry::kMaxNameBytes)
-    return fail(Error{"invalid_name", "a name has 1 to " + std::to_string(registry::kMaxNameBytes) + " bytes"});
+    return fail(Error{Errc::invalid_name, "a name has 1 to " + std::to_string(registry::kMaxNameBytes) + " bytes"});
   return {};
 }
 
@@ -108,7 +107,7 @@ void Tracker::request(const bus::NodeId& target, MessageType type, std::string b
   uint64_t corr = next_corr();
   if (!cluster_.send(target, type, std::move(body), corr)) {
     if (retry) return retry();
-    return done(fail(Error{"node_down", "no channel to the node"}));
+    return done(fail(Error{Errc::node_down, "no channel to the node"}));
   }
   pending_[corr] = PendingRequest{clock_.now() + opts_.request_timeout, target, std::move(done), std::move(retry)};
 }
@@ -123,20 +122,20 @@ void Tracker::complete(uint64_t corr, Result<std::string, Error> r) {
 
 void Tracker::complete_answer(const bus::Envelope& env) {
   auto r = wire::decode_answer(env.body);
-  if (!r && r.error().code == "bad_message") cluster_.reject_body(env, r.error().detail);
+  if (!r && r.error().code == Errc::bad_message) cluster_.reject_body(env, r.error().detail);
   complete(env.corr, std::move(r));
 }
 
 Result<void, Error> Tracker::check_message(const std::string& message) const {
   if (message.size() <= opts_.max_message_bytes) return {};
-  return fail(Error{"too_large", "a message has at most " + std::to_string(opts_.max_message_bytes) +
+  return fail(Error{Errc::too_large, "a message has at most " + std::to_string(opts_.max_message_bytes) +
                                      " bytes (max_frame_bytes less 64 KiB); this one has " +
                                      std::to_string(message.size())});
 }
 
 Result<std::string, Error> Tracker::fit_reply(Result<std::string, Error> r) const {
   if (!r) return r;
-  if (auto fits = check_message(*r); !fits) return fail(Error{"too_large", "the worker's reply: " + fits.error().detail});
+  if (auto fits = check_message(*r); !fits) return fail(Error{Errc::too_large, "the worker's reply: " + fits.error().detail});
   return r;
 }
 
@@ -149,7 +148,7 @@ int hop_count(uint64_t hops) { return static_cast<int>(std::min<uint64_t>(hops, 
 
 Result<std::string, Error> Tracker::whereis(const std::string& name) const {
   const auto* e = registry_.lookup(name);
-  if (!e) return fail(Error{"not_found", name + " is not registered"});
+  if (!e) return fail(Error{Errc::not_found, name + " is not registered"});
   return ref(*e);
 }
 
@@ -162,14 +161,14 @@ std::vector<RegisteredName> Tracker::registered() const {
 void Tracker::register_name(const std::string& name, const std::string& plugin, const std::string& args,
                             Done<std::string> done) {
   if (auto c = check_name(name); !c) return done(fail(c.error()));
-  if (leaving_) return done(fail(Error{"node_leaving", "this node is leaving the cluster"}));
+  if (leaving_) return done(fail(Error{Errc::node_leaving, "this node is leaving the cluster"}));
   cluster_.log().info("[tracker] registering {} as process started by {} with args [{}]", name, plugin, args);
   if (const auto* e = registry_.lookup(name)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
-    return done(fail(Error{"already_registered", ref(*e)}));
+    return done(fail(Error{Errc::already_registered, ref(*e)}));
   }
   auto owner = ring_owner(name);
-  if (!owner) return done(fail(Error{"no_node_available", "no node is eligible to run " + name}));
+  if (!owner) return done(fail(Error{Errc::no_node_available, "no node is eligible to run " + name}));
   if (owner->to_string() == self_id_) {
     auto r = register_here(name, plugin, args, "starting");
     if (!r) return done(fail(r.error()));
@@ -183,7 +182,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
             if (!r) return done(fail(r.error()));
             // The answer carries the entry, so a whereis right after sees it.
             auto entry = registry::decode_entry(*r);
-            if (!entry) return done(fail(Error{"bad_message", "malformed entry in answer"}));
+            if (!entry) return done(fail(Error{Errc::bad_message, "malformed entry in answer"}));
             apply_remote(*entry);
             done(ref(*entry));
           },
@@ -194,9 +193,9 @@ Result<registry::Entry, Error> Tracker::register_here(const std::string& name, c
                                                       const std::string& args, const char* why) {
   if (const auto* e = registry_.lookup(name); e && e->owner != self_id_ && !owner_gone(e->owner)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
-    return fail(Error{"already_registered", ref(*e)});
+    return fail(Error{Errc::already_registered, ref(*e)});
   } else if (e && e->owner == self_id_) {
-    return fail(Error{"already_registered", ref(*e)});
+    return fail(Error{Errc::already_registered, ref(*e)});
   }
   cluster_.log().info("[tracker] {} {} on {}", why, name, cluster_.options().name);
   registry::Entry fields;
@@ -213,8 +212,8 @@ Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::op
                                                   workers::RestartPolicy::permanent, std::move(state)});
   if (!id) {
     cluster_.log().warn("[tracker] could not start {} on {}: {}", fields.name, cluster_.options().name,
-                        workers::to_string(id.error()));
-    return fail(to_public(id.error()));
+                        id.error().to_string());
+    return fail(id.error());
   }
   const std::string name = fields.name;
   fields.owner = self_id_;
@@ -223,7 +222,7 @@ Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::op
   auto entry = registry_.put(std::move(fields), self_id_);
   if (!entry) {
     (void)supervisor_.stop(name);  // unrecorded, it must not run
-    return fail(Error{"invalid_entry", std::string(registry::to_string(entry.error()))});
+    return fail(Error{Errc::invalid_entry, std::string(registry::to_string(entry.error()))});
   }
   publish(*entry);
   return *entry;
@@ -232,7 +231,7 @@ Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::op
 void Tracker::on_register_request(const bus::Envelope& env) {
   auto req = wire::decode_register_request(env.body);
   if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
-  Result<std::string, Error> r = fail(Error{"node_leaving", "the owner is leaving the cluster"});
+  Result<std::string, Error> r = fail(Error{Errc::node_leaving, "the owner is leaving the cluster"});
   if (!leaving_) {
     cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", req->name,
                         req->plugin, req->args, member_name(env.sender.to_string()));
@@ -246,17 +245,17 @@ void Tracker::on_register_reply(const bus::Envelope& env) { complete_answer(env)
 
 void Tracker::unregister_name(const std::string& name, Done<std::string> done) {
   const auto* e = registry_.lookup(name);
-  if (!e) return done(fail(Error{"not_found", name + " is not registered"}));
+  if (!e) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (e->owner == self_id_) return unregister_here(name, std::move(done));
   auto owner = bus::NodeId::from_string(e->owner);
   if (!owner || !member_alive(e->owner))
-    return done(fail(Error{"node_down", "the owner of " + name + " is down; it is moving"}));
+    return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
   request(*owner, MessageType::unregister_request, wire::encode(wire::UnregisterRequest{name}), std::move(done));
 }
 
 void Tracker::unregister_here(const std::string& name, Done<std::string> done) {
   const auto* e = registry_.lookup(name);
-  if (!e || e->owner != self_id_) return done(fail(Error{"not_found", name + " is not registered here"}));
+  if (!e || e->owner != self_id_) return done(fail(Error{Errc::not_found, name + " is not registered here"}));
   std::string r = ref(*e);
   (void)supervisor_.stop(name);
   if (auto tomb = registry_.remove(name, self_id_)) publish(*tomb);
@@ -298,30 +297,30 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
   }
   const auto* e = registry_.lookup(name);
   bool local = (e && e->owner == self_id_) || (!e && supervisor_.info(name).has_value());
-  if (!e && !local) return done(fail(Error{"not_found", name + " is not registered"}));
+  if (!e && !local) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (local) {
     if (!is_call) {
       auto r = supervisor_.cast(name, message);
-      return done(r ? Result<std::string, Error>(std::string()) : fail(to_public(r.error())));
+      return done(r ? Result<std::string, Error>(std::string()) : fail(r.error()));
     }
     supervisor_.call(name, message, [post = post_, alive = alive_, done](workers::Result<std::string> r) {
-      Result<std::string, Error> out = r ? Result<std::string, Error>(*r) : fail(to_public(r.error()));
+      Result<std::string, Error> out = r ? Result<std::string, Error>(*r) : fail(r.error());
       post([alive, done, out = std::move(out)]() mutable {
         if (*alive) done(std::move(out));
       });
     });
     return;
   }
-  if (hops >= kMaxHops) return done(fail(Error{"not_found", name + ": routing did not converge"}));
+  if (hops >= kMaxHops) return done(fail(Error{Errc::not_found, name + ": routing did not converge"}));
   auto owner = bus::NodeId::from_string(e->owner);
   if (!owner || !member_alive(e->owner)) {
     // Its node is down and the name is about to restart elsewhere: retry soon.
-    return done(fail(Error{"node_down", "the owner of " + name + " is down; it is moving"}));
+    return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
   }
   std::string body = wire::encode(wire::WorkerMessage{name, message, static_cast<uint64_t>(hops) + 1});
   if (!is_call) {
     if (!cluster_.send(*owner, MessageType::worker_cast, std::move(body)))
-      return done(fail(Error{"node_down", "no channel to " + member_name(e->owner)}));
+      return done(fail(Error{Errc::node_down, "no channel to " + member_name(e->owner)}));
     return done(std::string());
   }
   request(*owner, MessageType::worker_call, std::move(body), std::move(done));
@@ -331,7 +330,7 @@ void Tracker::on_worker_cast(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body);
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
   deliver(m->name, false, m->message, hop_count(m->hops), [this, n = m->name](Result<std::string, Error> r) {
-    if (!r) cluster_.log().debug("[tracker] dropped a message for {}: {}", n, r.error().code);
+    if (!r) cluster_.log().debug("[tracker] dropped a message for {}: {}", n, r.error().name());
   });
 }
 
@@ -451,7 +450,7 @@ void Tracker::tick() {
   std::vector<uint64_t> expired;
   for (auto& [corr, p] : pending_)
     if (now >= p.deadline) expired.push_back(corr);
-  for (uint64_t corr : expired) complete(corr, fail(Error{"timeout", "no answer in time"}));
+  for (uint64_t corr : expired) complete(corr, fail(Error{Errc::timeout, "no answer in time"}));
   check_leave_done();
   expire_assemblies(now);
   for (const auto& peer : std::vector<bus::NodeId>(out_of_sync_.begin(), out_of_sync_.end())) {

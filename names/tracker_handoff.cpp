@@ -3,7 +3,6 @@
 #include <unordered_set>
 
 #include "names/tracker.hpp"
-#include "names/errors.hpp"
 #include "names/tracker_wire.hpp"
 
 namespace zswarm::names {
@@ -40,7 +39,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
         auto p = std::move(pending_[corr]);
         pending_.erase(corr);
         if (p.retry) p.retry();
-        else p.done(fail(Error{"node_down", m.name + " went down"}));
+        else p.done(fail(Error{Errc::node_down, m.name + " went down"}));
       }
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)
@@ -75,7 +74,7 @@ void Tracker::reconcile() {
     if (!owner || owner->to_string() != self_id_) continue;  // its new owner restarts it
     cluster_.log().info("[tracker] restarting {} on {}", e.name, cluster_.options().name);
     auto r = register_here(e.name, e.plugin, e.args, "starting");
-    if (!r) cluster_.log().error("[tracker] could not restart {}: {} {}", e.name, r.error().code, r.error().detail);
+    if (!r) cluster_.log().error("[tracker] could not restart {}: {} {}", e.name, r.error().name(), r.error().detail);
   }
 }
 
@@ -95,7 +94,7 @@ void Tracker::rebalance_to(const bus::NodeId& newcomer) {
 void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool leaving) {
   auto h = supervisor_.begin_handoff(e.name);
   if (!h) {
-    cluster_.log().warn("[tracker] cannot hand off {}: {}", e.name, workers::to_string(h.error()));
+    cluster_.log().warn("[tracker] cannot hand off {}: {}", e.name, h.error().to_string());
     return;
   }
   std::string kind = h->kind == workers::HandoffKind::state ? "state" : "restart";
@@ -116,7 +115,7 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
                                     if (r) {
                                       if (auto entry = registry::decode_entry(*r)) apply_remote(*entry);
                                     }
-                                    finish_handoff(name, r.ok(), r ? "" : r.error().code + " " + r.error().detail);
+                                    finish_handoff(name, r.ok(), r ? "" : r.error().to_string());
                                   },
                                   {}};
   // A large state goes in slices, each one frame, all with this corr.
@@ -155,14 +154,14 @@ void Tracker::on_handoff_offer(const bus::Envelope& env) {
       assembling_.erase(it);
     }
     cluster_.reject_body(env, "handoff_offer part out of order");
-    return reply(Error{"bad_message", "handoff_offer part out of order"});
+    return reply(Error{Errc::bad_message, "handoff_offer part out of order"});
   }
   Assembly& a = it->second;
   if (a.state.size() + offer->state.size() > opts_.max_handoff_state_bytes ||
       assembling_bytes_ + offer->state.size() > opts_.max_assembling_bytes) {
     assembling_bytes_ -= a.state.size();
     assembling_.erase(it);
-    return reply(Error{"too_large", "handoff state over max_handoff_state_bytes, or too many at once"});
+    return reply(Error{Errc::too_large, "handoff state over max_handoff_state_bytes, or too many at once"});
   }
   a.state += offer->state;
   assembling_bytes_ += offer->state.size();
@@ -193,7 +192,7 @@ void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, 
   auto reply = [&](Result<std::string, Error> r) {
     cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(r), env.corr);
   };
-  if (leaving_) return reply(fail(Error{"node_leaving", "cannot take over while leaving"}));
+  if (leaving_) return reply(fail(Error{Errc::node_leaving, "cannot take over while leaving"}));
   registry_.apply(*entry);  // its clock, so our version supersedes it
   std::optional<std::string> st;
   if (kind == "state") st = std::move(state);
@@ -218,7 +217,7 @@ void Tracker::finish_handoff(const std::string& name, bool ok, const std::string
     cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, why,
                         cluster_.options().name);
     if (auto e = run_here(h.entry, std::nullopt); !e)
-      cluster_.log().error("[tracker] could not restart {}: {} {}", name, e.error().code, e.error().detail);
+      cluster_.log().error("[tracker] could not restart {}: {} {}", name, e.error().name(), e.error().detail);
   } else {
     cluster_.log().warn("[tracker] handoff of {} failed ({}); its new owner will restart it", name, why);
   }

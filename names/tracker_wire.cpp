@@ -186,7 +186,7 @@ std::string encode_answer(const Result<std::string, Error>& r) {
   } else {
     pk.pack_map(3);
     str(pk, "detail"), str(pk, r.error().detail);
-    str(pk, "error"), str(pk, r.error().code);
+    str(pk, "error"), str(pk, r.error().name());
     str(pk, "ok"), pk.pack_false();
   }
   return out(b);
@@ -202,7 +202,7 @@ Result<std::string, Error> decode_answer(std::string_view body) {
     if (k == "detail") return take(read_str(v, kMaxText, "answer.detail"), detail, 8);
     return 0u;
   });
-  auto malformed = [](std::string why) { return fail(Error{"bad_message", "malformed answer: " + why}); };
+  auto malformed = [](std::string why) { return fail(Error{Errc::bad_message, "malformed answer: " + why}); };
   if (!seen) return malformed(registry::to_string(seen.error()));
   if (!(*seen & 1)) return malformed("missing_field at answer.ok");
   if (ok) {
@@ -211,7 +211,9 @@ Result<std::string, Error> decode_answer(std::string_view body) {
   }
   if (!(*seen & 4)) return malformed("missing_field at answer.error");
   if (!(*seen & 8)) return malformed("missing_field at answer.detail");
-  return fail(Error{code, detail});
+  // A code this version does not know (a newer peer's) keeps its name.
+  auto known = errc_from_name(code);
+  return fail(Error{known.value_or(Errc::failed), known ? detail : code + ": " + detail});
 }
 
 }  // namespace zswarm::names::wire

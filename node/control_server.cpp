@@ -91,8 +91,8 @@ ControlServer::~ControlServer() {
   ::unlink(path_.c_str());
 }
 
-ControlServer::Json ControlServer::error(const std::string& code, const std::string& detail) {
-  return Json{{"ok", false}, {"error", code}, {"detail", detail}};
+ControlServer::Json ControlServer::error(Errc code, const std::string& detail) {
+  return Json{{"ok", false}, {"error", std::string(errc_name(code))}, {"detail", detail}};
 }
 
 void ControlServer::on_readable() {
@@ -127,16 +127,16 @@ void ControlServer::on_readable() {
       socket_.send(zmq::buffer(text), zmq::send_flags::dontwait);
     };
     if (too_many) {
-      reply(error("bad_request", "a request is one frame of JSON (after the routing frames)"));
+      reply(error(Errc::bad_request, "a request is one frame of JSON (after the routing frames)"));
       continue;
     }
     if (json_nesting_exceeds(body, limits_.max_json_depth)) {
-      reply(error("bad_request", "JSON nested deeper than " + std::to_string(limits_.max_json_depth)));
+      reply(error(Errc::bad_request, "JSON nested deeper than " + std::to_string(limits_.max_json_depth)));
       continue;
     }
     Json request = Json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string()) {
-      reply(error("bad_request", "expected a JSON object with a string \"cmd\""));
+      reply(error(Errc::bad_request, "expected a JSON object with a string \"cmd\""));
       continue;
     }
     if (request["cmd"] == "ping") {
@@ -147,7 +147,7 @@ void ControlServer::on_readable() {
       handler_(request, reply);
     } catch (const Json::exception& e) {
       // A field of the wrong type: the client's mistake, never the node's end.
-      reply(error("bad_request", e.what()));
+      reply(error(Errc::bad_request, e.what()));
     }
   }
 }

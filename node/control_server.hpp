@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "bus/reactor.hpp"
+#include "zswarm/error.hpp"
 #include "zswarm/result.hpp"
 
 namespace zswarm::node {
@@ -38,7 +39,8 @@ class ControlServer {
   ~ControlServer();
   const std::string& endpoint() const { return endpoint_; }
 
-  static Json error(const std::string& code, const std::string& detail);
+  // {"ok":false,"error":NAME,"detail":...}, NAME the code's stable name.
+  static Json error(Errc code, const std::string& detail);
 
  private:
   ControlServer(zmq::context_t& ctx, bus::Reactor& reactor, std::string path, Handler handler, Limits limits);

@@ -15,7 +15,6 @@
 #include "discovery/cluster.hpp"
 #include "node/config.hpp"
 #include "node/control_server.hpp"
-#include "names/errors.hpp"
 #include "node/event_loop.hpp"
 #include "node/logging.hpp"
 #include "names/tracker.hpp"
@@ -105,7 +104,7 @@ class NodeImpl final : public Node {
                                    opts_.max_frame_bytes, opts_.receive_hwm,
                                    [log = log_](const std::string& what) { log->warn("{}", what); }});
     } catch (const zmq::error_t& e) {
-      return fail(Error{"bind_failed", std::string("bus: ") + e.what()});
+      return fail(Error{Errc::bind_failed, std::string("bus: ") + e.what()});
     }
     discovery::ClusterOptions co;
     co.self = self_;
@@ -158,7 +157,7 @@ class NodeImpl final : public Node {
         ctx_, reactor_, control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
         [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); },
         node::ControlServer::Limits{opts_.max_frame_bytes, 1000, 32});
-    if (!control) return fail(Error{"control_socket_failed", control.error()});
+    if (!control) return fail(Error{Errc::control_socket_failed, control.error()});
     control_ = std::move(control).value();
 
     reactor_.add_fd(beacon_.fd(), [this] {
@@ -219,16 +218,16 @@ class NodeImpl final : public Node {
   Result<uint64_t, Error> start_local(const std::string& name, const std::string& plugin, const std::string& args,
                                       const std::string& policy) override {
     auto p = workers::parse_policy(policy);
-    if (!p) return fail(Error{"bad_option", "policy must be permanent, transient or temporary"});
+    if (!p) return fail(Error{Errc::bad_option, "policy must be permanent, transient or temporary"});
     auto r = supervisor_->start(workers::WorkerSpec{name, plugin, args, *p, {}});
-    if (!r) return fail(names::to_public(r.error()));
+    if (!r) return fail(r.error());
     return *r;
   }
   Result<void, Error> stop_local(const std::string& name) override {
     bool registered = loop_.call([&] { return tracker_->owns(name); });
-    if (registered) return fail(Error{"registered", name + " is registered: use unregister"});
+    if (registered) return fail(Error{Errc::registered, name + " is registered: use unregister"});
     auto r = supervisor_->stop(name);
-    if (!r) return fail(names::to_public(r.error()));
+    if (!r) return fail(r.error());
     return {};
   }
 
@@ -239,7 +238,7 @@ class NodeImpl final : public Node {
   // Runs an asynchronous tracker operation on the loop and waits for it.
   template <class T, class Start>
   Result<T, Error> await(Start start, std::chrono::milliseconds deadline = std::chrono::seconds(15)) const {
-    if (!loop_.running()) return fail(Error{"stopped", "the node has stopped"});
+    if (!loop_.running()) return fail(Error{Errc::stopped, "the node has stopped"});
     auto promise = std::make_shared<std::promise<Result<T, Error>>>();
     auto future = promise->get_future();
     loop_.post([start, promise] {
@@ -249,7 +248,7 @@ class NodeImpl final : public Node {
       });
     });
     if (future.wait_for(deadline) != std::future_status::ready)
-      return fail(Error{"timeout", "no answer from the node's loop in time"});
+      return fail(Error{Errc::timeout, "no answer from the node's loop in time"});
     return future.get();
   }
 
@@ -267,10 +266,10 @@ class NodeImpl final : public Node {
     for (const auto& r : opts_.register_at_start) {
       tracker_->register_name(r.name, r.plugin, r.args, [this, r](Result<std::string, Error> res) {
         if (res) log_->info("[tracker] registered {} at start-up: {{ok, {}}}", r.name, *res);
-        else if (res.error().code == "already_registered")
+        else if (res.error().code == Errc::already_registered)
           log_->info("[tracker] {} already runs in the cluster: {}", r.name, res.error().detail);
         else
-          log_->error("[tracker] could not register {} at start-up: {} {}", r.name, res.error().code,
+          log_->error("[tracker] could not register {} at start-up: {} {}", r.name, res.error().name(),
                       res.error().detail);
       });
     }
@@ -401,7 +400,7 @@ class NodeImpl final : public Node {
                        reply(r ? Json{{"ok", true}, {"reply", *r}} : error_json(r.error()));
                      });
     } else {
-      reply(node::ControlServer::error("unknown_command", "no command '" + cmd + "'"));
+      reply(node::ControlServer::error(Errc::unknown_command, "no command '" + cmd + "'"));
     }
   }
 
@@ -438,15 +437,15 @@ class NodeImpl final : public Node {
 }  // namespace
 
 Result<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions opts, const Clock& clock) {
-  if (auto v = node::validate(opts); !v) return fail(Error{"bad_option", v.error()});
+  if (auto v = node::validate(opts); !v) return fail(Error{Errc::bad_option, v.error()});
   if (opts.host.empty()) opts.host = local_hostname();
   std::string full_name = opts.name + "@" + opts.host;
   if (!discovery::valid_name(full_name, discovery::kMaxNodeName))
-    return fail(Error{"bad_option", "node name '" + full_name + "' is too long or has spaces"});
+    return fail(Error{Errc::bad_option, "node name '" + full_name + "' is too long or has spaces"});
 
   discovery::Scope scope{opts.interface, opts.multicast, opts.seeds, opts.beacon_port};
   auto beacon = discovery::BeaconSocket::open(scope);
-  if (!beacon) return fail(Error{"bind_failed", "discovery: " + beacon.error()});
+  if (!beacon) return fail(Error{Errc::bind_failed, "discovery: " + beacon.error()});
 
   auto log = node::make_node_logger(full_name, opts.log_level);
   auto node = std::make_unique<NodeImpl>(std::move(opts), clock, log, std::move(beacon).value());

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
   auto node = zswarm::Node::start(opts);
   if (!node) {
     std::fprintf(stderr, "zswarmd: %s\n", node.error().detail.c_str());
-    return node.error().code == "bad_option" ? 2 : 1;  // 2: fix the config; 1: the world said no
+    return node.error().code == zswarm::Errc::bad_option ? 2 : 1;  // 2: fix the config; 1: the world said no
   }
   timespec poll{0, 100'000'000};
   for (;;) {

@@ -45,7 +45,7 @@ std::vector<std::filesystem::path> PluginLoader::parse_search_path(std::string_v
 
 Result<PluginPtr> PluginLoader::load(std::string_view name) {
   if (!valid_name(name)) {
-    return make_error(ErrorCode::invalid_name, "bad plugin name '" + std::string(name) + "'");
+    return make_error(Errc::invalid_name, "bad plugin name '" + std::string(name) + "'");
   }
   // Held across dlopen so two threads never load the same plugin twice.
   std::lock_guard lock(mu_);
@@ -64,7 +64,7 @@ Result<PluginPtr> PluginLoader::load(std::string_view name) {
     if (!searched.empty()) searched += ", ";
     searched += dir.string();
   }
-  return make_error(ErrorCode::plugin_not_found,
+  return make_error(Errc::plugin_not_found,
                     "no " + file + " in [" + searched + "]");
 }
 
@@ -75,11 +75,11 @@ Result<PluginPtr> PluginLoader::load_file(const std::filesystem::path& file,
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     const char* why = dlerror();
-    return make_error(ErrorCode::dlopen_failed,
+    return make_error(Errc::dlopen_failed,
                       file.string() + ": " + (why != nullptr ? why : "unknown dlopen error"));
   }
   // From here every failure must dlclose.
-  auto reject = [&](ErrorCode code, std::string detail) {
+  auto reject = [&](Errc code, std::string detail) {
     dlclose(handle);
     return make_error(code, file.string() + ": " + detail);
   };
@@ -87,30 +87,30 @@ Result<PluginPtr> PluginLoader::load_file(const std::filesystem::path& file,
   void* sym = dlsym(handle, ZSWARM_WORKER_ENTRY);
   if (sym == nullptr) {
     const char* why = dlerror();
-    return reject(ErrorCode::symbol_missing,
+    return reject(Errc::symbol_missing,
                   std::string("no entry symbol " ZSWARM_WORKER_ENTRY) +
                       (why != nullptr ? std::string(" (") + why + ")" : std::string()));
   }
   auto entry = reinterpret_cast<zswarm_worker_entry_fn>(sym);
   const zswarm_worker_plugin* table = entry();
-  if (table == nullptr) return reject(ErrorCode::invalid_plugin, "entry returned NULL");
+  if (table == nullptr) return reject(Errc::invalid_plugin, "entry returned NULL");
   if (table->abi_version != ZSWARM_WORKER_ABI_VERSION) {
-    return reject(ErrorCode::abi_mismatch,
+    return reject(Errc::abi_mismatch,
                   "abi_version " + std::to_string(table->abi_version) + ", host speaks " +
                       std::to_string(ZSWARM_WORKER_ABI_VERSION));
   }
   // Larger is fine: a newer minor revision appended fields we do not read.
   if (table->struct_size < sizeof(zswarm_worker_plugin)) {
-    return reject(ErrorCode::struct_size_mismatch,
+    return reject(Errc::struct_size_mismatch,
                   "struct_size " + std::to_string(table->struct_size) + " < " +
                       std::to_string(sizeof(zswarm_worker_plugin)));
   }
   if (table->name == nullptr || table->init == nullptr || table->handle == nullptr) {
-    return reject(ErrorCode::invalid_plugin, "name, init and handle are required");
+    return reject(Errc::invalid_plugin, "name, init and handle are required");
   }
   std::string name = table->name;
   if (!expected_name.empty() && name != expected_name) {
-    return reject(ErrorCode::invalid_plugin,
+    return reject(Errc::invalid_plugin,
                   "declares name '" + name + "', expected '" + std::string(expected_name) + "'");
   }
   return PluginPtr(std::make_shared<Plugin>(std::move(name), file, handle, table));

@@ -1,5 +1,16 @@
 #include "workers/runtime.hpp"
 
+#include <zswarm/error.hpp>
+#include <zswarm/worker.h>
+
+// The C ABI's codes are the one error model's numbers.
+static_assert(ZSWARM_ERR_FAILED == static_cast<int>(zswarm::Errc::failed));
+static_assert(ZSWARM_ERR_BAD_ARGS == static_cast<int>(zswarm::Errc::bad_args));
+static_assert(ZSWARM_ERR_NO_MEMORY == static_cast<int>(zswarm::Errc::no_memory));
+static_assert(ZSWARM_ERR_EXCEPTION == static_cast<int>(zswarm::Errc::exception));
+static_assert(ZSWARM_ERR_NOT_FOUND == static_cast<int>(zswarm::Errc::not_found));
+static_assert(ZSWARM_ERR_INVALID == static_cast<int>(zswarm::Errc::invalid));
+
 #include <algorithm>
 
 namespace zswarm::workers {

@@ -91,7 +91,7 @@ struct Waiter {
   Result<T> wait(std::chrono::milliseconds timeout, std::string_view what) {
     std::unique_lock lock(mu);
     if (!cv.wait_for(lock, timeout, [&] { return r.has_value(); })) {
-      return make_error(ErrorCode::timeout, std::string(what) + " not done after " +
+      return make_error(Errc::timeout, std::string(what) + " not done after " +
                                                 std::to_string(timeout.count()) + " ms");
     }
     return std::move(*r);
@@ -106,7 +106,7 @@ struct CastMsg final : Message {
 struct CallMsg final : Message {
   CallMsg(std::string b, Supervisor::CallCallback c) : bytes(std::move(b)), cb(std::move(c)) {}
   // A call dropped unanswered (worker gone, shutdown) still gets its answer.
-  ~CallMsg() override { answer(make_error(ErrorCode::stopped, "worker exited")); }
+  ~CallMsg() override { answer(make_error(Errc::stopped, "worker exited")); }
   void answer(Result<std::string> r) noexcept {
     if (!cb) return;
     auto f = std::move(cb);
@@ -131,7 +131,7 @@ struct StopMsg final : Message {
 
 struct HandoffMsg final : Message {
   explicit HandoffMsg(std::shared_ptr<Waiter<Handoff>> d) : done(std::move(d)) {}
-  ~HandoffMsg() override { done->set(make_error(ErrorCode::stopped, "worker exited before handoff")); }
+  ~HandoffMsg() override { done->set(make_error(Errc::stopped, "worker exited before handoff")); }
   std::shared_ptr<Waiter<Handoff>> done;
 };
 
@@ -246,11 +246,11 @@ class WorkerActor final : public Actor {
       std::string reply;
       int rc = invoke_handle(call->bytes, &reply);
       if (rc < 0) {
-        call->answer(make_error(ErrorCode::callback_failed, crash_detail(rc)));
+        call->answer(make_error(Errc::callback_failed, crash_detail(rc)));
       } else if (replied) {
         call->answer(std::move(reply));
       } else {
-        call->answer(make_error(ErrorCode::no_reply, name + " handled the call without a reply"));
+        call->answer(make_error(Errc::no_reply, name + " handled the call without a reply"));
       }
       after(rc);
     } else if (auto* t = dynamic_cast<TimerMessage*>(&m)) {
@@ -273,7 +273,7 @@ class WorkerActor final : public Actor {
       release_state(ZSWARM_EXIT_CONFLICT);
       finish(ExitReason::conflict, detail);
       if (rc < 0) {
-        c->done->set(make_error(ErrorCode::callback_failed, detail));
+        c->done->set(make_error(Errc::callback_failed, detail));
       } else {
         c->done->set({});
       }
@@ -299,7 +299,7 @@ class WorkerActor final : public Actor {
       // Answered after the restart, so the caller sees the worker's new state.
       std::string detail = crash_detail(rc);
       crash(rc);
-      h.done->set(make_error(ErrorCode::callback_failed, detail));
+      h.done->set(make_error(Errc::callback_failed, detail));
       return;
     }
     if (kind == ZSWARM_HANDOFF_IGNORE) {
@@ -546,9 +546,9 @@ Supervisor::~Supervisor() {
 
 Result<WorkerId> Supervisor::start(WorkerSpec spec) {
   if (spec.name.empty() || spec.name.size() > 255 || spec.name.find('\0') != std::string::npos) {
-    return make_error(ErrorCode::invalid_name, "worker names are 1-255 bytes without NUL");
+    return make_error(Errc::invalid_name, "worker names are 1-255 bytes without NUL");
   }
-  if (impl_->opts.loader == nullptr) return make_error(ErrorCode::plugin_not_found, "no plugin loader");
+  if (impl_->opts.loader == nullptr) return make_error(Errc::plugin_not_found, "no plugin loader");
   auto plugin = impl_->opts.loader->load(spec.plugin);
   if (!plugin) return fail(plugin.error());
 
@@ -558,7 +558,7 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
     std::lock_guard lock(impl_->mu);
     auto [it, inserted] = impl_->workers.try_emplace(w->name, w);
     if (!inserted) {
-      return make_error(ErrorCode::already_started,
+      return make_error(Errc::already_started,
                         w->name + " already runs as " + impl_->opts.node_name + "/" +
                             std::to_string(it->second->id));
     }
@@ -570,13 +570,13 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
   int rc = w->run_init();
   std::optional<Error> err;
   if (rc != ZSWARM_OK) {
-    err = Error{rc == ZSWARM_ERR_EXCEPTION ? ErrorCode::init_threw : ErrorCode::init_failed,
+    err = Error{rc == ZSWARM_ERR_EXCEPTION ? Errc::init_threw : Errc::init_failed,
                 w->plugin->name() + ": " + w->error};
   } else if (handoff_state && w->table().end_handoff != nullptr) {
     w->error.clear();
     int hrc = w->table().end_handoff(w->state, &w->ctx, handoff_state->data(), handoff_state->size());
     if (hrc < 0) {
-      err = Error{ErrorCode::handoff_failed, w->plugin->name() + ": " + w->crash_detail(hrc)};
+      err = Error{Errc::handoff_failed, w->plugin->name() + ": " + w->crash_detail(hrc)};
       w->release_state(ZSWARM_EXIT_CRASH);
     }
   }
@@ -596,7 +596,7 @@ Result<void> Supervisor::stop(std::string_view name) {
   {
     std::lock_guard lock(impl_->mu);
     auto it = impl_->workers.find(std::string(name));
-    if (it == impl_->workers.end()) return make_error(ErrorCode::not_found, std::string(name));
+    if (it == impl_->workers.end()) return make_error(Errc::not_found, std::string(name));
     w = std::move(it->second);
     impl_->workers.erase(it);
   }
@@ -609,7 +609,7 @@ Result<void> Supervisor::stop(std::string_view name) {
 
 Result<void> Supervisor::cast(std::string_view name, std::string bytes) {
   auto w = impl_->find(name);
-  if (!w) return make_error(ErrorCode::not_found, std::string(name));
+  if (!w) return make_error(Errc::not_found, std::string(name));
   impl_->runtime.post(w, std::make_unique<CastMsg>(std::move(bytes)));
   return {};
 }
@@ -618,7 +618,7 @@ void Supervisor::call(std::string_view name, std::string bytes, CallCallback cb)
   auto w = impl_->find(name);
   auto msg = std::make_unique<CallMsg>(std::move(bytes), std::move(cb));
   if (!w) {
-    msg->answer(make_error(ErrorCode::not_found, std::string(name)));
+    msg->answer(make_error(Errc::not_found, std::string(name)));
     return;
   }
   impl_->runtime.post(w, std::move(msg));
@@ -632,7 +632,7 @@ Result<std::string> Supervisor::call_sync(std::string_view name, std::string byt
 
 Result<Handoff> Supervisor::begin_handoff(std::string_view name) {
   auto w = impl_->find(name);
-  if (!w) return make_error(ErrorCode::not_found, std::string(name));
+  if (!w) return make_error(Errc::not_found, std::string(name));
   auto done = std::make_shared<Waiter<Handoff>>();
   impl_->runtime.post(w, std::make_unique<HandoffMsg>(done));
   return done->wait(impl_->opts.sync_timeout, "begin_handoff " + std::string(name));
@@ -640,7 +640,7 @@ Result<Handoff> Supervisor::begin_handoff(std::string_view name) {
 
 Result<void> Supervisor::resolve_conflict(std::string_view name, std::string other) {
   auto w = impl_->find(name);
-  if (!w) return make_error(ErrorCode::not_found, std::string(name));
+  if (!w) return make_error(Errc::not_found, std::string(name));
   auto done = std::make_shared<Waiter<void>>();
   impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), done));
   return done->wait(impl_->opts.sync_timeout, "resolve_conflict " + std::string(name));

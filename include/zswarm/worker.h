@@ -36,7 +36,8 @@ extern "C" {
 #endif
 
 /* Status returned by callbacks and context functions. Negative = failure;
- * a failing callback counts as a crash of the worker. */
+ * a failing callback counts as a crash of the worker. The negative codes are
+ * the same numbers, with the same names, as zswarm::Errc (zswarm/error.hpp). */
 enum zswarm_status {
   ZSWARM_OK = 0,
   ZSWARM_STOP = 1,            /* callback succeeded and the worker exits normally */

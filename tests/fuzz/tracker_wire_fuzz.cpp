@@ -49,7 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto r = decode_answer(body);
       auto again = decode_answer(encode_answer(r));
       if (r.ok() != again.ok()) std::abort();
-      if (r ? *r != *again : r.error().code != again.error().code) std::abort();
+      if (r ? *r != *again : r.error().name() != again.error().name()) std::abort();
     }
   }
   return 0;
@@ -66,7 +66,7 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   add(2, encode(WorkerMessage{"counter1", "get", 1}));
   add(3, encode(HandoffOffer{"entry", "state", "bytes", 1, 3}));
   add(4, encode_answer(std::string("b@host/1")));
-  add(4, encode_answer(zswarm::fail(zswarm::Error{"already_registered", "b@host/1"})));
+  add(4, encode_answer(zswarm::fail(zswarm::Error{zswarm::Errc::already_registered, "b@host/1"})));
   for (uint8_t which = 0; which < 5; ++which) zswarm::fuzz::add_hostile(out, {which});
   return out->size();
 }

@@ -54,28 +54,28 @@ TEST_F(NodeApi, RegisterWhereisCallUnregister) {
   EXPECT_EQ(a.info().cluster, base.cluster);
 
   auto ref = a.register_name("api-echo", "echo");
-  ASSERT_TRUE(ref.ok()) << ref.error().code << " " << ref.error().detail;
+  ASSERT_TRUE(ref.ok()) << ref.error().name() << " " << ref.error().detail;
   auto dup = b.register_name("api-echo", "echo");
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().code, "already_registered");
+  EXPECT_EQ(dup.error().name(), "already_registered");
   EXPECT_EQ(dup.error().detail, *ref);
   ASSERT_TRUE(wait_until([&] { auto w = b.whereis("api-echo"); return w.ok() && *w == *ref; }));
 
   auto reply = b.call("api-echo", "hello");
-  ASSERT_TRUE(reply.ok()) << reply.error().code;
+  ASSERT_TRUE(reply.ok()) << reply.error().name();
   EXPECT_EQ(*reply, "hello");
   EXPECT_TRUE(a.send("api-echo", "fire and forget").ok());
   EXPECT_EQ(a.registered().size(), 1u);
 
   EXPECT_TRUE(b.unregister_name("api-echo").ok());
   EXPECT_TRUE(wait_until([&] { return !a.whereis("api-echo").ok(); }));
-  EXPECT_EQ(a.call("api-echo", "x").error().code, "not_found");
+  EXPECT_EQ(a.call("api-echo", "x").error().name(), "not_found");
 }
 
 TEST_F(NodeApi, LocalWorkersAndErrors) {
   Node& a = start("a");
   auto id = a.start_local("solo", "counter", "", "transient");
-  ASSERT_TRUE(id.ok()) << id.error().code;
+  ASSERT_TRUE(id.ok()) << id.error().name();
   auto ws = a.workers();
   ASSERT_EQ(ws.size(), 1u);
   EXPECT_EQ(ws[0].name, "solo");
@@ -83,23 +83,23 @@ TEST_F(NodeApi, LocalWorkersAndErrors) {
   EXPECT_FALSE(ws[0].registered);
   EXPECT_TRUE(a.send("solo", "inc 3").ok());
   EXPECT_TRUE(wait_until([&] { auto r = a.call("solo", "get"); return r.ok() && *r == "3"; }));
-  EXPECT_EQ(a.start_local("x", "no_such_plugin").error().code, "plugin_not_found");
-  EXPECT_EQ(a.start_local("x", "echo", "", "forever").error().code, "bad_option");
+  EXPECT_EQ(a.start_local("x", "no_such_plugin").error().name(), "plugin_not_found");
+  EXPECT_EQ(a.start_local("x", "echo", "", "forever").error().name(), "bad_option");
   EXPECT_TRUE(a.stop_local("solo").ok());
   EXPECT_TRUE(a.workers().empty());
-  EXPECT_EQ(a.register_name("", "echo").error().code, "invalid_name");
+  EXPECT_EQ(a.register_name("", "echo").error().name(), "invalid_name");
 }
 
 TEST_F(NodeApi, StartFailsClearly) {
   NodeOptions o = base;
   auto no_name = Node::start(o);
   ASSERT_FALSE(no_name.ok());
-  EXPECT_EQ(no_name.error().code, "bad_option");
+  EXPECT_EQ(no_name.error().name(), "bad_option");
   o.name = "a";
   o.interface = "nosuchif0";
   auto bad_if = Node::start(o);
   ASSERT_FALSE(bad_if.ok());
-  EXPECT_EQ(bad_if.error().code, "bind_failed");
+  EXPECT_EQ(bad_if.error().name(), "bind_failed");
   EXPECT_NE(bad_if.error().detail.find("nosuchif0"), std::string::npos);
 }
 

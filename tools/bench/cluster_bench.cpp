@@ -105,7 +105,7 @@ void form(LocalCluster& c) {
       o.log_level = "warn";
       auto node = Node::start(std::move(o));
       if (!node) {
-        c.error = "node " + std::string(n) + ": " + node.error().code + " " + node.error().detail;
+        c.error = "node " + std::string(n) + ": " + node.error().to_string();
         c.nodes.clear();
         break;
       }
@@ -129,7 +129,7 @@ void form(LocalCluster& c) {
     std::string name = "echo-" + std::to_string(i);
     auto r = c.nodes[0]->register_name(name, "echo");
     if (!r) {
-      c.error = "register " + name + ": " + r.error().code + " " + r.error().detail;
+      c.error = "register " + name + ": " + r.error().to_string();
       return;
     }
     c.echo_names.push_back(name);
@@ -226,7 +226,7 @@ void BM_ClusterRegister(benchmark::State& state) {
           auto r = node.register_name(name, "echo");
           if (!r) {
             ++errors;
-            if (!have_error.exchange(true)) first_error = r.error().code + " " + r.error().detail;
+            if (!have_error.exchange(true)) first_error = r.error().to_string();
           }
         }
       });
@@ -300,7 +300,7 @@ void BM_ClusterCall(benchmark::State& state) {
     auto r = node.call(name, "ping", 2s);
     samples.add(now_ns() - t0);
     if (!r) {
-      state.SkipWithError(("call failed: " + r.error().code).c_str());
+      state.SkipWithError(("call failed: " + std::string(r.error().name())).c_str());
       break;
     }
   }
@@ -386,7 +386,7 @@ void BM_ClusterSendRemote(benchmark::State& state) {
       });
     for (auto& th : threads) th.join();
     auto barrier = node.call(name, "barrier", 10s);
-    if (!barrier) state.SkipWithError(("barrier call failed: " + barrier.error().code).c_str());
+    if (!barrier) state.SkipWithError(("barrier call failed: " + std::string(barrier.error().name())).c_str());
     double s = static_cast<double>(now_ns() - t0) / 1e9;
     total_s += s;
     cpu_s += process_cpu_s() - cpu0;

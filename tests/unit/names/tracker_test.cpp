@@ -48,7 +48,7 @@ struct TrackerSim : Sim {
   void register_from(SimNode& n, const std::string& name, const std::string& plugin = "echo",
                      const std::string& args = "") {
     n.tracker->register_name(name, plugin, args, [this, name](Result<std::string, Error> r) {
-      results[name] = r ? "ok" : r.error().code;
+      results[name] = r ? "ok" : r.error().name();
     });
   }
 };
@@ -208,7 +208,7 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   EXPECT_GT(moved, 0);
   for (int i = 0; i < 20; ++i) {
     std::string got;
-    b.tracker->call(std::string("m").append(std::to_string(i)), "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().code; });
+    b.tracker->call(std::string("m").append(std::to_string(i)), "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().name(); });
     settle();
     EXPECT_EQ(got, "5") << "m" << i;
   }
@@ -256,7 +256,7 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
     ++moved;
     EXPECT_EQ(ra[name].substr(0, 2), "b@") << name;
     std::string got;
-    b.tracker->call(name, "restored", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().code; });
+    b.tracker->call(name, "restored", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().name(); });
     settle();
     // "probe:N" plus the 1,000,000-byte pad, whole, after reassembly.
     EXPECT_GT(std::stoul(got.empty() ? "0" : got), 1000000u) << name << ": " << got;

@@ -110,11 +110,11 @@ TEST(TrackerWire, AnswersMatchTheDocumentedBytes) {
   // 83 a6 "detail" a8 "b@host/1" a5 "error" b2 "already_registered" a2 "ok" c2
   Bytes refused;
   refused.h({0x83}).s("detail").s("b@host/1").s("error").s("already_registered").s("ok").h({0xc2});
-  EXPECT_EQ(encode_answer(fail(Error{"already_registered", "b@host/1"})), refused.out);
+  EXPECT_EQ(encode_answer(fail(Error{Errc::already_registered, "b@host/1"})), refused.out);
   EXPECT_EQ(refused.out.size(), 46u);
   auto e = decode_answer(refused.out);
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().code, "already_registered");
+  EXPECT_EQ(e.error().name(), "already_registered");
   EXPECT_EQ(e.error().detail, "b@host/1");
 }
 
@@ -125,7 +125,7 @@ TEST(TrackerWire, MalformedAnswersAreBadMessage) {
                                   Bytes().h({0x81}).s("ok").h({0x01}).out, nested_arrays(100000)}) {
     auto r = decode_answer(body);
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, "bad_message");
+    EXPECT_EQ(r.error().name(), "bad_message");
   }
 }
 

@@ -12,7 +12,7 @@ TEST(PluginLoader, LoadsShippedPluginsByName) {
   PluginLoader loader(test_search_path());
   for (const char* name : {"singleton_worker", "counter", "echo", "cron", "c_ok", "probe"}) {
     auto p = loader.load(name);
-    ASSERT_TRUE(p) << name << ": " << to_string(p.error());
+    ASSERT_TRUE(p) << name << ": " << p.error().to_string();
     EXPECT_EQ((*p)->name(), name);
     EXPECT_EQ((*p)->table().abi_version, ZSWARM_WORKER_ABI_VERSION);
     EXPECT_EQ((*p)->path().filename(), PluginLoader::file_name(name));
@@ -31,11 +31,11 @@ TEST(PluginLoader, NotFoundListsSearchedDirectories) {
   PluginLoader loader({"/nonexistent/one", "/nonexistent/two"});
   auto p = loader.load("counter");
   ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().code, ErrorCode::plugin_not_found);
+  EXPECT_EQ(p.error().code, Errc::plugin_not_found);
   EXPECT_NE(p.error().detail.find("/nonexistent/one"), std::string::npos);
   EXPECT_NE(p.error().detail.find("/nonexistent/two"), std::string::npos);
   EXPECT_NE(p.error().detail.find("libzswarm_counter.so"), std::string::npos);
-  EXPECT_EQ(error_name(p.error().code), "plugin_not_found");
+  EXPECT_EQ(p.error().name(), "plugin_not_found");
 }
 
 TEST(PluginLoader, RejectsNamesThatCouldEscapeTheSearchPath) {
@@ -43,13 +43,13 @@ TEST(PluginLoader, RejectsNamesThatCouldEscapeTheSearchPath) {
   for (const char* name : {"", "../lib/echo", "a/b", "echo.so ", "x\ny"}) {
     auto p = loader.load(name);
     ASSERT_FALSE(p) << name;
-    EXPECT_EQ(p.error().code, ErrorCode::invalid_name) << name;
+    EXPECT_EQ(p.error().code, Errc::invalid_name) << name;
   }
 }
 
 struct BadCase {
   const char* plugin;
-  ErrorCode code;
+  Errc code;
   const char* detail;  // substring of the detail
 };
 
@@ -62,7 +62,7 @@ TEST_P(BadPlugin, IsRejectedWithItsOwnError) {
   const auto& c = GetParam();
   auto p = loader.load(c.plugin);
   ASSERT_FALSE(p) << c.plugin;
-  EXPECT_EQ(error_name(p.error().code), error_name(c.code)) << p.error().detail;
+  EXPECT_EQ(p.error().name(), errc_name(c.code)) << p.error().detail;
   EXPECT_NE(p.error().detail.find(c.detail), std::string::npos) << p.error().detail;
   // The process is unharmed: a good plugin still loads afterwards.
   EXPECT_TRUE(loader.load("echo"));
@@ -70,12 +70,12 @@ TEST_P(BadPlugin, IsRejectedWithItsOwnError) {
 
 INSTANTIATE_TEST_SUITE_P(
     Loader, BadPlugin,
-    ::testing::Values(BadCase{"bad_nosymbol", ErrorCode::symbol_missing, "zswarm_worker_plugin_v1"},
-                      BadCase{"bad_abi", ErrorCode::abi_mismatch, "abi_version 2"},
-                      BadCase{"bad_size", ErrorCode::struct_size_mismatch, "struct_size 16"},
-                      BadCase{"bad_name", ErrorCode::invalid_plugin, "someone_else"},
-                      BadCase{"bad_nullinit", ErrorCode::invalid_plugin, "required"},
-                      BadCase{"garbage", ErrorCode::dlopen_failed, "libzswarm_garbage.so"}),
+    ::testing::Values(BadCase{"bad_nosymbol", Errc::symbol_missing, "zswarm_worker_plugin_v1"},
+                      BadCase{"bad_abi", Errc::abi_mismatch, "abi_version 2"},
+                      BadCase{"bad_size", Errc::struct_size_mismatch, "struct_size 16"},
+                      BadCase{"bad_name", Errc::invalid_plugin, "someone_else"},
+                      BadCase{"bad_nullinit", Errc::invalid_plugin, "required"},
+                      BadCase{"garbage", Errc::dlopen_failed, "libzswarm_garbage.so"}),
     [](const auto& param_info) { return std::string(param_info.param.plugin); });
 
 TEST(PluginLoader, ParsesSearchPath) {

@@ -39,7 +39,7 @@ TEST(Memory, HundredThousandIdleWorkers) {
   std::size_t before = heap_in_use();
   for (std::size_t i = 0; i < kWorkers; ++i) {
     auto r = sup.start(WorkerSpec{"counter-" + std::to_string(i), "counter", "", RestartPolicy::permanent, {}});
-    ASSERT_TRUE(r) << to_string(r.error());
+    ASSERT_TRUE(r) << r.error().to_string();
   }
   std::size_t after = heap_in_use();
   ASSERT_EQ(sup.count(), kWorkers);

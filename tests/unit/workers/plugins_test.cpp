@@ -62,7 +62,7 @@ TEST_F(PluginsTest, CounterCounts) {
   EXPECT_EQ(*sup->call_sync("c41", "inc"), "42");
   auto bad = start(*sup, "cx", "counter", "forty");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, ErrorCode::init_failed);
+  EXPECT_EQ(bad.error().code, Errc::init_failed);
   EXPECT_NE(bad.error().detail.find("args must be an integer"), std::string::npos);
 }
 
@@ -73,19 +73,19 @@ TEST_F(PluginsTest, CounterStateSurvivesHandoffBetweenSupervisors) {
   for (int i = 0; i < 7; ++i) ASSERT_TRUE(a->cast("count", "inc"));
   ASSERT_TRUE(a->cast("count", "inc 35"));
   auto h = a->begin_handoff("count");
-  ASSERT_TRUE(h) << to_string(h.error());
+  ASSERT_TRUE(h) << h.error().to_string();
   EXPECT_EQ(h->kind, HandoffKind::state);
   EXPECT_EQ(h->bytes, "42");
   EXPECT_EQ(a->count(), 0u);
 
   auto id = b->start(WorkerSpec{"count", "counter", "", RestartPolicy::permanent, h->bytes});
-  ASSERT_TRUE(id) << to_string(id.error());
+  ASSERT_TRUE(id) << id.error().to_string();
   EXPECT_EQ(*b->call_sync("count", "get"), "42");
   EXPECT_EQ(*b->call_sync("count", "inc"), "43");
 
   auto bad = b->start(WorkerSpec{"count2", "counter", "", RestartPolicy::permanent, "garbage"});
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, ErrorCode::handoff_failed);
+  EXPECT_EQ(bad.error().code, Errc::handoff_failed);
 }
 
 TEST_F(PluginsTest, EchoRepliesWithExactlyTheBytes) {
@@ -134,7 +134,7 @@ TEST_F(PluginsTest, CronRejectsBadArgsWithAClearMessage) {
   auto sup = make("a@host");
   auto bad = start(*sup, "bad", "cron", "61 * * * * Hello");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, ErrorCode::init_failed);
+  EXPECT_EQ(bad.error().code, Errc::init_failed);
   EXPECT_NE(bad.error().detail.find("invalid expression"), std::string::npos) << bad.error().detail;
   EXPECT_NE(bad.error().detail.find("field minute"), std::string::npos) << bad.error().detail;
 

@@ -162,7 +162,7 @@ TEST(SupervisorMailbox, CastsFromManyThreadsAreHandledInOrderOneAtATime) {
   }
   for (auto& t : senders) t.join();
   auto report = sup.call_sync("seq", "report");  // queued after every cast
-  ASSERT_TRUE(report) << to_string(report.error());
+  ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(*report, std::to_string(kSenders * kEach) + " 0 0");
 }
 

@@ -15,7 +15,7 @@ TEST(SdkExample, OutOfTreePluginLoadsAndRuns) {
   if (dir == nullptr) GTEST_SKIP() << "run through the workers.sdk_example ctest";
   PluginLoader loader({dir});
   auto plugin = loader.load("greeter");
-  ASSERT_TRUE(plugin) << to_string(plugin.error());
+  ASSERT_TRUE(plugin) << plugin.error().to_string();
   EXPECT_EQ((*plugin)->path().parent_path(), std::filesystem::path(dir));
 
   testing::LogCapture logs;

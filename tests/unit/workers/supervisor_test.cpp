@@ -58,11 +58,11 @@ class SupervisorTest : public ::testing::Test {
 
 TEST_F(SupervisorTest, StartCallStop) {
   auto id = start("w1", "probe", "hello");
-  ASSERT_TRUE(id) << to_string(id.error());
+  ASSERT_TRUE(id) << id.error().to_string();
   EXPECT_EQ(*id, 1u);
   EXPECT_EQ(logs.count("w1", "init hello"), 1u);  // start is synchronous
   auto r = sup->call_sync("w1", "ping");
-  ASSERT_TRUE(r) << to_string(r.error());
+  ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(*r, "pong");
   EXPECT_EQ(sup->count(), 1u);
 
@@ -75,10 +75,10 @@ TEST_F(SupervisorTest, StartCallStop) {
 
   auto gone = sup->call_sync("w1", "ping");
   ASSERT_FALSE(gone);
-  EXPECT_EQ(gone.error().code, ErrorCode::not_found);
+  EXPECT_EQ(gone.error().code, Errc::not_found);
   auto stop_again = sup->stop("w1");
   ASSERT_FALSE(stop_again);
-  EXPECT_EQ(stop_again.error().code, ErrorCode::not_found);
+  EXPECT_EQ(stop_again.error().code, Errc::not_found);
   EXPECT_FALSE(sup->cast("w1", "x"));
 }
 
@@ -93,30 +93,30 @@ TEST_F(SupervisorTest, SecondStartOfANameIsAlreadyStarted) {
   ASSERT_TRUE(start("dup"));
   auto again = start("dup", "echo");
   ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().code, ErrorCode::already_started);
+  EXPECT_EQ(again.error().code, Errc::already_started);
   EXPECT_NE(again.error().detail.find("a@test/1"), std::string::npos) << again.error().detail;
-  EXPECT_EQ(error_name(again.error().code), "already_started");
+  EXPECT_EQ(again.error().name(), "already_started");
 }
 
 TEST_F(SupervisorTest, InitFailuresAreDistinctErrorsAndFreeTheName) {
   auto failed = start("x", "probe", "fail_init");
   ASSERT_FALSE(failed);
-  EXPECT_EQ(failed.error().code, ErrorCode::init_failed);
+  EXPECT_EQ(failed.error().code, Errc::init_failed);
   EXPECT_NE(failed.error().detail.find("init refused"), std::string::npos);
 
   auto threw = start("x", "probe", "throw_init");
   ASSERT_FALSE(threw);
-  EXPECT_EQ(threw.error().code, ErrorCode::init_threw);
+  EXPECT_EQ(threw.error().code, Errc::init_threw);
   EXPECT_NE(threw.error().detail.find("init exploded"), std::string::npos);
 
   auto c_failed = start("x", "bad_initfail");
   ASSERT_FALSE(c_failed);
-  EXPECT_EQ(c_failed.error().code, ErrorCode::init_failed);
+  EXPECT_EQ(c_failed.error().code, Errc::init_failed);
   EXPECT_NE(c_failed.error().detail.find("refusing to start"), std::string::npos);
 
   auto missing = start("x", "no_such_plugin");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, ErrorCode::plugin_not_found);
+  EXPECT_EQ(missing.error().code, Errc::plugin_not_found);
 
   EXPECT_EQ(sup->count(), 0u);
   EXPECT_EQ(exits.size(), 0u);  // a refused start is the caller's error, not an exit
@@ -219,7 +219,7 @@ TEST_F(SupervisorTest, FailingInitDuringRestartCountsTowardsIntensity) {
 
   auto refused = start("s2", "probe", "stop_init");  // ZSWARM_STOP from init is a refusal
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, ErrorCode::init_failed);
+  EXPECT_EQ(refused.error().code, Errc::init_failed);
 }
 
 TEST_F(SupervisorTest, CallErrorsAreDistinct) {
@@ -227,12 +227,12 @@ TEST_F(SupervisorTest, CallErrorsAreDistinct) {
   sup->call("nobody", "x", [&](Result<std::string> r) { p.set_value(std::move(r)); });
   auto nobody = p.get_future().get();  // answered inline
   ASSERT_FALSE(nobody);
-  EXPECT_EQ(nobody.error().code, ErrorCode::not_found);
+  EXPECT_EQ(nobody.error().code, Errc::not_found);
 
   ASSERT_TRUE(start("c", "probe", "", RestartPolicy::temporary));
   auto no_reply = sup->call_sync("c", "noreply");
   ASSERT_FALSE(no_reply);
-  EXPECT_EQ(no_reply.error().code, ErrorCode::no_reply);
+  EXPECT_EQ(no_reply.error().code, Errc::no_reply);
 
   // A crash while serving a call answers it, and calls queued behind a
   // temporary worker that dies are answered with `stopped`. The worker is
@@ -260,11 +260,11 @@ TEST_F(SupervisorTest, CallErrorsAreDistinct) {
   }));
   std::lock_guard lock(mu);
   ASSERT_FALSE(answers[0]);
-  EXPECT_EQ(answers[0].error().code, ErrorCode::callback_failed);
+  EXPECT_EQ(answers[0].error().code, Errc::callback_failed);
   EXPECT_NE(answers[0].error().detail.find("boom"), std::string::npos);
   for (int k = 1; k < 3; ++k) {
     ASSERT_FALSE(answers[k]);
-    EXPECT_EQ(answers[k].error().code, ErrorCode::stopped);
+    EXPECT_EQ(answers[k].error().code, Errc::stopped);
   }
 }
 
@@ -330,7 +330,7 @@ TEST_F(SupervisorTest, HandoffWithState) {
   ASSERT_TRUE(sup->cast("h", "ping"));
   ASSERT_TRUE(sup->cast("h", "ping"));
   auto h = sup->begin_handoff("h");  // in mailbox order: after both pings
-  ASSERT_TRUE(h) << to_string(h.error());
+  ASSERT_TRUE(h) << h.error().to_string();
   EXPECT_EQ(h->kind, HandoffKind::state);
   EXPECT_EQ(h->bytes, "probe:2");
   EXPECT_EQ(sup->count(), 0u);  // removed before begin_handoff returned
@@ -345,7 +345,7 @@ TEST_F(SupervisorTest, HandoffWithState) {
 
   auto bad = other->start(WorkerSpec{"h2", "probe", "", RestartPolicy::permanent, "bad"});
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().code, ErrorCode::handoff_failed);
+  EXPECT_EQ(bad.error().code, Errc::handoff_failed);
   EXPECT_EQ(other->count(), 1u);
 }
 
@@ -368,13 +368,13 @@ TEST_F(SupervisorTest, HandoffRestartIgnoreAndCrash) {
   ASSERT_TRUE(sup->cast("i", "handoff crash"));
   auto c = sup->begin_handoff("i");
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, ErrorCode::callback_failed);
+  EXPECT_EQ(c.error().code, Errc::callback_failed);
   EXPECT_NE(c.error().detail.find("handoff exploded"), std::string::npos);
   EXPECT_EQ(restarts("i"), 1u);  // a crash like any other
 
   auto none = sup->begin_handoff("nobody");
   ASSERT_FALSE(none);
-  EXPECT_EQ(none.error().code, ErrorCode::not_found);
+  EXPECT_EQ(none.error().code, Errc::not_found);
 
   // A plugin without begin_handoff (C ABI, NULL) restarts elsewhere.
   ASSERT_TRUE(start("c", "c_ok"));
@@ -391,7 +391,7 @@ TEST_F(SupervisorTest, ResolveConflictTellsThenStops) {
   EXPECT_EQ(sup->count(), 0u);
   ASSERT_TRUE(exits.wait_for(1));
   EXPECT_EQ(exits.exits()[0].reason, ExitReason::conflict);
-  EXPECT_EQ(sup->resolve_conflict("dup", "x").error().code, ErrorCode::not_found);
+  EXPECT_EQ(sup->resolve_conflict("dup", "x").error().code, Errc::not_found);
 }
 
 TEST_F(SupervisorTest, WorkersCastToEachOtherAndToTheRouter) {
@@ -478,7 +478,7 @@ TEST_F(SupervisorTest, ConcurrentStartsOfOneNameHaveOneWinner) {
       auto r = start("race");
       if (r) {
         ++won;
-      } else if (r.error().code == ErrorCode::already_started) {
+      } else if (r.error().code == Errc::already_started) {
         ++lost;
       }
     });

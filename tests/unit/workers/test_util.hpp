@@ -13,7 +13,7 @@
 
 namespace zswarm::workers {
 // gtest prints error codes by name.
-inline void PrintTo(ErrorCode c, std::ostream* os) { *os << error_name(c); }
+inline void PrintTo(Errc c, std::ostream* os) { *os << errc_name(c); }
 }  // namespace zswarm::workers
 
 namespace zswarm::workers::testing {
