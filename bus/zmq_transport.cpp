@@ -102,6 +102,16 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
   reactor_.add(router_monitor_, [this] { on_router_monitor(); });
 }
 
+Result<std::unique_ptr<ZmqTransport>, Error> ZmqTransport::open(zmq::context_t& ctx, Reactor& reactor,
+                                                                ZmqTransportOptions opts) {
+  const std::string where = opts.bind_host;
+  try {
+    return std::unique_ptr<ZmqTransport>(new ZmqTransport(ctx, reactor, std::move(opts)));
+  } catch (const zmq::error_t& e) {
+    return fail(Error{Errc::bind_failed, "bus on " + where + ": " + e.what()});
+  }
+}
+
 ZmqTransport::~ZmqTransport() {
   reactor_.remove(sub_);
   reactor_.remove(router_);

@@ -27,6 +27,8 @@
 
 #include "bus/reactor.hpp"
 #include "bus/transport.hpp"
+#include "zswarm/error.hpp"
+#include "zswarm/result.hpp"
 
 namespace zswarm::bus {
 
@@ -51,8 +53,10 @@ struct ZmqTransportStats {
 
 class ZmqTransport final : public Transport {
  public:
-  // Binds both sockets; throws zmq::error_t when a fixed port is taken.
-  ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOptions opts);
+  // Binds both sockets and registers them with the reactor. bind_failed
+  // when a fixed port is taken or the address is not ours.
+  static Result<std::unique_ptr<ZmqTransport>, Error> open(zmq::context_t& ctx, Reactor& reactor,
+                                                           ZmqTransportOptions opts);
   ~ZmqTransport() override;
 
   uint16_t pub_port() const { return pub_port_; }
@@ -71,6 +75,7 @@ class ZmqTransport final : public Transport {
   void on_monitor();
   void on_router_monitor();
   void note(const std::string& what);
+  ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOptions opts);  // throws zmq::error_t
 
   struct Peer {
     std::string pub_endpoint;

@@ -93,19 +93,17 @@ class NodeImpl final : public Node {
 
   ~NodeImpl() override { shutdown(); }
 
-  Result<void, NodeError> init(const std::string& full_name) {
+  Result<void, Error> init(const std::string& full_name) {
     self_ = bus::NodeId::random();
     incarnation_ = static_cast<uint64_t>(
         duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-    try {
-      transport_ = std::make_unique<bus::ZmqTransport>(
-          ctx_, reactor_,
-          bus::ZmqTransportOptions{self_, beacon_.bind_address(), opts_.pub_port, opts_.router_port, 100000,
-                                   opts_.max_frame_bytes, opts_.receive_hwm,
-                                   [log = log_](const std::string& what) { log->warn("{}", what); }});
-    } catch (const zmq::error_t& e) {
-      return fail(Error{Errc::bind_failed, std::string("bus: ") + e.what()});
-    }
+    auto transport = bus::ZmqTransport::open(
+        ctx_, reactor_,
+        bus::ZmqTransportOptions{self_, beacon_.bind_address(), opts_.pub_port, opts_.router_port, 100000,
+                                 opts_.max_frame_bytes, opts_.receive_hwm,
+                                 [log = log_](const std::string& what) { log->warn("{}", what); }});
+    if (!transport) return fail(transport.error());
+    transport_ = std::move(transport).value();
     discovery::ClusterOptions co;
     co.self = self_;
     co.name = full_name;
@@ -436,7 +434,7 @@ class NodeImpl final : public Node {
 
 }  // namespace
 
-Result<std::unique_ptr<Node>, NodeError> Node::start(NodeOptions opts, const Clock& clock) {
+Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, const Clock& clock) {
   if (auto v = node::validate(opts); !v) return fail(Error{Errc::bad_option, v.error()});
   if (opts.host.empty()) opts.host = local_hostname();
   std::string full_name = opts.name + "@" + opts.host;

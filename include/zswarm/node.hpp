@@ -100,7 +100,6 @@ struct MemberInfo {
   bool self = false;
 };
 
-using NodeError = Error;
 
 
 // A worker under this node's supervisor.
@@ -118,7 +117,7 @@ struct LocalWorker {
 class ZSWARM_API Node {
  public:
   // Binds everything and starts the event loop; errors name what failed.
-  static Result<std::unique_ptr<Node>, NodeError> start(NodeOptions opts,
+  static Result<std::unique_ptr<Node>, Error> start(NodeOptions opts,
                                                         const Clock& clock = SystemClock::instance());
   // Stops without a goodbye (peers will see this node go down).
   virtual ~Node();

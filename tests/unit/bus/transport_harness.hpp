@@ -188,7 +188,9 @@ class ZmqHarness final : public Harness {
     n.reactor = std::make_unique<Reactor>();
     ZmqTransportOptions opts;
     opts.self = id;
-    n.transport = std::make_unique<ZmqTransport>(ctx_, *n.reactor, opts);
+    auto opened = ZmqTransport::open(ctx_, *n.reactor, opts);
+    if (!opened) throw std::runtime_error(opened.error().to_string());
+    n.transport = std::move(opened).value();
     at = PeerEndpoint{"127.0.0.1", n.transport->pub_port(), n.transport->router_port()};
     nodes_.push_back(std::move(n));
     return *nodes_.back().transport;
