@@ -1,6 +1,10 @@
 # Compile options for zswarm's own targets (never for third-party code).
 set(ZSWARM_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
 # Off by default so a user's build never fails on a newer compiler's warnings.
+# Clang checks the GUARDED_BY/REQUIRES annotations (port/thread_annotations.hpp).
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  list(APPEND ZSWARM_WARNINGS -Wthread-safety)
+endif()
 if(ZSWARM_WERROR)
   list(APPEND ZSWARM_WARNINGS -Werror)
 endif()

@@ -42,7 +42,7 @@ void EventLoop::join() {
 
 void EventLoop::post(Task t) {
   {
-    std::lock_guard lock(mu_);
+    port::MutexLock lock(mu_);
     tasks_.push_back(std::move(t));
   }
   uint64_t one = 1;
@@ -52,7 +52,7 @@ void EventLoop::post(Task t) {
 void EventLoop::drain() {
   std::vector<Task> batch;
   {
-    std::lock_guard lock(mu_);
+    port::MutexLock lock(mu_);
     batch.swap(tasks_);
   }
   for (auto& t : batch) t();
@@ -71,14 +71,14 @@ void EventLoop::run(Tick tick) {
   drain();  // run what was posted before stop, so no caller waits forever
   running_ = false;
   drain();
-  std::lock_guard lock(done_mu_);
+  port::MutexLock lock(done_mu_);
   done_ = true;
   done_cv_.notify_all();
 }
 
 void EventLoop::wait_stopped() {
-  std::unique_lock lock(done_mu_);
-  done_cv_.wait(lock, [this] { return done_; });
+  port::MutexLock lock(done_mu_);
+  while (!done_) done_cv_.wait(done_mu_);
 }
 
 }  // namespace zswarm::node

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bus/reactor.hpp"
+#include "port/mutex.hpp"
 #include "zswarm/clock.hpp"
 
 namespace zswarm::node {
@@ -60,12 +61,12 @@ class EventLoop {
   const Clock& clock_;
   bus::Reactor& reactor_;
   int wake_fd_ = -1;
-  std::mutex mu_;
-  std::vector<Task> tasks_;
+  port::Mutex mu_;
+  std::vector<Task> tasks_ GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
+  port::Mutex done_mu_;
+  port::CondVar done_cv_;
+  bool done_ GUARDED_BY(done_mu_) = false;
   std::atomic<bool> running_{false};
   std::thread thread_;
 };

@@ -2,12 +2,12 @@
 # The module layering stays one-way: a module may include itself, the public
 # headers (zswarm/...), and the modules below it, never one above it. The
 # order is the architecture, lowest first (as in the top-level CMakeLists):
-#   bus < discovery < registry < workers < names < node < tools
+#   port < bus < discovery < registry < workers < names < node < tools
 # Public headers (include/zswarm) include only public headers.
 # Usage: layering_test.sh SOURCE_DIR
 set -uo pipefail
 src=${1:?usage: layering_test.sh SOURCE_DIR}
-order=(bus discovery registry workers names node tools)
+order=(port bus discovery registry workers names node tools)
 declare -A rank
 for i in "${!order[@]}"; do rank[${order[$i]}]=$i; done
 

@@ -48,7 +48,7 @@ Result<PluginPtr> PluginLoader::load(std::string_view name) {
     return make_error(Errc::invalid_name, "bad plugin name '" + std::string(name) + "'");
   }
   // Held across dlopen so two threads never load the same plugin twice.
-  std::lock_guard lock(mu_);
+  port::MutexLock lock(mu_);
   if (auto it = cache_.find(name); it != cache_.end()) return it->second;
 
   std::string file = file_name(name);

@@ -8,6 +8,8 @@
 // handle refers to it. Thread-safe: load() may be called from any thread.
 #pragma once
 
+#include "port/mutex.hpp"
+
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -64,8 +66,8 @@ class PluginLoader {
 
  private:
   const std::vector<std::filesystem::path> search_path_;
-  std::mutex mu_;
-  std::map<std::string, PluginPtr, std::less<>> cache_;
+  port::Mutex mu_;
+  std::map<std::string, PluginPtr, std::less<>> cache_ GUARDED_BY(mu_);
 };
 
 }  // namespace zswarm::workers

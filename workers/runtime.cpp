@@ -19,7 +19,7 @@ namespace {
 thread_local bool t_pool_thread = false;
 }
 
-Actor::~Actor() {
+Actor::~Actor() NO_THREAD_SAFETY_ANALYSIS {  // the last reference: nobody else can lock
   Message* m = head_;
   while (m != nullptr) {
     Message* next = m->next;
@@ -29,7 +29,7 @@ Actor::~Actor() {
 }
 
 std::uint32_t Actor::mailbox_depth() const {
-  std::lock_guard lock(mu_);
+  port::MutexLock lock(mu_);
   return depth_;
 }
 
@@ -47,12 +47,12 @@ Runtime::~Runtime() { stop(); }
 
 void Runtime::stop() {
   {
-    std::lock_guard lock(mu_);
+    port::MutexLock lock(mu_);
     stopping_ = true;
   }
   ready_cv_.notify_all();
   {
-    std::lock_guard lock(timer_mu_);
+    port::MutexLock lock(timer_mu_);
     timer_stopping_ = true;
   }
   timer_cv_.notify_all();
@@ -63,7 +63,7 @@ void Runtime::stop() {
   // Dropped outside the lock: a last reference may run a destructor that posts.
   std::deque<std::shared_ptr<Actor>> dropped;
   {
-    std::lock_guard lock(mu_);
+    port::MutexLock lock(mu_);
     dropped.swap(ready_);
     busy_ = 0;
   }
@@ -76,7 +76,7 @@ void Runtime::post(const std::shared_ptr<Actor>& a, std::unique_ptr<Message> m, 
   Message* raw = m.release();
   bool wake = false;
   {
-    std::lock_guard lock(a->mu_);
+    port::MutexLock lock(a->mu_);
     if (urgent) {
       raw->next = a->head_;
       a->head_ = raw;
@@ -102,7 +102,7 @@ void Runtime::post(const std::shared_ptr<Actor>& a, std::unique_ptr<Message> m, 
 void Runtime::release(const std::shared_ptr<Actor>& a) {
   bool wake = false;
   {
-    std::lock_guard lock(a->mu_);
+    port::MutexLock lock(a->mu_);
     if (a->head_ != nullptr) {
       wake = true;  // keep the turn and hand it to the pool
     } else {
@@ -114,7 +114,7 @@ void Runtime::release(const std::shared_ptr<Actor>& a) {
 
 void Runtime::schedule(std::shared_ptr<Actor> a) {
   {
-    std::lock_guard lock(mu_);
+    port::MutexLock lock(mu_);
     if (stopping_) return;
     ready_.push_back(std::move(a));
     ++busy_;
@@ -127,8 +127,8 @@ void Runtime::pool_loop() {
   for (;;) {
     std::shared_ptr<Actor> a;
     {
-      std::unique_lock lock(mu_);
-      ready_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+      port::MutexLock lock(mu_);
+      while (!stopping_ && ready_.empty()) ready_cv_.wait(mu_);
       if (stopping_) return;
       a = std::move(ready_.front());
       ready_.pop_front();
@@ -137,7 +137,7 @@ void Runtime::pool_loop() {
     for (std::size_t i = 0;; ++i) {
       std::unique_ptr<Message> m;
       {
-        std::lock_guard lock(a->mu_);
+        port::MutexLock lock(a->mu_);
         if (a->head_ == nullptr) {
           a->scheduled_ = false;
           break;
@@ -154,7 +154,7 @@ void Runtime::pool_loop() {
       m->next = nullptr;
       a->receive(std::move(m));
     }
-    std::lock_guard lock(mu_);
+    port::MutexLock lock(mu_);
     if (more && !stopping_) {
       ready_.push_back(std::move(a));
       ready_cv_.notify_one();
@@ -165,15 +165,21 @@ void Runtime::pool_loop() {
 }
 
 bool Runtime::wait_idle(std::chrono::milliseconds deadline) {
-  std::unique_lock lock(mu_);
-  return idle_cv_.wait_for(lock, deadline, [&] { return busy_ == 0; });
+  const auto end = std::chrono::steady_clock::now() + deadline;
+  port::MutexLock lock(mu_);
+  while (busy_ != 0) {
+    auto left = end - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return false;
+    idle_cv_.wait_for(mu_, left);
+  }
+  return true;
 }
 
 void Runtime::arm_timer(const std::shared_ptr<Actor>& a, std::uint64_t timer_id,
                         std::uint64_t tag, Clock::duration delay) {
   bool earliest = false;
   {
-    std::lock_guard lock(timer_mu_);
+    port::MutexLock lock(timer_mu_);
     auto idx = timer_index_.find({a.get(), timer_id});
     if (idx != timer_index_.end()) {
       timers_.erase(idx->second);
@@ -188,7 +194,7 @@ void Runtime::arm_timer(const std::shared_ptr<Actor>& a, std::uint64_t timer_id,
 }
 
 bool Runtime::cancel_timer(const Actor* a, std::uint64_t timer_id) {
-  std::lock_guard lock(timer_mu_);
+  port::MutexLock lock(timer_mu_);
   auto idx = timer_index_.find({a, timer_id});
   if (idx == timer_index_.end()) return false;
   timers_.erase(idx->second);
@@ -197,7 +203,7 @@ bool Runtime::cancel_timer(const Actor* a, std::uint64_t timer_id) {
 }
 
 void Runtime::cancel_timers(const Actor* a) {
-  std::lock_guard lock(timer_mu_);
+  port::MutexLock lock(timer_mu_);
   auto it = timer_index_.lower_bound({a, 0});
   while (it != timer_index_.end() && it->first.first == a) {
     timers_.erase(it->second);
@@ -208,7 +214,7 @@ void Runtime::cancel_timers(const Actor* a) {
 std::size_t Runtime::fire_due_timers() {
   std::vector<std::pair<std::shared_ptr<Actor>, std::unique_ptr<Message>>> due;
   {
-    std::lock_guard lock(timer_mu_);
+    port::MutexLock lock(timer_mu_);
     auto now = clock_->now();
     while (!timers_.empty() && timers_.begin()->first.first <= now) {
       auto node = timers_.extract(timers_.begin());
@@ -233,34 +239,35 @@ std::size_t Runtime::fire_due_timers() {
 }
 
 std::size_t Runtime::armed_timers() const {
-  std::lock_guard lock(timer_mu_);
+  port::MutexLock lock(timer_mu_);
   return timers_.size();
 }
 
 std::optional<Clock::time_point> Runtime::next_deadline() const {
-  std::lock_guard lock(timer_mu_);
+  port::MutexLock lock(timer_mu_);
   if (timers_.empty()) return std::nullopt;
   return timers_.begin()->first.first;
 }
 
 void Runtime::timer_loop() {
-  std::unique_lock lock(timer_mu_);
+  timer_mu_.lock();
   while (!timer_stopping_) {
     if (timers_.empty()) {
-      timer_cv_.wait(lock);
+      timer_cv_.wait(timer_mu_);
       continue;
     }
     auto wait = timers_.begin()->first.first - clock_->now();
     if (wait > Clock::duration::zero()) {
       // Real-time wait for a Clock delta: exact for SystemClock; a notify
       // (new earliest timer, stop) cuts it short.
-      timer_cv_.wait_for(lock, wait);
+      timer_cv_.wait_for(timer_mu_, wait);
       continue;
     }
-    lock.unlock();
+    timer_mu_.unlock();
     fire_due_timers();
-    lock.lock();
+    timer_mu_.lock();
   }
+  timer_mu_.unlock();
 }
 
 }  // namespace zswarm::workers

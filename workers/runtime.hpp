@@ -9,13 +9,13 @@
 // Thread-safety: every public function may be called from any thread.
 #pragma once
 
+#include "port/mutex.hpp"
+
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -57,11 +57,11 @@ class Actor : public std::enable_shared_from_this<Actor> {
 
  private:
   friend class Runtime;
-  mutable std::mutex mu_;
-  Message* head_ = nullptr;
-  Message* tail_ = nullptr;
-  std::uint32_t depth_ = 0;
-  bool scheduled_;  // owns the turn: queued, running, or held
+  mutable port::Mutex mu_;
+  Message* head_ GUARDED_BY(mu_) = nullptr;
+  Message* tail_ GUARDED_BY(mu_) = nullptr;
+  std::uint32_t depth_ GUARDED_BY(mu_) = 0;
+  bool scheduled_ GUARDED_BY(mu_);  // owns the turn: queued, running, or held
 };
 
 class Runtime {
@@ -112,12 +112,12 @@ class Runtime {
   const Clock* clock_;
   const std::size_t batch_;
 
-  std::mutex mu_;  // ready_, busy_, stopping_
-  std::condition_variable ready_cv_;
-  std::condition_variable idle_cv_;
-  std::deque<std::shared_ptr<Actor>> ready_;
-  std::size_t busy_ = 0;  // actors queued or running
-  bool stopping_ = false;
+  port::Mutex mu_;
+  port::CondVar ready_cv_;
+  port::CondVar idle_cv_;
+  std::deque<std::shared_ptr<Actor>> ready_ GUARDED_BY(mu_);
+  std::size_t busy_ GUARDED_BY(mu_) = 0;  // actors queued or running
+  bool stopping_ GUARDED_BY(mu_) = false;
 
   struct Timer {
     std::weak_ptr<Actor> actor;
@@ -125,12 +125,12 @@ class Runtime {
     std::uint64_t tag;
   };
   using TimerKey = std::pair<Clock::time_point, std::uint64_t>;  // deadline, sequence
-  mutable std::mutex timer_mu_;
-  std::condition_variable timer_cv_;
-  std::map<TimerKey, Timer> timers_;
-  std::map<std::pair<const Actor*, std::uint64_t>, TimerKey> timer_index_;
-  std::uint64_t timer_seq_ = 0;
-  bool timer_stopping_ = false;
+  mutable port::Mutex timer_mu_;
+  port::CondVar timer_cv_;
+  std::map<TimerKey, Timer> timers_ GUARDED_BY(timer_mu_);
+  std::map<std::pair<const Actor*, std::uint64_t>, TimerKey> timer_index_ GUARDED_BY(timer_mu_);
+  std::uint64_t timer_seq_ GUARDED_BY(timer_mu_) = 0;
+  bool timer_stopping_ GUARDED_BY(timer_mu_) = false;
 
   std::vector<std::thread> pool_;
   std::thread timer_thread_;

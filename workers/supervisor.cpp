@@ -1,9 +1,9 @@
 #include "workers/supervisor.hpp"
 
+#include "port/mutex.hpp"
+
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -76,23 +76,27 @@ std::string status_text(int rc) {
 // One synchronous answer crossing threads; the first set() wins.
 template <class T>
 struct Waiter {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<Result<T>> r;
+  port::Mutex mu;
+  port::CondVar cv;
+  std::optional<Result<T>> r GUARDED_BY(mu);
 
   void set(Result<T> v) {
     {
-      std::lock_guard lock(mu);
+      port::MutexLock lock(mu);
       if (r) return;
       r.emplace(std::move(v));
     }
     cv.notify_all();
   }
   Result<T> wait(std::chrono::milliseconds timeout, std::string_view what) {
-    std::unique_lock lock(mu);
-    if (!cv.wait_for(lock, timeout, [&] { return r.has_value(); })) {
-      return make_error(Errc::timeout, std::string(what) + " not done after " +
-                                                std::to_string(timeout.count()) + " ms");
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    port::MutexLock lock(mu);
+    while (!r.has_value()) {
+      auto left = end - std::chrono::steady_clock::now();
+      if (left <= std::chrono::steady_clock::duration::zero())
+        return make_error(Errc::timeout, std::string(what) + " not done after " +
+                                             std::to_string(timeout.count()) + " ms");
+      cv.wait_for(mu, left);
     }
     return std::move(*r);
   }
@@ -154,10 +158,10 @@ struct Supervisor::Impl {
   // Declared before the workers so it is destroyed after them.
   Runtime runtime;
 
-  mutable std::mutex mu;  // workers, next_id, observer
-  std::unordered_map<std::string, std::shared_ptr<WorkerActor>> workers;
-  WorkerId next_id = 0;
-  std::shared_ptr<const ExitObserver> observer;
+  mutable port::Mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<WorkerActor>> workers GUARDED_BY(mu);
+  WorkerId next_id GUARDED_BY(mu) = 0;
+  std::shared_ptr<const ExitObserver> observer GUARDED_BY(mu);
 
   std::shared_ptr<WorkerActor> find(std::string_view name) const;
   // Erases `w` under its name if still registered; returns it so the caller
@@ -474,14 +478,14 @@ Supervisor::Impl::Impl(Options o)
 }
 
 std::shared_ptr<WorkerActor> Supervisor::Impl::find(std::string_view name) const {
-  std::lock_guard lock(mu);
+  port::MutexLock lock(mu);
   auto it = workers.find(std::string(name));
   return it == workers.end() ? nullptr : it->second;
 }
 
 std::shared_ptr<WorkerActor> Supervisor::Impl::unregister(const WorkerActor* w) {
   std::shared_ptr<WorkerActor> out;
-  std::lock_guard lock(mu);
+  port::MutexLock lock(mu);
   auto it = workers.find(w->name);
   if (it != workers.end() && it->second.get() == w) {
     out = std::move(it->second);
@@ -493,7 +497,7 @@ std::shared_ptr<WorkerActor> Supervisor::Impl::unregister(const WorkerActor* w) 
 void Supervisor::Impl::notify_exit(const ExitInfo& info) {
   std::shared_ptr<const ExitObserver> fn;
   {
-    std::lock_guard lock(mu);
+    port::MutexLock lock(mu);
     fn = observer;
   }
   if (!fn) return;
@@ -533,7 +537,7 @@ Supervisor::~Supervisor() {
   impl_->runtime.stop();
   std::vector<std::shared_ptr<WorkerActor>> all;
   {
-    std::lock_guard lock(impl_->mu);
+    port::MutexLock lock(impl_->mu);
     all.reserve(impl_->workers.size());
     for (auto& [name, w] : impl_->workers) all.push_back(std::move(w));
     impl_->workers.clear();
@@ -555,7 +559,7 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
   std::optional<std::string> handoff_state = std::move(spec.handoff_state);
   auto w = std::make_shared<WorkerActor>(impl_.get(), std::move(spec), std::move(plugin.value()));
   {
-    std::lock_guard lock(impl_->mu);
+    port::MutexLock lock(impl_->mu);
     auto [it, inserted] = impl_->workers.try_emplace(w->name, w);
     if (!inserted) {
       return make_error(Errc::already_started,
@@ -594,7 +598,7 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
 Result<void> Supervisor::stop(std::string_view name) {
   std::shared_ptr<WorkerActor> w;
   {
-    std::lock_guard lock(impl_->mu);
+    port::MutexLock lock(impl_->mu);
     auto it = impl_->workers.find(std::string(name));
     if (it == impl_->workers.end()) return make_error(Errc::not_found, std::string(name));
     w = std::move(it->second);
@@ -656,7 +660,7 @@ WorkerInfo info_of(const WorkerActor& w) {
 std::vector<WorkerInfo> Supervisor::list() const {
   std::vector<std::shared_ptr<WorkerActor>> ws;
   {
-    std::lock_guard lock(impl_->mu);
+    port::MutexLock lock(impl_->mu);
     ws.reserve(impl_->workers.size());
     for (const auto& [name, w] : impl_->workers) ws.push_back(w);
   }
@@ -674,13 +678,13 @@ std::optional<WorkerInfo> Supervisor::info(std::string_view name) const {
 }
 
 std::size_t Supervisor::count() const {
-  std::lock_guard lock(impl_->mu);
+  port::MutexLock lock(impl_->mu);
   return impl_->workers.size();
 }
 
 void Supervisor::set_exit_observer(ExitObserver fn) {
   auto p = fn ? std::make_shared<const ExitObserver>(std::move(fn)) : nullptr;
-  std::lock_guard lock(impl_->mu);
+  port::MutexLock lock(impl_->mu);
   impl_->observer = std::move(p);
 }
 
