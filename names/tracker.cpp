@@ -24,7 +24,8 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       post_(std::move(post)),
       opts_(std::move(opts)),
       self_id_(cluster.options().self.to_string()),
-      ring_(registry::HashRing::kDefaultVnodes, opts_.placement) {
+      ring_(registry::HashRing::kDefaultVnodes, opts_.placement),
+      assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}) {
   names_[self_id_] = cluster_.options().name;
   ring_.add_member(self_id_, cluster_.options().name);
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
@@ -104,26 +105,18 @@ void Tracker::publish(const registry::Entry& e) { cluster_.publish(MessageType::
 
 void Tracker::request(const bus::NodeId& target, MessageType type, std::string body, Done<std::string> done,
                       std::function<void()> retry) {
-  uint64_t corr = next_corr();
+  uint64_t corr = requests_.next_id();
   if (!cluster_.send(target, type, std::move(body), corr)) {
     if (retry) return retry();
     return done(fail(Error{Errc::node_down, "no channel to the node"}));
   }
-  pending_[corr] = PendingRequest{clock_.now() + opts_.request_timeout, target, std::move(done), std::move(retry)};
-}
-
-void Tracker::complete(uint64_t corr, Result<std::string, Error> r) {
-  auto it = pending_.find(corr);
-  if (it == pending_.end()) return;  // late: it already timed out
-  auto done = std::move(it->second.done);
-  pending_.erase(it);
-  done(std::move(r));
+  requests_.add(corr, target, clock_.now() + opts_.request_timeout, std::move(done), std::move(retry));
 }
 
 void Tracker::complete_answer(const bus::Envelope& env) {
   auto r = wire::decode_answer(env.body);
   if (!r && r.error().code == Errc::bad_message) cluster_.reject_body(env, r.error().detail);
-  complete(env.corr, std::move(r));
+  requests_.complete(env.corr, std::move(r));  // a late answer finds nothing waiting
 }
 
 Result<void, Error> Tracker::check_message(const std::string& message) const {
@@ -284,9 +277,9 @@ void Tracker::call(const std::string& name, const std::string& message, std::chr
                    Done<std::string> done) {
   if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
   // The deadline is the caller's: fail it here even if an answer is owed.
-  uint64_t corr = next_corr();
-  pending_[corr] = PendingRequest{clock_.now() + timeout, bus::NodeId(), std::move(done), {}};
-  deliver(name, true, message, 0, [this, corr](Result<std::string, Error> r) { complete(corr, std::move(r)); });
+  uint64_t corr = requests_.next_id();
+  requests_.add(corr, bus::NodeId(), clock_.now() + timeout, std::move(done));
+  deliver(name, true, message, 0, [this, corr](Result<std::string, Error> r) { requests_.complete(corr, std::move(r)); });
 }
 
 void Tracker::deliver(const std::string& name, bool is_call, const std::string& message, int hops,
@@ -409,7 +402,7 @@ void Tracker::on_snapshot(const bus::Envelope& env) {
   if (!entries) return cluster_.reject_body(env, registry::to_string(entries.error()));
   for (const auto& e : *entries) apply_remote(e);
   if (env.corr != 0) return;  // more chunks follow
-  out_of_sync_.erase(env.sender);
+  resync_.synced(env.sender);
   reconcile();
 }
 
@@ -423,12 +416,7 @@ void Tracker::on_digest(const bus::Envelope& env) {
 }
 
 void Tracker::request_sync(const bus::NodeId& peer) {
-  out_of_sync_.insert(peer);  // until its snapshot arrives: requests can be lost too
-  auto now = clock_.now();
-  auto& last = last_sync_[peer];
-  if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(1)) return;
-  last = now;
-  cluster_.send(peer, MessageType::sync_request, {});
+  if (resync_.want(peer, clock_.now())) cluster_.send(peer, MessageType::sync_request, {});
 }
 
 void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
@@ -447,16 +435,15 @@ void Tracker::tick() {
   // scans below are O(pending), so they run on a 10 ms cadence, not per frame.
   if (now < next_housekeeping_) return;
   next_housekeeping_ = now + std::chrono::milliseconds(10);
-  std::vector<uint64_t> expired;
-  for (auto& [corr, p] : pending_)
-    if (now >= p.deadline) expired.push_back(corr);
-  for (uint64_t corr : expired) complete(corr, fail(Error{Errc::timeout, "no answer in time"}));
+  requests_.expire(now);
   check_leave_done();
-  expire_assemblies(now);
-  for (const auto& peer : std::vector<bus::NodeId>(out_of_sync_.begin(), out_of_sync_.end())) {
+  for (const auto& sender : assembler_.expire(now))
+    cluster_.log().warn("[tracker] dropped a partial handoff from {}: its parts stopped coming",
+                        member_name(sender.to_string()));
+  for (const auto& peer : resync_.owed()) {
     const auto* m = cluster_.membership().find(peer);
     if (!m || m->state == discovery::MemberState::down || m->state == discovery::MemberState::left)
-      out_of_sync_.erase(peer);
+      resync_.forget(peer);
     else
       request_sync(peer);
   }

@@ -15,6 +15,16 @@
 // resolved by the registry (the loser is told and stopped), and a periodic
 // digest that lets tombstones be collected once everyone has seen them.
 //
+// Its state is split by what changes together: Requests (requests in
+// flight), Resync (whose replica this node still needs), HandoffAssembler
+// (incoming offers in parts); the replica, the ring and the outgoing
+// handoffs stay here, as the name-service face that ties them together.
+//
+// Its state is split by what changes together: Requests (requests in
+// flight), Resync (whose replica this node still needs), HandoffAssembler
+// (incoming offers in parts); the replica, the ring and the outgoing
+// handoffs stay here, as the name-service face that ties them together.
+//
 // Not thread-safe: lives on the node's event loop. Worker callbacks arrive on
 // pool threads and are posted to the loop through `post`.
 #pragma once
@@ -31,6 +41,9 @@
 
 #include "discovery/cluster.hpp"
 #include "registry/hash_ring.hpp"
+#include "names/handoff_assembler.hpp"
+#include "names/requests.hpp"
+#include "names/resync.hpp"
 #include "registry/registry.hpp"
 #include "workers/supervisor.hpp"
 #include "zswarm/error.hpp"
@@ -93,21 +106,10 @@ class Tracker {
   const registry::Registry& replica() const { return registry_; }
 
  private:
-  struct PendingRequest {
-    Clock::time_point deadline;
-    bus::NodeId target;
-    std::function<void(Result<std::string, Error>)> done;
-    std::function<void()> retry;  // re-routes if the target goes down; may be empty
-  };
   struct Buffered {  // a message for a name that is moving
     bool is_call;
     std::string message;
     Done<std::string> done;
-  };
-  struct Assembly {  // a handoff offer whose state arrives in parts
-    std::string entry, kind, state;
-    uint64_t parts = 1, next = 0;
-    Clock::time_point deadline;
   };
   struct Handoff {
     std::string name;
@@ -126,7 +128,6 @@ class Tracker {
   bool member_alive(const std::string& id) const;
   // Dead for placement: known down or left, or never heard of after the grace.
   bool owner_gone(const std::string& id) const;
-  uint64_t next_corr() { return ++corr_; }
   Result<void, Error> check_name(const std::string& name) const;
 
   void on_member(const discovery::MembershipEvent& e);
@@ -159,13 +160,11 @@ class Tracker {
   void publish(const registry::Entry& e);
   void request(const bus::NodeId& target, bus::MessageType type, std::string body, Done<std::string> done,
                std::function<void()> retry = {});
-  void complete(uint64_t corr, Result<std::string, Error> r);
   void complete_answer(const bus::Envelope& env);
   Result<std::string, Error> fit_reply(Result<std::string, Error> r) const;
   Result<void, Error> check_message(const std::string& message) const;
   void take_over(const bus::Envelope& env, const std::string& raw_entry, const std::string& kind,
                  std::string state);
-  void expire_assemblies(Clock::time_point now);
 
   void topology_change(const std::string& why);
   void reconcile();
@@ -186,12 +185,12 @@ class Tracker {
   registry::Registry registry_;
   registry::HashRing ring_;
   std::map<std::string, std::string> names_;  // member id -> "name@host", for REFs
-  uint64_t corr_ = 0;
-  std::unordered_map<uint64_t, PendingRequest> pending_;
+  // State that changes together, each with its own class and tests:
+  Requests requests_;    // requests in flight: ids, deadlines, re-routing
+  Resync resync_;        // replication: peers whose snapshot this node still needs
+  HandoffAssembler assembler_;  // handoff: incoming offers that come in parts
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
-  std::map<std::pair<bus::NodeId, uint64_t>, Assembly> assembling_;  // by (sender, corr)
-  std::size_t assembling_bytes_ = 0;
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};
   bool leaving_ = false;
@@ -199,8 +198,6 @@ class Tracker {
   Clock::time_point next_housekeeping_{};
   Clock::time_point next_reconcile_{};
   Clock::time_point next_digest_{};
-  std::unordered_map<bus::NodeId, Clock::time_point> last_sync_;  // resync requests, rate-limited
-  std::unordered_set<bus::NodeId> out_of_sync_;  // peers whose snapshot we still need
 };
 
 }  // namespace zswarm::names

@@ -20,7 +20,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       pinned_.clear();  // "ignore" held for the old topology; ask again
       names_[id] = m.name;
       ring_.add_member(id, m.name);
-      last_sync_.erase(m.id);
+      resync_.reset(m.id);
       request_sync(m.id);
       break;
     case MembershipEvent::down:
@@ -32,15 +32,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
           if (!e->tombstone)
             cluster_.log().info("[tracker] lost connection to {} ({}) on {}, node is down", e->name, ref(*e), m.name);
       // Requests waiting on it: re-route or fail now rather than at their deadline.
-      std::vector<uint64_t> stuck;
-      for (auto& [corr, p] : pending_)
-        if (p.target == m.id) stuck.push_back(corr);
-      for (uint64_t corr : stuck) {
-        auto p = std::move(pending_[corr]);
-        pending_.erase(corr);
-        if (p.retry) p.retry();
-        else p.done(fail(Error{Errc::node_down, m.name + " went down"}));
-      }
+      requests_.target_gone(m.id, m.name + " went down");
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)
         if (h.target == m.id) outgoing.push_back(name);
@@ -108,16 +100,14 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
   }
   cluster_.log().info("[tracker] handing off {} to {} ({})", e.name, member_name(target.to_string()), kind);
   Handoff ho{e.name, target, e, kind, h->bytes, clock_.now() + opts_.handoff_timeout, {}};
-  uint64_t corr = next_corr();
+  uint64_t corr = requests_.next_id();
   handoffs_[e.name] = std::move(ho);
-  pending_[corr] = PendingRequest{clock_.now() + opts_.handoff_timeout, target,
-                                  [this, name = e.name](Result<std::string, Error> r) {
-                                    if (r) {
-                                      if (auto entry = registry::decode_entry(*r)) apply_remote(*entry);
-                                    }
-                                    finish_handoff(name, r.ok(), r ? "" : r.error().to_string());
-                                  },
-                                  {}};
+  requests_.add(corr, target, clock_.now() + opts_.handoff_timeout, [this, name = e.name](Result<std::string, Error> r) {
+    if (r) {
+      if (auto entry = registry::decode_entry(*r)) apply_remote(*entry);
+    }
+    finish_handoff(name, r.ok(), r ? "" : r.error().to_string());
+  });
   // A large state goes in slices, each one frame, all with this corr.
   wire::HandoffOffer part{registry::encode(e), kind, {}, 0, 1};
   const std::string& state = handoffs_[e.name].state;
@@ -137,52 +127,15 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
 void Tracker::on_handoff_offer(const bus::Envelope& env) {
   auto offer = wire::decode_handoff_offer(env.body);
   if (!offer) return cluster_.reject_body(env, registry::to_string(offer.error()));
-  if (offer->parts == 1) return take_over(env, offer->entry, offer->kind, std::move(offer->state));
-  // One slice of a large state: gather them in order, within the bounds.
-  auto reply = [&](Error e) {
-    cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(fail(std::move(e))), env.corr);
-  };
-  auto key = std::make_pair(env.sender, env.corr);
-  auto it = assembling_.find(key);
-  if (offer->part == 0 && it == assembling_.end()) {
-    it = assembling_.emplace(key, Assembly{offer->entry, offer->kind, {}, offer->parts, 0,
-                                           clock_.now() + opts_.handoff_timeout}).first;
+  auto whole = assembler_.add(env.sender, env.corr, std::move(offer).value(), clock_.now() + opts_.handoff_timeout);
+  if (!whole) {
+    if (whole.error().code == Errc::bad_message) cluster_.reject_body(env, whole.error().detail);
+    cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(fail(whole.error())), env.corr);
+    return;
   }
-  if (it == assembling_.end() || offer->part != it->second.next || offer->parts != it->second.parts) {
-    if (it != assembling_.end()) {
-      assembling_bytes_ -= it->second.state.size();
-      assembling_.erase(it);
-    }
-    cluster_.reject_body(env, "handoff_offer part out of order");
-    return reply(Error{Errc::bad_message, "handoff_offer part out of order"});
-  }
-  Assembly& a = it->second;
-  if (a.state.size() + offer->state.size() > opts_.max_handoff_state_bytes ||
-      assembling_bytes_ + offer->state.size() > opts_.max_assembling_bytes) {
-    assembling_bytes_ -= a.state.size();
-    assembling_.erase(it);
-    return reply(Error{Errc::too_large, "handoff state over max_handoff_state_bytes, or too many at once"});
-  }
-  a.state += offer->state;
-  assembling_bytes_ += offer->state.size();
-  if (++a.next < a.parts) return;
-  Assembly done = std::move(a);
-  assembling_bytes_ -= done.state.size();
-  assembling_.erase(it);
-  take_over(env, done.entry, done.kind, std::move(done.state));
-}
-
-void Tracker::expire_assemblies(Clock::time_point now) {
-  for (auto it = assembling_.begin(); it != assembling_.end();) {
-    if (now < it->second.deadline) {
-      ++it;
-      continue;
-    }
-    cluster_.log().warn("[tracker] dropped a partial handoff from {}: its parts stopped coming",
-                        member_name(it->first.first.to_string()));
-    assembling_bytes_ -= it->second.state.size();
-    it = assembling_.erase(it);
-  }
+  if (!*whole) return;  // more parts to come
+  auto& w = **whole;
+  take_over(env, w.entry, w.kind, std::move(w.state));
 }
 
 void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, const std::string& kind,
