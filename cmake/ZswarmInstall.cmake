@@ -4,6 +4,15 @@ include(CMakePackageConfigHelpers)
 
 install(DIRECTORY include/zswarm DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS zswarm_api EXPORT zswarmTargets)
+# zswarm::node and every library it links: each module's zswarm_<module>
+# (static, so their private deps are exported link-only too) and the msgpack
+# wrapper. Module headers stay uninstalled: include/zswarm/ is the public API.
+set(ZSWARM_INSTALL_TARGETS msgpack-cxx)
+foreach(module IN LISTS ZSWARM_ALL_MODULES)
+  if(TARGET zswarm_${module})
+    list(APPEND ZSWARM_INSTALL_TARGETS zswarm_${module})
+  endif()
+endforeach()
 foreach(t IN LISTS ZSWARM_INSTALL_TARGETS)
   install(TARGETS ${t} EXPORT zswarmTargets
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
