@@ -160,7 +160,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
       case MembershipEvent::suspect:
         log_->info("[membership] suspect {} ({})", m.name, e.reason);
         ++stats_.probes_sent;
-        send(m.id, MessageType::probe, {}, std::random_device{}());
+        send(m.id, MessageType::probe, {}, opts_.random ? opts_.random() : std::random_device{}());
         break;
       case MembershipEvent::recovered:
         log_->info("[membership] alive {} ({})", m.name, e.reason);

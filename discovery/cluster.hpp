@@ -34,6 +34,8 @@ struct ClusterOptions {
   uint16_t router_port = 0;
   std::chrono::milliseconds beacon_interval{1000};
   discovery::FailureDetectorOptions detector;
+  // Random bits for probe numbers (the node passes its Env's); empty: std::random_device.
+  std::function<uint64_t()> random;
 };
 
 struct ClusterStats {

@@ -8,7 +8,7 @@
 
 namespace zswarm::node {
 
-EventLoop::EventLoop(const Clock& clock, bus::Reactor& reactor) : clock_(clock), reactor_(reactor) {
+EventLoop::EventLoop(const Clock& clock) : clock_(clock) {
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   reactor_.add_fd(wake_fd_, [this] {

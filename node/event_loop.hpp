@@ -1,65 +1,49 @@
-// EventLoop: the node's one thread. It polls the bus sockets, the beacon
-// socket and the control socket through a Reactor, runs timers via a
-// caller-supplied tick, and runs tasks posted from other threads (the
-// public API, worker callbacks) — woken by an eventfd.
+// EventLoop: the real node::Loop, the node's one thread. It polls the bus
+// sockets, the beacon socket and the control socket through its Reactor,
+// runs timers via a caller-supplied tick, and runs tasks posted from other
+// threads (the public API, worker callbacks) — woken by an eventfd. It owns
+// the ZeroMQ context the node's sockets are made in.
 // post() and call() are thread-safe; everything else belongs to the loop.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
-#include <future>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include <zmq.hpp>
+
 #include "bus/reactor.hpp"
+#include "node/env_internal.hpp"
 #include "port/mutex.hpp"
 #include "zswarm/clock.hpp"
 
 namespace zswarm::node {
 
-class EventLoop {
+class EventLoop final : public Loop {
  public:
-  using Task = std::function<void()>;
-  // tick() runs after every wake-up and returns when it next wants to run.
-  using Tick = std::function<Clock::time_point()>;
+  explicit EventLoop(const Clock& clock);
+  ~EventLoop() override;
 
-  EventLoop(const Clock& clock, bus::Reactor& reactor);
-  ~EventLoop();
-
-  void start(Tick tick);
-  // Asks the loop to finish; safe from any thread, the loop's own included.
-  void stop();
-  void join();
-  // Blocks until the loop has finished (after stop()).
-  void wait_stopped();
-  bool on_loop_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
-  bool running() const { return running_; }
-
-  // Runs `t` on the loop thread soon. Dropped if the loop has stopped.
-  void post(Task t);
-  // Runs `f` on the loop thread and waits for its result.
-  template <class F>
-  auto call(F f) -> decltype(f()) {
-    if (on_loop_thread() || !running_) return f();
-    auto task = std::make_shared<std::packaged_task<decltype(f())()>>(std::move(f));
-    auto once = std::make_shared<std::once_flag>();
-    auto result = task->get_future();
-    post([task, once] { std::call_once(*once, [&] { (*task)(); }); });
-    // If the loop stopped before running it, the loop's state is quiet: run it here.
-    while (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready)
-      if (!running_) std::call_once(*once, [&] { (*task)(); });
-    return result.get();
-  }
+  void start(Tick tick) override;
+  void stop() override;
+  void join() override;
+  void wait_stopped() override;
+  bool on_loop_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+  bool running() const override { return running_; }
+  void post(Task t) override;
+  bool run_until(const std::function<bool()>& ready, Clock::duration) override { return ready(); }
+  bus::Reactor* reactor() override { return &reactor_; }
+  zmq::context_t* zmq_context() override { return &ctx_; }
 
  private:
   void run(Tick tick);
   void drain();
 
   const Clock& clock_;
-  bus::Reactor& reactor_;
+  zmq::context_t ctx_;  // before the reactor and every socket: destroyed last
+  bus::Reactor reactor_;
   int wake_fd_ = -1;
   port::Mutex mu_;
   std::vector<Task> tasks_ GUARDED_BY(mu_);

@@ -1,5 +1,6 @@
-// The composition root: wires bus, discovery and the cluster state machine
-// to real sockets and one event-loop thread, and serves the control socket.
+// The composition root: wires the membership protocol (discovery/) and the
+// name service (names/) to what its Env supplies (real sockets and one
+// event-loop thread by default), and serves the control socket.
 #include <limits.h>
 #include <unistd.h>
 
@@ -8,15 +9,12 @@
 #include <filesystem>
 #include <future>
 
-#include <zmq.hpp>
-
-#include "bus/zmq_transport.hpp"
-#include "discovery/beacon_socket.hpp"
 #include "discovery/cluster.hpp"
 #include "node/config.hpp"
 #include "node/control_server.hpp"
-#include "node/event_loop.hpp"
+#include "node/env_internal.hpp"
 #include "node/logging.hpp"
+#include "node/node_internal.hpp"
 #include "names/tracker.hpp"
 #include "workers/plugin_loader.hpp"
 #include "workers/supervisor.hpp"
@@ -83,106 +81,126 @@ std::string local_hostname() {
 
 class NodeImpl final : public Node {
  public:
-  NodeImpl(NodeOptions opts, const Clock& clock, std::shared_ptr<spdlog::logger> log, discovery::BeaconSocket beacon)
+  NodeImpl(NodeOptions opts, Env* env, std::shared_ptr<spdlog::logger> log)
       : opts_(std::move(opts)),
-        clock_(clock),
+        env_(env),
+        clock_(env->clock()),
         log_(std::move(log)),
-        beacon_(std::move(beacon)),
-        loop_(clock_, reactor_),
         loader_(plugin_search_path(opts_)) {}
 
   ~NodeImpl() override { shutdown(); }
 
   Result<void, Error> init(const std::string& full_name) {
-    self_ = bus::NodeId::random();
-    incarnation_ = static_cast<uint64_t>(
-        duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count());
-    auto transport = bus::ZmqTransport::open(
-        ctx_, reactor_,
-        bus::ZmqTransportOptions{self_, beacon_.bind_address(), opts_.pub_port, opts_.router_port, 100000,
-                                 opts_.max_frame_bytes, opts_.receive_hwm,
-                                 [log = log_](const std::string& what) { log->warn("{}", what); }});
-    if (!transport) return fail(transport.error());
-    transport_ = std::move(transport).value();
+    auto loop = env_->new_loop();
+    if (!loop) return fail(loop.error());
+    loop_ = std::move(loop).value();
+    auto beacon = env_->new_beacon(
+        *loop_, node::BeaconConfig{opts_.interface, opts_.multicast, opts_.seeds, opts_.beacon_port});
+    if (!beacon) return fail(beacon.error());
+    beacon_ = std::move(beacon).value();
+
+    auto id = env_->new_node_id();
+    self_ = *bus::NodeId::from_bytes(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
+    incarnation_ = static_cast<uint64_t>(duration_cast<milliseconds>(env_->wall_now().time_since_epoch()).count());
+    auto opened = env_->new_bus(*loop_, node::BusConfig{self_, beacon_->bind_address(), opts_.pub_port,
+                                                        opts_.router_port, opts_.max_frame_bytes, opts_.receive_hwm,
+                                                        [log = log_](const std::string& what) { log->warn("{}", what); }});
+    if (!opened) return fail(opened.error());
+    bus_ = std::move(opened).value();
     discovery::ClusterOptions co;
     co.self = self_;
     co.name = full_name;
     co.cluster = opts_.cluster;
     co.incarnation = incarnation_;
-    co.pub_port = transport_->pub_port();
-    co.router_port = transport_->router_port();
+    co.pub_port = bus_->pub_port();
+    co.router_port = bus_->router_port();
     co.beacon_interval = opts_.beacon_interval;
     co.detector = {opts_.heartbeat_interval, opts_.suspect_after, opts_.probe_timeout};
+    co.random = [env = env_] { return env->random_u64(); };
     cluster_ = std::make_unique<discovery::Cluster>(
-        clock_, *transport_, co,
+        clock_, bus_->transport(), co,
         [this](const std::string& d) {
           std::vector<std::string> peers;
           if (!opts_.seeds.empty())
             for (const auto& m : cluster_->membership().members()) peers.push_back(m.endpoint.host);
-          beacon_.send(d, peers);
+          beacon_->send(d, peers);
         },
         log_);
 
+    const auto shape = loop_->pool_shape();
+    fire_timers_ = !shape.timer_thread;
     workers::Supervisor::Options so;
     so.node_name = full_name;
     so.loader = &loader_;
     so.clock = &clock_;
+    so.threads = shape.threads;
+    so.timer_thread = shape.timer_thread;
+    so.wall_clock = [env = env_] {
+      return static_cast<std::int64_t>(duration_cast<milliseconds>(env->wall_now().time_since_epoch()).count());
+    };
     so.log = [log = log_](LogLevel level, std::string_view worker, std::string_view msg) {
       log->log(spd_level(level), "[worker {}] {}", worker, msg);
     };
     so.router = [this](std::string_view, std::string_view to, std::string_view bytes) {
-      loop_.post([this, to = std::string(to), bytes = std::string(bytes)] {
+      loop_->post([this, to = std::string(to), bytes = std::string(bytes)] {
         if (tracker_) tracker_->route_cast(to, bytes);
       });
       return true;
     };
     supervisor_ = std::make_unique<workers::Supervisor>(std::move(so));
     supervisor_->set_exit_observer([this](const workers::ExitInfo& exit) {
-      loop_.post([this, exit] {
+      loop_->post([this, exit] {
         if (tracker_) tracker_->on_worker_exit(exit);
       });
     });
+    loop_->set_background([this] { return supervisor_->wait_idle(std::chrono::seconds(5)); });
     names::TrackerOptions to;
     to.placement = {opts_.placement_allow, opts_.placement_deny};
     to.handoff_timeout = opts_.handoff_timeout;
     to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspect_after;
     to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
     tracker_ = std::make_unique<names::Tracker>(clock_, *cluster_, *supervisor_,
-                                               [this](std::function<void()> f) { loop_.post(std::move(f)); }, to);
+                                               [this](std::function<void()> f) { loop_->post(std::move(f)); }, to);
     register_at_ = clock_.now() + opts_.beacon_interval;
 
-    auto control = node::ControlServer::open(
-        ctx_, reactor_, control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
-        [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); },
-        node::ControlServer::Limits{opts_.max_frame_bytes, 1000, 32});
-    if (!control) return fail(Error{Errc::control_socket_failed, control.error()});
-    control_ = std::move(control).value();
+    if (opts_.control_socket) {
+      if (!loop_->reactor() || !loop_->zmq_context())
+        return fail(Error{Errc::bad_option, "this Env's loop cannot serve a control socket (set control_socket off)"});
+      auto control = node::ControlServer::open(
+          *loop_->zmq_context(), *loop_->reactor(), control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
+          [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); },
+          node::ControlServer::Limits{opts_.max_frame_bytes, 1000, 32});
+      if (!control) return fail(Error{Errc::control_socket_failed, control.error()});
+      control_ = std::move(control).value();
+    }
 
-    reactor_.add_fd(beacon_.fd(), [this] {
-      while (auto d = beacon_.receive()) cluster_->on_datagram(d->bytes, d->source_ip);
-    });
-    log_->info("[discovery] {}; bus on {} pub {} router {}; control {}", beacon_.describe(),
-               beacon_.bind_address(), co.pub_port, co.router_port, control_->endpoint());
+    beacon_->set_receiver(
+        [this](std::string_view bytes, const std::string& source_ip) { cluster_->on_datagram(bytes, source_ip); });
+    log_->info("[discovery] {}; bus on {} pub {} router {}; control {}", beacon_->describe(),
+               beacon_->bind_address(), co.pub_port, co.router_port, control_ ? control_->endpoint() : "off");
     cluster_->start();
-    loop_.start([this] {
+    loop_->start([this] {
       cluster_->tick();
       tracker_->tick();
+      if (fire_timers_) supervisor_->fire_due_timers();
       register_at_start();
       return cluster_->next_deadline();
     });
     return {};
   }
 
+  node::NodeParts parts() { return {cluster_.get(), tracker_.get(), supervisor_.get()}; }
+
   NodeInfo info() const override {
-    return loop_.call([this] { return info_locked(); });
+    return loop_->call([this] { return info_locked(); });
   }
 
   std::vector<MemberInfo> members() const override {
-    return loop_.call([this] { return members_locked(); });
+    return loop_->call([this] { return members_locked(); });
   }
 
   void leave() override {
-    loop_.post([this] { begin_leave(); });
+    loop_->post([this] { begin_leave(); });
   }
 
   Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
@@ -190,7 +208,7 @@ class NodeImpl final : public Node {
     return await<std::string>([=, this](auto done) { tracker_->register_name(name, plugin, args, done); });
   }
   Result<std::string, Error> whereis(const std::string& name) const override {
-    return loop_.call([&] { return tracker_->whereis(name); });
+    return loop_->call([&] { return tracker_->whereis(name); });
   }
   Result<void, Error> unregister_name(const std::string& name) override {
     auto r = await<std::string>([=, this](auto done) { tracker_->unregister_name(name, done); });
@@ -198,7 +216,7 @@ class NodeImpl final : public Node {
     return {};
   }
   std::vector<RegisteredName> registered() const override {
-    return loop_.call([&] { return tracker_->registered(); });
+    return loop_->call([&] { return tracker_->registered(); });
   }
   Result<void, Error> send(const std::string& name, const std::string& message) override {
     auto r = await<std::string>([=, this](auto done) { tracker_->send(name, message, done); });
@@ -211,7 +229,7 @@ class NodeImpl final : public Node {
                               timeout + std::chrono::seconds(1));
   }
   std::vector<LocalWorker> workers() const override {
-    return loop_.call([&] { return workers_locked(); });
+    return loop_->call([&] { return workers_locked(); });
   }
   Result<uint64_t, Error> start_local(const std::string& name, const std::string& plugin, const std::string& args,
                                       const std::string& policy) override {
@@ -222,29 +240,37 @@ class NodeImpl final : public Node {
     return *r;
   }
   Result<void, Error> stop_local(const std::string& name) override {
-    bool registered = loop_.call([&] { return tracker_->owns(name); });
+    bool registered = loop_->call([&] { return tracker_->owns(name); });
     if (registered) return fail(Error{Errc::registered, name + " is registered: use unregister"});
     auto r = supervisor_->stop(name);
     if (!r) return fail(r.error());
     return {};
   }
 
-  void wait() override { loop_.wait_stopped(); }
-  bool stopped() const override { return !loop_.running(); }
+  void wait() override { loop_->wait_stopped(); }
+  bool stopped() const override { return !loop_->running(); }
 
  private:
   // Runs an asynchronous tracker operation on the loop and waits for it.
   template <class T, class Start>
   Result<T, Error> await(Start start, std::chrono::milliseconds deadline = std::chrono::seconds(15)) const {
-    if (!loop_.running()) return fail(Error{Errc::stopped, "the node has stopped"});
+    if (!loop_->running()) return fail(Error{Errc::stopped, "the node has stopped"});
     auto promise = std::make_shared<std::promise<Result<T, Error>>>();
     auto future = promise->get_future();
-    loop_.post([start, promise] {
+    loop_->post([start, promise] {
       start([promise, once = std::make_shared<bool>(false)](Result<T, Error> r) {
         if (std::exchange(*once, true)) return;
         promise->set_value(std::move(r));
       });
     });
+    if (loop_->on_loop_thread()) {
+      // Waiting here would stop the very loop that must answer: let it run
+      // meanwhile (a simulator's stepped loop can; a real one cannot re-enter).
+      auto ready = [&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+      if (!loop_->run_until(ready, deadline))
+        return fail(Error{Errc::timeout, "no answer from the node's loop in time (called on the loop's thread)"});
+      return future.get();
+    }
     if (future.wait_for(deadline) != std::future_status::ready)
       return fail(Error{Errc::timeout, "no answer from the node's loop in time"});
     return future.get();
@@ -276,14 +302,14 @@ class NodeImpl final : public Node {
   NodeInfo info_locked() const {
     const auto& o = cluster_->options();
     return NodeInfo{o.name,         self_.to_string(), opts_.cluster,         incarnation_,
-                    beacon_.bind_address(), o.pub_port, o.router_port, beacon_.describe(),
+                    beacon_->bind_address(), o.pub_port, o.router_port, beacon_->describe(),
                     control_ ? control_->endpoint() : ""};
   }
 
   std::vector<MemberInfo> members_locked() const {
     std::vector<MemberInfo> out;
     const auto& o = cluster_->options();
-    out.push_back({o.name, self_.to_string(), "alive", beacon_.bind_address(), incarnation_, 0, true});
+    out.push_back({o.name, self_.to_string(), "alive", beacon_->bind_address(), incarnation_, 0, true});
     auto now = clock_.now();
     for (const auto& m : cluster_->membership().members()) {
       out.push_back({m.name, m.id.to_string(), std::string(discovery::to_string(m.state)), m.endpoint.host,
@@ -298,7 +324,7 @@ class NodeImpl final : public Node {
     log_->info("[tracker] leaving: handing off {} names", supervisor_->count());
     tracker_->leave([this] {
       cluster_->leave();  // the PUB socket lingers, so the goodbye still goes out
-      loop_.stop();
+      loop_->stop();
     });
   }
 
@@ -307,7 +333,7 @@ class NodeImpl final : public Node {
     if (cmd == "info") {
       NodeInfo i = info_locked();
       const auto& s = cluster_->stats();
-      const auto& t = transport_->stats();
+      const auto t = bus_->stats();
       reply(Json{{"ok", true},
                  {"name", i.name},
                  {"id", i.id},
@@ -362,7 +388,7 @@ class NodeImpl final : public Node {
                         {"registered", w.registered}});
       reply(Json{{"ok", true}, {"workers", list}});
     } else if (cmd == "start_local") {
-      // The API's own functions: on the loop thread their loop_.call runs inline.
+      // The API's own functions: on the loop thread their loop_->call runs inline.
       auto r = start_local(req.value("name", ""), req.value("plugin", ""), req.value("args", ""),
                            req.value("policy", "permanent"));
       reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", cluster_->options().name + "/" + std::to_string(*r)}}
@@ -403,50 +429,54 @@ class NodeImpl final : public Node {
   }
 
   void shutdown() {
-    loop_.stop();
-    loop_.join();
+    if (loop_) {
+      loop_->stop();
+      loop_->join();
+    }
     control_.reset();
     tracker_.reset();
     supervisor_.reset();  // workers terminate (reason shutdown)
     cluster_.reset();
-    transport_.reset();
+    bus_.reset();
+    beacon_.reset();  // before the loop whose reactor polls it
   }
 
  private:
   NodeOptions opts_;
+  Env* env_;
   const Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
-  zmq::context_t ctx_;
-  bus::Reactor reactor_;
-  discovery::BeaconSocket beacon_;
-  mutable node::EventLoop loop_;
+  std::unique_ptr<node::Loop> loop_;  // destroyed last: the sockets below are served on it
+  std::unique_ptr<node::BeaconChannel> beacon_;
   bus::NodeId self_;
   uint64_t incarnation_ = 0;
-  std::unique_ptr<bus::ZmqTransport> transport_;
+  std::unique_ptr<node::Bus> bus_;
   std::unique_ptr<discovery::Cluster> cluster_;
   std::unique_ptr<node::ControlServer> control_;
   workers::PluginLoader loader_;
   std::unique_ptr<workers::Supervisor> supervisor_;
   std::unique_ptr<names::Tracker> tracker_;
   Clock::time_point register_at_{};
+  bool fire_timers_ = false;  // the loop's tick fires worker timers (no timer thread)
   bool leaving_ = false;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, const Clock& clock) {
+namespace node {
+NodeParts parts_of(Node& n) { return static_cast<NodeImpl&>(n).parts(); }
+}  // namespace node
+
+Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, Env* env) {
+  if (!env) env = Env::Default();
   if (auto v = node::validate(opts); !v) return fail(Error{Errc::bad_option, v.error()});
   if (opts.host.empty()) opts.host = local_hostname();
   std::string full_name = opts.name + "@" + opts.host;
   if (!discovery::valid_name(full_name, discovery::kMaxNodeName))
     return fail(Error{Errc::bad_option, "node name '" + full_name + "' is too long or has spaces"});
 
-  discovery::Scope scope{opts.interface, opts.multicast, opts.seeds, opts.beacon_port};
-  auto beacon = discovery::BeaconSocket::open(scope);
-  if (!beacon) return fail(Error{Errc::bind_failed, "discovery: " + beacon.error()});
-
   auto log = node::make_node_logger(full_name, opts.log_level);
-  auto node = std::make_unique<NodeImpl>(std::move(opts), clock, log, std::move(beacon).value());
+  auto node = std::make_unique<NodeImpl>(std::move(opts), env, log);
   if (auto r = node->init(full_name); !r) return fail(r.error());
   return std::unique_ptr<Node>(std::move(node));
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "zswarm/clock.hpp"
+#include "zswarm/env.hpp"
 #include "zswarm/error.hpp"
 #include "zswarm/export.h"
 #include "zswarm/registered_name.hpp"
@@ -48,6 +49,7 @@ struct NodeOptions {
   std::chrono::milliseconds probe_timeout{500};
   // Local control socket: <control_dir>/<cluster>/<name>.sock
   std::string control_dir;          // empty: default_control_dir()
+  bool control_socket = true;       // false: none (an embedder using only this API; a simulation)
   std::vector<std::string> plugin_path;  // searched before the default plugin directories
   // Placement (like swarm's node whitelist / blacklist): glob patterns on
   // node names; a node is eligible to own names if it matches some allow
@@ -117,8 +119,9 @@ struct LocalWorker {
 class ZSWARM_API Node {
  public:
   // Binds everything and starts the event loop; errors name what failed.
-  static Result<std::unique_ptr<Node>, Error> start(NodeOptions opts,
-                                                        const Clock& clock = SystemClock::instance());
+  // Time, randomness, the loop's thread, the bus and the beacon come from
+  // `env` (nullptr: Env::Default()), which must outlive the node.
+  static Result<std::unique_ptr<Node>, Error> start(NodeOptions opts, Env* env = Env::Default());
   // Stops without a goodbye (peers will see this node go down).
   virtual ~Node();
 

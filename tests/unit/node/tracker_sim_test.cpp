@@ -1,7 +1,7 @@
-// The tracker over a simulated network: replicas converge under loss,
-// duplication and reordering; a healed partition keeps one worker per name;
-// a dead node's names restart exactly once. Deterministic: manual clock,
-// seeded faults, no sleeping.
+// The name service of real nodes (Node::start on a SimEnv) over a simulated
+// network: replicas converge under loss, duplication and reordering; a
+// healed partition keeps one worker per name; a dead node's names restart
+// exactly once. Deterministic: manual clock, seeded faults, no sleeping.
 #include "names/tracker.hpp"
 
 #include <map>
@@ -18,7 +18,7 @@ namespace {
 // name -> REF, as one node's replica has it.
 std::map<std::string, std::string> replica(SimNode& n) {
   std::map<std::string, std::string> out;
-  for (const auto& r : n.tracker->registered()) out[r.name] = r.ref;
+  for (const auto& r : n.node->registered()) out[r.name] = r.ref;
   return out;
 }
 
@@ -26,10 +26,17 @@ std::map<std::string, std::string> replica(SimNode& n) {
 std::map<std::string, int> census(std::vector<std::unique_ptr<SimNode>>& nodes) {
   std::map<std::string, int> count;
   for (auto& n : nodes)
-    if (n->supervisor)
-      for (const auto& w : n->supervisor->list())
-        if (n->tracker->owns(w.name)) ++count[w.name];
+    if (n->node)
+      for (const auto& w : n->node->workers())
+        if (w.registered) ++count[w.name];
   return count;
+}
+
+// Is a worker for `name` under n's supervisor?
+bool runs_on(SimNode& n, const std::string& name) {
+  for (const auto& w : n.node->workers())
+    if (w.name == name) return true;
+  return false;
 }
 
 // The names on which two replicas differ, for readable failures.
@@ -45,18 +52,20 @@ std::string diff(const std::map<std::string, std::string>& x, const std::map<std
 struct TrackerSim : Sim {
   std::map<std::string, std::string> results;  // name -> "ok" or error code
 
+  // Asynchronous, so that many registrations are in flight at once: the
+  // public register_name waits for its answer, which would run them one by one.
   void register_from(SimNode& n, const std::string& name, const std::string& plugin = "echo",
                      const std::string& args = "") {
-    n.tracker->register_name(name, plugin, args, [this, name](Result<std::string, Error> r) {
+    n.parts.tracker->register_name(name, plugin, args, [this, name](Result<std::string, Error> r) {
       results[name] = r ? "ok" : r.error().name();
     });
   }
 };
 
 TEST_F(TrackerSim, RegisterOnTheRingOwnerAndAgreeEverywhere) {
-  auto& a = add("a@h", true);
-  auto& b = add("b@h", true);
-  auto& c = add("c@h", true);
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
   settle();
   for (int i = 0; i < 60; ++i) register_from(*nodes[static_cast<std::size_t>(i % 3)], std::string("n").append(std::to_string(i)));
   settle();
@@ -74,9 +83,9 @@ TEST_F(TrackerSim, RegisterOnTheRingOwnerAndAgreeEverywhere) {
 }
 
 TEST_F(TrackerSim, ReplicasConvergeUnderLossDuplicationAndReordering) {
-  auto& a = add("a@h", true);
-  auto& b = add("b@h", true);
-  auto& c = add("c@h", true);
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
   settle();
   run_for(200ms);
   for (auto& n : nodes) {
@@ -109,8 +118,8 @@ TEST_F(TrackerSim, ReplicasConvergeUnderLossDuplicationAndReordering) {
 }
 
 TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
-  auto& a = add("a@h", true);
-  auto& b = add("b@h", true);
+  auto& a = add("a@h");
+  auto& b = add("b@h");
   settle();
   isolate(a, true);
   run_for(2000ms);  // each side declares the other down
@@ -135,14 +144,14 @@ TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
   // The survivor of each conflict is the one both replicas name.
   for (auto& [name, ref] : ra) {
     SimNode& owner = ref[0] == 'a' ? a : b;
-    EXPECT_TRUE(owner.supervisor->info(name).has_value()) << name;
+    EXPECT_TRUE(runs_on(owner, name)) << name;
   }
 }
 
 TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
-  auto& a = add("a@h", true);
-  auto& b = add("b@h", true);
-  auto& c = add("c@h", true);
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
   settle();
   for (int i = 0; i < 90; ++i) register_from(a, std::string("f").append(std::to_string(i)));
   settle();
@@ -161,16 +170,16 @@ TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
 }
 
 TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
-  auto& a = add("a@h", true);
+  auto& a = add("a@h");
   settle();
   // probe workers answer begin_handoff as told: "handoff ignore|restart|state".
   const char* modes[] = {"state", "restart", "ignore"};
   for (int i = 0; i < 30; ++i) register_from(a, std::string("h").append(std::to_string(i)), "probe");
   settle();
   for (int i = 0; i < 30; ++i)
-    a.tracker->send(std::string("h").append(std::to_string(i)), std::string("handoff ") + modes[i % 3], [](Result<std::string, Error>) {});
+    (void)a.node->send(std::string("h").append(std::to_string(i)), std::string("handoff ") + modes[i % 3]);
   settle();
-  auto& b = add("b@h", true);
+  auto& b = add("b@h");
   settle();
   auto ra = replica(a);
   EXPECT_EQ(replica(b), ra);
@@ -192,14 +201,15 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
 }
 
 TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
-  auto& a = add("a@h", true);
+  auto& a = add("a@h");
   settle();
   for (int i = 0; i < 20; ++i) register_from(a, std::string("m").append(std::to_string(i)), "counter");
   settle();
   // A newcomer takes over some names; messages sent meanwhile must all count.
-  auto& b = add("b@h", true);
+  auto& b = add("b@h");
   for (int round = 0; round < 5; ++round) {
-    for (int i = 0; i < 20; ++i) a.tracker->send(std::string("m").append(std::to_string(i)), "inc", [](Result<std::string, Error>) {});
+    // Asynchronous: the public send would settle the handoff before returning.
+    for (int i = 0; i < 20; ++i) a.parts.tracker->send(std::string("m").append(std::to_string(i)), "inc", [](Result<std::string, Error>) {});
     net.deliver(3);  // interleave with the handoff traffic
   }
   settle();
@@ -207,31 +217,30 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   for (auto& [name, ref] : replica(a)) moved += ref[0] == 'b';
   EXPECT_GT(moved, 0);
   for (int i = 0; i < 20; ++i) {
-    std::string got;
-    b.tracker->call(std::string("m").append(std::to_string(i)), "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().name(); });
-    settle();
+    auto r = b.node->call(std::string("m").append(std::to_string(i)), "get", 1s);
+    std::string got = r ? *r : std::string(r.error().name());
     EXPECT_EQ(got, "5") << "m" << i;
   }
 }
 
 TEST_F(TrackerSim, AWorkerWhoseEntryCannotBeRecordedIsStoppedAgain) {
-  auto& a = add("a@h", true);
+  auto& a = add("a@h");
   settle();
   // echo starts with any args, but an entry's args are capped: put() refuses
   // it after the start, and the start must be undone.
   register_from(a, "oversized", "echo", std::string(registry::kMaxArgsBytes + 1, 'x'));
   settle();
   EXPECT_EQ(results["oversized"], "invalid_entry");
-  EXPECT_FALSE(a.supervisor->info("oversized").has_value());
-  EXPECT_FALSE(a.tracker->whereis("oversized"));
+  EXPECT_FALSE(runs_on(a, "oversized"));
+  EXPECT_FALSE(a.node->whereis("oversized"));
   register_from(a, "fine", "echo", "x");
   settle();
   EXPECT_EQ(results["fine"], "ok");
-  EXPECT_TRUE(a.supervisor->info("fine").has_value());
+  EXPECT_TRUE(runs_on(a, "fine"));
 }
 
 TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
-  auto& a = add("a@h", true);
+  auto& a = add("a@h");
   settle();
   // ~1.3 MB of entries: the snapshot a newcomer gets takes several chunks.
   const std::string args(1000, 'x');
@@ -239,9 +248,9 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
   // Probes whose handoff state is 1 MB: 4 slices of 256 KiB each.
   for (int i = 0; i < 8; ++i) register_from(a, std::string("big").append(std::to_string(i)), "probe");
   settle();
-  for (int i = 0; i < 8; ++i) a.tracker->send(std::string("big").append(std::to_string(i)), "bigstate 1000000", [](Result<std::string, Error>) {});
+  for (int i = 0; i < 8; ++i) (void)a.node->send(std::string("big").append(std::to_string(i)), "bigstate 1000000");
   settle();
-  auto& b = add("b@h", true);
+  auto& b = add("b@h");
   settle();
   auto ra = replica(a);
   ASSERT_EQ(ra.size(), 1308u);
@@ -255,9 +264,8 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
     if (*ring.owner(name) != b.id.to_string()) continue;
     ++moved;
     EXPECT_EQ(ra[name].substr(0, 2), "b@") << name;
-    std::string got;
-    b.tracker->call(name, "restored", 1s, [&](Result<std::string, Error> r) { got = r ? *r : r.error().name(); });
-    settle();
+    auto r = b.node->call(name, "restored", 1s);
+    std::string got = r ? *r : std::string(r.error().name());
     // "probe:N" plus the 1,000,000-byte pad, whole, after reassembly.
     EXPECT_GT(std::stoul(got.empty() ? "0" : got), 1000000u) << name << ": " << got;
   }

@@ -1,7 +1,10 @@
-// The cluster state machine, several nodes in one process over a
-// MemoryNetwork, on a manual clock: formation, failure detection, goodbye,
-// restart and sequence gaps, deterministically and without sleeping.
+// The cluster state machine inside real nodes (Node::start on a SimEnv),
+// several in one process over a MemoryNetwork, on a manual clock: formation,
+// failure detection, goodbye, restart and sequence gaps, deterministically
+// and without sleeping.
 #include "discovery/cluster.hpp"
+
+#include <algorithm>
 
 #include "support/sim.hpp"
 
@@ -52,11 +55,11 @@ TEST_F(Sim, SilentPartitionIsDetectedByMissedHeartbeatsAndHeals) {
   settle();
   b.fault->plan().cut_all = true;  // no RST, no frames: like a pulled cable
   a.fault->plan().cut.insert(b.id);
-  auto beacons_lost = [&] { air_from.clear(); };
+  auto beacons_lost = [&] { env.air().clear(); };
   for (int i = 0; i < 200; ++i) {  // 2 s, beacons lost too
     clock.advance(10ms);
-    a.cluster->tick();
-    b.cluster->tick();
+    a.loop->tick();
+    b.loop->tick();
     beacons_lost();
     net.deliver();
   }
@@ -73,7 +76,7 @@ TEST_F(Sim, GoodbyeMarksLeftAtOnce) {
   auto& a = add("a@h");
   auto& b = add("b@h");
   settle();
-  b.cluster->leave();
+  b.node->leave();
   settle();
   EXPECT_EQ(state_seen(a, b), MemberState::left);
 }
@@ -82,15 +85,16 @@ TEST_F(Sim, RestartedNodeIsANewIncarnation) {
   auto& a = add("a@h");
   auto& b = add("b@h");
   settle();
-  uint64_t old_incarnation = b.cluster->options().incarnation;
+  uint64_t old_incarnation = b.node->info().incarnation;
   kill(b);
   auto& b2 = add("b@h");
   settle();
-  const auto* m = a.cluster->membership().find_by_name("b@h");
-  ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->id, b2.id);
+  auto seen = others(a);
+  auto m = std::find_if(seen.begin(), seen.end(), [](const MemberInfo& x) { return x.name == "b@h"; });
+  ASSERT_NE(m, seen.end());
+  EXPECT_EQ(m->id, b2.id.to_string());
   EXPECT_GT(m->incarnation, old_incarnation);
-  EXPECT_EQ(m->state, MemberState::alive);
+  EXPECT_EQ(parse_state(m->state), MemberState::alive);
 }
 
 TEST_F(Sim, OtherClusterStaysOut) {
@@ -102,11 +106,12 @@ TEST_F(Sim, OtherClusterStaysOut) {
   other.name = "x@h";
   other.incarnation = 1;
   other.pub_port = other.router_port = 9;
-  a.cluster->on_datagram(discovery::encode(other), "127.0.0.1");
-  a.cluster->on_datagram("garbage", "127.0.0.1");
-  EXPECT_TRUE(a.cluster->membership().members().empty());
-  EXPECT_EQ(a.cluster->stats().beacons_other_cluster, 1u);
-  EXPECT_EQ(a.cluster->stats().beacons_garbage, 1u);
+  env.air().inject(discovery::encode(other));
+  env.air().inject("garbage");
+  settle();
+  EXPECT_TRUE(others(a).empty());
+  EXPECT_EQ(a.parts.cluster->stats().beacons_other_cluster, 1u);
+  EXPECT_EQ(a.parts.cluster->stats().beacons_garbage, 1u);
 }
 
 TEST_F(Sim, LostPublicationsAreNoticedAsGaps) {
@@ -119,7 +124,7 @@ TEST_F(Sim, LostPublicationsAreNoticedAsGaps) {
   a.fault->plan().drop = 0;
   run_for(300ms);
   EXPECT_GT(b.gaps, 0u);
-  EXPECT_GT(b.cluster->stats().sequence_gaps, 0u);
+  EXPECT_GT(b.parts.cluster->stats().sequence_gaps, 0u);
 }
 
 TEST_F(Sim, MalformedFramesAreCountedAndDropped) {
@@ -128,7 +133,7 @@ TEST_F(Sim, MalformedFramesAreCountedAndDropped) {
   settle();
   b.transport->send(a.id, "not an envelope");
   settle();
-  EXPECT_EQ(a.cluster->stats().frames_rejected, 1u);
+  EXPECT_EQ(a.parts.cluster->stats().frames_rejected, 1u);
   EXPECT_EQ(state_seen(a, b), MemberState::alive);
 }
 
