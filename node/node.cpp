@@ -11,6 +11,7 @@
 
 #include "discovery/cluster.hpp"
 #include "node/config.hpp"
+#include "node/control_adapter.hpp"
 #include "node/control_server.hpp"
 #include "node/env_internal.hpp"
 #include "node/logging.hpp"
@@ -70,7 +71,6 @@ spdlog::level::level_enum spd_level(LogLevel l) {
 // Room in a frame for the envelope and a message's name and map around its payload.
 constexpr std::size_t kFrameOverhead = 64u << 10;
 
-Json error_json(const Error& e) { return node::ControlServer::error(e.code, e.detail); }
 
 std::string local_hostname() {
   char buf[256] = {};
@@ -168,7 +168,7 @@ class NodeImpl final : public Node {
         return fail(Error{Errc::bad_option, "this Env's loop cannot serve a control socket (set control_socket off)"});
       auto control = node::ControlServer::open(
           *loop_->zmq_context(), *loop_->reactor(), control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
-          [this](const Json& req, node::ControlServer::Reply reply) { on_control(req, std::move(reply)); },
+          [this](const Json& req, node::ControlServer::Reply reply) { node::serve_control(*this, req, std::move(reply)); },
           node::ControlServer::Limits{opts_.max_frame_bytes, 1000, 32});
       if (!control) return fail(Error{Errc::control_socket_failed, control.error()});
       control_ = std::move(control).value();
@@ -201,6 +201,21 @@ class NodeImpl final : public Node {
 
   void leave() override {
     loop_->post([this] { begin_leave(); });
+  }
+
+  void register_name_async(const std::string& name, const std::string& plugin, const std::string& args,
+                           Done<std::string> done) override {
+    on_loop([=, this] { tracker_->register_name(name, plugin, args, done); }, done);
+  }
+  void unregister_name_async(const std::string& name, Done<std::string> done) override {
+    on_loop([=, this] { tracker_->unregister_name(name, done); }, done);
+  }
+  void send_async(const std::string& name, const std::string& message, Done<std::string> done) override {
+    on_loop([=, this] { tracker_->send(name, message, done); }, done);
+  }
+  void call_async(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
+                  Done<std::string> done) override {
+    on_loop([=, this] { tracker_->call(name, message, timeout, done); }, done);
   }
 
   Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
@@ -251,6 +266,14 @@ class NodeImpl final : public Node {
   bool stopped() const override { return !loop_->running(); }
 
  private:
+  // Runs `start` on the loop: at once when already there, else posted.
+  template <class Start>
+  void on_loop(Start start, const Done<std::string>& done) {
+    if (!loop_->running()) return done(fail(Error{Errc::stopped, "the node has stopped"}));
+    if (loop_->on_loop_thread()) return start();
+    loop_->post(std::move(start));
+  }
+
   // Runs an asynchronous tracker operation on the loop and waits for it.
   template <class T, class Start>
   Result<T, Error> await(Start start, std::chrono::milliseconds deadline = std::chrono::seconds(15)) const {
@@ -301,9 +324,16 @@ class NodeImpl final : public Node {
 
   NodeInfo info_locked() const {
     const auto& o = cluster_->options();
-    return NodeInfo{o.name,         self_.to_string(), opts_.cluster,         incarnation_,
-                    beacon_->bind_address(), o.pub_port, o.router_port, beacon_->describe(),
-                    control_ ? control_->endpoint() : ""};
+    NodeInfo i{o.name,         self_.to_string(), opts_.cluster,         incarnation_,
+               beacon_->bind_address(), o.pub_port, o.router_port, beacon_->describe(),
+               control_ ? control_->endpoint() : "", opts_.max_frame_bytes, {}};
+    const auto& s = cluster_->stats();
+    const auto t = bus_->stats();
+    i.stats = NodeStats{s.beacons_sent,          s.beacons_received, s.beacons_other_cluster, s.beacons_bad_version,
+                        s.beacons_garbage,       s.frames_received,  s.frames_rejected,       s.bodies_rejected,
+                        s.frames_unknown_sender, t.connections_dropped, t.handshakes_failed,  t.links_reopened,
+                        s.sequence_gaps,         s.probes_sent};
+    return i;
   }
 
   std::vector<MemberInfo> members_locked() const {
@@ -326,106 +356,6 @@ class NodeImpl final : public Node {
       cluster_->leave();  // the PUB socket lingers, so the goodbye still goes out
       loop_->stop();
     });
-  }
-
-  void on_control(const Json& req, node::ControlServer::Reply reply) {
-    const std::string cmd = req["cmd"];
-    if (cmd == "info") {
-      NodeInfo i = info_locked();
-      const auto& s = cluster_->stats();
-      const auto t = bus_->stats();
-      reply(Json{{"ok", true},
-                 {"name", i.name},
-                 {"id", i.id},
-                 {"cluster", i.cluster},
-                 {"incarnation", i.incarnation},
-                 {"bind_address", i.bind_address},
-                 {"pub_port", i.pub_port},
-                 {"router_port", i.router_port},
-                 {"discovery", i.discovery},
-                 {"control", i.control_endpoint},
-                 {"pid", ::getpid()},
-                 {"stats",
-                  {{"beacons_sent", s.beacons_sent},
-                   {"beacons_received", s.beacons_received},
-                   {"beacons_other_cluster", s.beacons_other_cluster},
-                   {"beacons_bad_version", s.beacons_bad_version},
-                   {"beacons_garbage", s.beacons_garbage},
-                   {"frames_received", s.frames_received},
-                   {"frames_rejected", s.frames_rejected},
-                   {"bodies_rejected", s.bodies_rejected},
-                   {"frames_unknown_sender", s.frames_unknown_sender},
-                   {"connections_dropped", t.connections_dropped},
-                   {"handshakes_failed", t.handshakes_failed},
-                   {"links_reopened", t.links_reopened},
-                   {"max_frame_bytes", opts_.max_frame_bytes},
-                   {"sequence_gaps", s.sequence_gaps},
-                   {"probes_sent", s.probes_sent}}}});
-    } else if (cmd == "members") {
-      Json list = Json::array();
-      for (const auto& m : members_locked())
-        list.push_back({{"name", m.name},
-                        {"id", m.id},
-                        {"state", m.state},
-                        {"address", m.address},
-                        {"incarnation", m.incarnation},
-                        {"last_heard_ms", m.last_heard_ms},
-                        {"self", m.self}});
-      reply(Json{{"ok", true}, {"members", list}});
-    } else if (cmd == "leave") {
-      reply(Json{{"ok", true}});
-      begin_leave();
-    } else if (cmd == "workers") {
-      Json list = Json::array();
-      for (const auto& w : workers_locked())
-        list.push_back({{"name", w.name},
-                        {"id", w.id},
-                        {"plugin", w.plugin},
-                        {"policy", w.policy},
-                        {"state", w.state},
-                        {"restarts", w.restarts},
-                        {"mailbox", w.mailbox_depth},
-                        {"registered", w.registered}});
-      reply(Json{{"ok", true}, {"workers", list}});
-    } else if (cmd == "start_local") {
-      // The API's own functions: on the loop thread their loop_->call runs inline.
-      auto r = start_local(req.value("name", ""), req.value("plugin", ""), req.value("args", ""),
-                           req.value("policy", "permanent"));
-      reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", cluster_->options().name + "/" + std::to_string(*r)}}
-              : error_json(r.error()));
-    } else if (cmd == "stop_local") {
-      auto r = stop_local(req.value("name", ""));
-      reply(r ? Json{{"ok", true}} : error_json(r.error()));
-    } else if (cmd == "register") {
-      tracker_->register_name(req.value("name", ""), req.value("plugin", ""), req.value("args", ""),
-                              [reply](Result<std::string, Error> r) {
-                                reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
-                              });
-    } else if (cmd == "whereis") {
-      auto r = tracker_->whereis(req.value("name", ""));
-      reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
-    } else if (cmd == "unregister") {
-      tracker_->unregister_name(req.value("name", ""), [reply](Result<std::string, Error> r) {
-        reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
-      });
-    } else if (cmd == "registered") {
-      Json list = Json::array();
-      for (const auto& n : tracker_->registered())
-        list.push_back({{"name", n.name}, {"ref", n.ref}, {"owner", n.owner}, {"plugin", n.plugin}});
-      reply(Json{{"ok", true}, {"names", list}});
-    } else if (cmd == "send") {
-      tracker_->send(req.value("name", ""), req.value("message", ""), [reply](Result<std::string, Error> r) {
-        reply(r ? Json{{"ok", true}} : error_json(r.error()));
-      });
-    } else if (cmd == "call") {
-      auto timeout = std::chrono::milliseconds(req.value("timeout_ms", 5000));
-      tracker_->call(req.value("name", ""), req.value("message", ""), timeout,
-                     [reply](Result<std::string, Error> r) {
-                       reply(r ? Json{{"ok", true}, {"reply", *r}} : error_json(r.error()));
-                     });
-    } else {
-      reply(node::ControlServer::error(Errc::unknown_command, "no command '" + cmd + "'"));
-    }
   }
 
   void shutdown() {

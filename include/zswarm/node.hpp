@@ -80,6 +80,25 @@ ZSWARM_API std::string default_control_dir();
 ZSWARM_API std::string control_socket_path(const std::string& control_dir, const std::string& cluster,
                                            const std::string& name);
 
+// Counters since the node started (docs/operations.md §5.5 says what a
+// rising value means).
+struct NodeStats {
+  uint64_t beacons_sent = 0;
+  uint64_t beacons_received = 0;
+  uint64_t beacons_other_cluster = 0;
+  uint64_t beacons_bad_version = 0;
+  uint64_t beacons_garbage = 0;
+  uint64_t frames_received = 0;
+  uint64_t frames_rejected = 0;
+  uint64_t bodies_rejected = 0;
+  uint64_t frames_unknown_sender = 0;
+  uint64_t connections_dropped = 0;
+  uint64_t handshakes_failed = 0;
+  uint64_t links_reopened = 0;
+  uint64_t sequence_gaps = 0;
+  uint64_t probes_sent = 0;
+};
+
 struct NodeInfo {
   std::string name;  // "a@host"
   std::string id;    // 32 hex digits
@@ -90,6 +109,8 @@ struct NodeInfo {
   uint16_t router_port = 0;
   std::string discovery;  // e.g. "broadcast 127.255.255.255:45670"
   std::string control_endpoint;
+  std::size_t max_frame_bytes = 0;
+  NodeStats stats;
 };
 
 struct MemberInfo {
@@ -149,6 +170,20 @@ class ZSWARM_API Node {
   // As send, and waits for the worker's reply.
   virtual Result<std::string, Error> call(const std::string& name, const std::string& message,
                                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) = 0;
+
+  // --- the same, asynchronous: they return at once, and `done` runs once,
+  // on the node's loop thread (so it must not block; it may call the
+  // asynchronous forms again). A stopped node answers `stopped`. ---
+  template <class T>
+  using Done = std::function<void(Result<T, Error>)>;
+  virtual void register_name_async(const std::string& name, const std::string& plugin, const std::string& args,
+                                   Done<std::string> done) = 0;
+  // `done` gets the REF of the worker that was stopped.
+  virtual void unregister_name_async(const std::string& name, Done<std::string> done) = 0;
+  // `done` gets an empty string once the message is on its way.
+  virtual void send_async(const std::string& name, const std::string& message, Done<std::string> done) = 0;
+  virtual void call_async(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
+                          Done<std::string> done) = 0;
 
   // --- this node's supervisor only ---
   virtual std::vector<LocalWorker> workers() const = 0;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include "support/wait.hpp"
 #include "zswarm/node.hpp"
@@ -124,6 +125,51 @@ TEST_F(NodeApi, LeaveHandsOffAndStops) {
     auto r = a.call(std::string("c").append(std::to_string(i)), "get");
     EXPECT_TRUE(r.ok() && *r == "7") << i;
   }
+}
+
+TEST_F(NodeApi, AsynchronousFormsReturnAtOnceAndAnswerOnTheLoop) {
+  Node& a = start("a");
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  std::mutex mu;
+  std::vector<std::string> got;  // "what:result", in the order they ended
+  auto note = [&](std::string what) {
+    return [&, what](Result<std::string, Error> r) {
+      std::lock_guard lock(mu);
+      got.push_back(what + ":" + (r ? *r : std::string(r.error().name())));
+    };
+  };
+  auto count = [&] {
+    std::lock_guard lock(mu);
+    return got.size();
+  };
+  a.register_name_async("async-ctr", "counter", "", note("register"));
+  ASSERT_TRUE(wait_until([&] { return count() == 1; }));
+  ASSERT_TRUE(wait_until([&] { return b.whereis("async-ctr").ok(); }));
+  // Chained on the loop: each answer starts the next request.
+  b.send_async("async-ctr", "inc 4", [&](Result<std::string, Error> r) {
+    note("send")(r);
+    b.call_async("async-ctr", "get", 2s, note("call"));
+  });
+  ASSERT_TRUE(wait_until([&] { return count() == 3; }));
+  a.unregister_name_async("async-ctr", note("unregister"));
+  a.register_name_async("async-ctr", "no-such-plugin", "", note("bad"));
+  ASSERT_TRUE(wait_until([&] { return count() == 5; }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(got[0].rfind("register:a@", 0), 0u) << got[0];
+  EXPECT_EQ(got[1], "send:");
+  EXPECT_EQ(got[2], "call:4");
+  EXPECT_EQ(got[3].rfind("unregister:a@", 0), 0u) << got[3];
+  EXPECT_EQ(got[4], "bad:plugin_not_found");
+}
+
+TEST_F(NodeApi, AStoppedNodeAnswersStoppedAtOnce) {
+  Node& a = start("a");
+  a.leave();
+  a.wait();
+  std::string got;
+  a.call_async("anything", "get", 1s, [&](Result<std::string, Error> r) { got = r ? *r : std::string(r.error().name()); });
+  EXPECT_EQ(got, "stopped");
 }
 
 }  // namespace

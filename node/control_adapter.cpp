@@ -1,0 +1,115 @@
+#include "node/control_adapter.hpp"
+
+#include <unistd.h>
+
+namespace zswarm::node {
+namespace {
+
+using Json = ControlServer::Json;
+
+Json error_json(const Error& e) { return ControlServer::error(e.code, e.detail); }
+
+Json info_json(const NodeInfo& i) {
+  const NodeStats& s = i.stats;
+  return Json{{"ok", true},
+              {"name", i.name},
+              {"id", i.id},
+              {"cluster", i.cluster},
+              {"incarnation", i.incarnation},
+              {"bind_address", i.bind_address},
+              {"pub_port", i.pub_port},
+              {"router_port", i.router_port},
+              {"discovery", i.discovery},
+              {"control", i.control_endpoint},
+              {"pid", ::getpid()},
+              {"stats",
+               {{"beacons_sent", s.beacons_sent},
+                {"beacons_received", s.beacons_received},
+                {"beacons_other_cluster", s.beacons_other_cluster},
+                {"beacons_bad_version", s.beacons_bad_version},
+                {"beacons_garbage", s.beacons_garbage},
+                {"frames_received", s.frames_received},
+                {"frames_rejected", s.frames_rejected},
+                {"bodies_rejected", s.bodies_rejected},
+                {"frames_unknown_sender", s.frames_unknown_sender},
+                {"connections_dropped", s.connections_dropped},
+                {"handshakes_failed", s.handshakes_failed},
+                {"links_reopened", s.links_reopened},
+                {"max_frame_bytes", i.max_frame_bytes},
+                {"sequence_gaps", s.sequence_gaps},
+                {"probes_sent", s.probes_sent}}}};
+}
+
+// Answers {"ok":true, KEY: value} or the error.
+Node::Done<std::string> answer_with(ControlServer::Reply reply, const char* key) {
+  return [reply = std::move(reply), key](Result<std::string, Error> r) {
+    if (!r) return reply(error_json(r.error()));
+    Json out{{"ok", true}};
+    if (key) out[key] = *r;
+    reply(out);
+  };
+}
+
+}  // namespace
+
+void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
+  const std::string cmd = req["cmd"];
+  const std::string name = req.value("name", "");
+  if (cmd == "info") {
+    reply(info_json(node.info()));
+  } else if (cmd == "members") {
+    Json list = Json::array();
+    for (const auto& m : node.members())
+      list.push_back({{"name", m.name},
+                      {"id", m.id},
+                      {"state", m.state},
+                      {"address", m.address},
+                      {"incarnation", m.incarnation},
+                      {"last_heard_ms", m.last_heard_ms},
+                      {"self", m.self}});
+    reply(Json{{"ok", true}, {"members", list}});
+  } else if (cmd == "leave") {
+    reply(Json{{"ok", true}});
+    node.leave();
+  } else if (cmd == "workers") {
+    Json list = Json::array();
+    for (const auto& w : node.workers())
+      list.push_back({{"name", w.name},
+                      {"id", w.id},
+                      {"plugin", w.plugin},
+                      {"policy", w.policy},
+                      {"state", w.state},
+                      {"restarts", w.restarts},
+                      {"mailbox", w.mailbox_depth},
+                      {"registered", w.registered}});
+    reply(Json{{"ok", true}, {"workers", list}});
+  } else if (cmd == "start_local") {
+    auto r = node.start_local(name, req.value("plugin", ""), req.value("args", ""), req.value("policy", "permanent"));
+    reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", node.info().name + "/" + std::to_string(*r)}}
+            : error_json(r.error()));
+  } else if (cmd == "stop_local") {
+    auto r = node.stop_local(name);
+    reply(r ? Json{{"ok", true}} : error_json(r.error()));
+  } else if (cmd == "register") {
+    node.register_name_async(name, req.value("plugin", ""), req.value("args", ""), answer_with(reply, "ref"));
+  } else if (cmd == "whereis") {
+    auto r = node.whereis(name);
+    reply(r ? Json{{"ok", true}, {"ref", *r}} : error_json(r.error()));
+  } else if (cmd == "unregister") {
+    node.unregister_name_async(name, answer_with(reply, "ref"));
+  } else if (cmd == "registered") {
+    Json list = Json::array();
+    for (const auto& n : node.registered())
+      list.push_back({{"name", n.name}, {"ref", n.ref}, {"owner", n.owner}, {"plugin", n.plugin}});
+    reply(Json{{"ok", true}, {"names", list}});
+  } else if (cmd == "send") {
+    node.send_async(name, req.value("message", ""), answer_with(reply, nullptr));
+  } else if (cmd == "call") {
+    auto timeout = std::chrono::milliseconds(req.value("timeout_ms", 5000));
+    node.call_async(name, req.value("message", ""), timeout, answer_with(reply, "reply"));
+  } else {
+    reply(ControlServer::error(Errc::unknown_command, "no command '" + cmd + "'"));
+  }
+}
+
+}  // namespace zswarm::node
