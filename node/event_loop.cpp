@@ -27,7 +27,10 @@ EventLoop::~EventLoop() {
 
 void EventLoop::start(Tick tick) {
   running_ = true;
-  thread_ = std::thread([this, tick = std::move(tick)] { run(tick); });
+  thread_ = std::thread([this, tick = std::move(tick)] {
+    loop_id_ = std::this_thread::get_id();
+    run(tick);
+  });
 }
 
 void EventLoop::stop() {

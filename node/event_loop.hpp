@@ -30,7 +30,9 @@ class EventLoop final : public Loop {
   void stop() override;
   void join() override;
   void wait_stopped() override;
-  bool on_loop_thread() const override { return std::this_thread::get_id() == thread_.get_id(); }
+  // Read from any thread: the id is published by the loop thread itself,
+  // since thread_ is still being assigned while the loop starts running.
+  bool on_loop_thread() const override { return std::this_thread::get_id() == loop_id_.load(); }
   bool running() const override { return running_; }
   void post(Task t) override;
   bool run_until(const std::function<bool()>& ready, Clock::duration) override { return ready(); }
@@ -52,6 +54,7 @@ class EventLoop final : public Loop {
   port::CondVar done_cv_;
   bool done_ GUARDED_BY(done_mu_) = false;
   std::atomic<bool> running_{false};
+  std::atomic<std::thread::id> loop_id_{};
   std::thread thread_;
 };
 
