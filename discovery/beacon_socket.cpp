@@ -56,7 +56,11 @@ std::optional<sockaddr_in> resolve(const std::string& host, uint16_t port) {
 
 }  // namespace
 
-Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
+namespace {
+Unexpected<Error> bind_failed(std::string detail) { return fail(Error{Errc::bind_failed, "discovery: " + detail}); }
+}  // namespace
+
+Result<BeaconSocket, Error> BeaconSocket::open(const Scope& scope) {
   BeaconSocket s;
   s.scope_ = scope;
   IfaceAddr iface{};
@@ -66,7 +70,7 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
     inet_pton(AF_INET, "127.255.255.255", &iface.broadcast);
   } else {
     auto found = find_interface(scope.interface);
-    if (!found) return fail("interface '" + scope.interface + "' not found or has no IPv4 address");
+    if (!found) return bind_failed("interface '" + scope.interface + "' not found or has no IPv4 address");
     iface = *found;
   }
   s.bind_address_ = ip_text(iface.addr);
@@ -74,7 +78,7 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
   s.mask_ = iface.mask;
 
   s.fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (s.fd_ < 0) return fail(std::string("socket: ") + std::strerror(errno));
+  if (s.fd_ < 0) return bind_failed(std::string("socket: ") + std::strerror(errno));
   int on = 1;
   setsockopt(s.fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   setsockopt(s.fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
@@ -84,7 +88,7 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
   any.sin_port = htons(scope.port);
   any.sin_addr.s_addr = htonl(INADDR_ANY);
   if (::bind(s.fd_, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0)
-    return fail("bind UDP port " + std::to_string(scope.port) + ": " + std::strerror(errno));
+    return bind_failed("bind UDP port " + std::to_string(scope.port) + ": " + std::strerror(errno));
 
   if (!scope.seeds.empty()) {
     s.net_.s_addr = 0;  // seeds may be anywhere the operator listed
@@ -97,11 +101,11 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
       if (colon != std::string::npos) {
         char* end = nullptr;
         long p = std::strtol(seed.c_str() + colon + 1, &end, 10);
-        if (*end || p <= 0 || p > 65535) return fail("seed '" + seed + "': bad port");
+        if (*end || p <= 0 || p > 65535) return bind_failed("seed '" + seed + "': bad port");
         port = static_cast<uint16_t>(p);
       }
       auto addr = resolve(host, port);
-      if (!addr) return fail("seed '" + seed + "': cannot resolve host");
+      if (!addr) return bind_failed("seed '" + seed + "': cannot resolve host");
       all_loopback &= (ntohl(addr->sin_addr.s_addr) >> 24) == 127;
       s.targets_.push_back(*addr);
     }
@@ -112,10 +116,10 @@ Result<BeaconSocket, std::string> BeaconSocket::open(const Scope& scope) {
     ip_mreq m{};
     if (inet_pton(AF_INET, scope.multicast_group.c_str(), &m.imr_multiaddr) != 1 ||
         (ntohl(m.imr_multiaddr.s_addr) >> 28) != 0xe)
-      return fail("multicast group '" + scope.multicast_group + "' is not an IPv4 multicast address");
+      return bind_failed("multicast group '" + scope.multicast_group + "' is not an IPv4 multicast address");
     m.imr_interface = iface.addr;
     if (setsockopt(s.fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
-      return fail("join multicast group " + scope.multicast_group + ": " + std::strerror(errno));
+      return bind_failed("join multicast group " + scope.multicast_group + ": " + std::strerror(errno));
     setsockopt(s.fd_, IPPROTO_IP, IP_MULTICAST_IF, &iface.addr, sizeof iface.addr);
     unsigned char ttl = 1, loop = 1;  // one hop: discovery stays on the LAN
     setsockopt(s.fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);

@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 
+#include "zswarm/error.hpp"
 #include "zswarm/result.hpp"
 
 namespace zswarm::discovery {
@@ -37,9 +38,9 @@ struct Datagram {
 
 class BeaconSocket {
  public:
-  // Resolves the scope and binds. The error names what was wrong
+  // Resolves the scope and binds. bind_failed, whose detail names what was wrong
   // (unknown interface, bad group, unparsable seed, port in use, ...).
-  static Result<BeaconSocket, std::string> open(const Scope& scope);
+  static Result<BeaconSocket, Error> open(const Scope& scope);
 
   BeaconSocket(BeaconSocket&& o) noexcept;
   BeaconSocket& operator=(BeaconSocket&& o) noexcept;

@@ -7,6 +7,11 @@
 #include "discovery/beacon.hpp"
 
 namespace zswarm::node {
+
+namespace {
+// Every config error is bad_option; the detail names the key and the value.
+Unexpected<Error> bad_option(std::string detail) { return fail(Error{Errc::bad_option, std::move(detail)}); }
+}  // namespace
 namespace {
 
 using K = ConfigKey;
@@ -25,11 +30,11 @@ std::vector<std::string> split(std::string_view v) {
   return out;
 }
 
-Result<uint64_t, std::string> number(std::string_view key, std::string_view v, uint64_t min, uint64_t max) {
+Result<uint64_t, Error> number(std::string_view key, std::string_view v, uint64_t min, uint64_t max) {
   uint64_t n = 0;
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc() || end != v.data() + v.size() || n < min || n > max)
-    return fail("bad value '" + std::string(v) + "' for " + std::string(key) + ": expected a whole number in [" +
+    return bad_option("bad value '" + std::string(v) + "' for " + std::string(key) + ": expected a whole number in [" +
                 std::to_string(min) + ", " + std::to_string(max) + "]");
   return n;
 }
@@ -71,14 +76,14 @@ std::string flag_name(const ConfigKey& k) {
   return f;
 }
 
-Result<void, std::string> apply_config_value(NodeOptions& o, std::string_view key, std::string_view v) {
-  auto ms = [&](std::chrono::milliseconds& out) -> Result<void, std::string> {
+Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std::string_view v) {
+  auto ms = [&](std::chrono::milliseconds& out) -> Result<void, Error> {
     auto n = number(key, v, 1, 3'600'000);
     if (!n) return fail(n.error());
     out = std::chrono::milliseconds(*n);
     return {};
   };
-  auto port = [&](uint16_t& out, uint64_t min) -> Result<void, std::string> {
+  auto port = [&](uint16_t& out, uint64_t min) -> Result<void, Error> {
     auto n = number(key, v, min, 65535);
     if (!n) return fail(n.error());
     out = static_cast<uint16_t>(*n);
@@ -114,61 +119,61 @@ Result<void, std::string> apply_config_value(NodeOptions& o, std::string_view ke
   else if (key == "register") {
     auto eq = v.find('=');
     if (eq == std::string_view::npos || eq == 0 || eq + 1 == v.size())
-      return fail("bad value '" + std::string(v) + "' for register: expected NAME=PLUGIN[:ARGS]");
+      return bad_option("bad value '" + std::string(v) + "' for register: expected NAME=PLUGIN[:ARGS]");
     auto rest = v.substr(eq + 1);
     auto colon = rest.find(':');
     NodeOptions::Registration r{std::string(v.substr(0, eq)), std::string(rest.substr(0, colon)),
                                 colon == std::string_view::npos ? std::string() : std::string(rest.substr(colon + 1))};
-    if (r.plugin.empty()) return fail("bad value '" + std::string(v) + "' for register: no plugin");
+    if (r.plugin.empty()) return bad_option("bad value '" + std::string(v) + "' for register: no plugin");
     o.register_at_start.push_back(std::move(r));
   }
   else if (key == "log_level") {
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
     bool known = false;
     for (const char* l : levels) known |= v == l;
-    if (!known) return fail("bad value '" + std::string(v) + "' for log_level: expected trace, debug, info, warn, error or off");
+    if (!known) return bad_option("bad value '" + std::string(v) + "' for log_level: expected trace, debug, info, warn, error or off");
     o.log_level = v;
   } else {
-    return fail("unknown config key '" + std::string(key) + "'");
+    return bad_option("unknown config key '" + std::string(key) + "'");
   }
   return {};
 }
 
-Result<void, std::string> load_config_file(NodeOptions& opts, const std::string& path) {
+Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path) {
   toml::table t;
   try {
     t = toml::parse_file(path);
   } catch (const toml::parse_error& e) {
-    return fail(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+    return bad_option(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
   for (auto&& [k, node] : t) {
     std::string key(k.str());
     const ConfigKey* spec = nullptr;
     for (const auto& c : config_keys())
       if (c.name == key) spec = &c;
-    if (!spec) return fail(path + ": unknown config key '" + key + "'");
+    if (!spec) return bad_option(path + ": unknown config key '" + key + "'");
     std::string value;
     if (spec->kind == K::text && node.is_string()) {
       value = node.as_string()->get();
     } else if (spec->kind == K::number && node.is_integer()) {
       int64_t n = node.as_integer()->get();
-      if (n < 0) return fail(path + ": bad value for " + key + ": must not be negative");
+      if (n < 0) return bad_option(path + ": bad value for " + key + ": must not be negative");
       value = std::to_string(n);
     } else if (spec->kind == K::registration && node.is_array_of_tables()) {
       for (auto&& item : *node.as_array()) {
         const auto& reg = *item.as_table();
         for (auto&& [field, v] : reg)
           if (field != "name" && field != "plugin" && field != "args")
-            return fail(path + ": unknown key '" + std::string(field.str()) + "' in [[register]]");
+            return bad_option(path + ": unknown key '" + std::string(field.str()) + "' in [[register]]");
         auto name = reg["name"].value<std::string>();
         auto plugin = reg["plugin"].value<std::string>();
-        if (!name || !plugin) return fail(path + ": [[register]] needs string keys name and plugin");
+        if (!name || !plugin) return bad_option(path + ": [[register]] needs string keys name and plugin");
         opts.register_at_start.push_back({*name, *plugin, reg["args"].value_or(std::string())});
       }
       continue;
     } else if (spec->kind == K::list && node.is_array()) {
       for (auto&& item : *node.as_array()) {
-        if (!item.is_string()) return fail(path + ": bad value for " + key + ": expected an array of strings");
+        if (!item.is_string()) return bad_option(path + ": bad value for " + key + ": expected an array of strings");
         value += (value.empty() ? "" : ",") + item.as_string()->get();
       }
     } else {
@@ -176,23 +181,23 @@ Result<void, std::string> load_config_file(NodeOptions& opts, const std::string&
                          : spec->kind == K::number   ? "an integer"
                          : spec->kind == K::list     ? "an array of strings"
                                                      : "[[register]] tables";
-      return fail(path + ": bad value for " + key + ": expected " + want);
+      return bad_option(path + ": bad value for " + key + ": expected " + want);
     }
     auto r = apply_config_value(opts, key, value);
-    if (!r) return fail(path + ": " + r.error());
+    if (!r) return bad_option(path + ": " + r.error().detail);
   }
   return {};
 }
 
-Result<void, std::string> validate(const NodeOptions& o) {
-  if (o.name.empty()) return fail("name is required (--name)");
+Result<void, Error> validate(const NodeOptions& o) {
+  if (o.name.empty()) return bad_option("name is required (--name)");
   if (o.name.find('@') != std::string::npos || !discovery::valid_name(o.name, 64))
-    return fail("bad value '" + o.name + "' for name: use 1-64 printable characters without '@' or spaces");
+    return bad_option("bad value '" + o.name + "' for name: use 1-64 printable characters without '@' or spaces");
   if (!discovery::valid_name(o.cluster, discovery::kMaxClusterName))
-    return fail("bad value '" + o.cluster + "' for cluster: use 1-64 printable characters without spaces");
+    return bad_option("bad value '" + o.cluster + "' for cluster: use 1-64 printable characters without spaces");
   if (o.suspect_after <= o.heartbeat_interval)
-    return fail("suspect_after_ms must be larger than heartbeat_interval_ms");
-  if (!o.seeds.empty() && !o.multicast.empty()) return fail("seeds and multicast exclude each other");
+    return bad_option("suspect_after_ms must be larger than heartbeat_interval_ms");
+  if (!o.seeds.empty() && !o.multicast.empty()) return bad_option("seeds and multicast exclude each other");
   return {};
 }
 

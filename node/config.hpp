@@ -25,11 +25,11 @@ ZSWARM_API const std::vector<ConfigKey>& config_keys();
 ZSWARM_API std::string flag_name(const ConfigKey& k);
 
 // Sets one key from its textual value (lists: comma-separated).
-ZSWARM_API Result<void, std::string> apply_config_value(NodeOptions& opts, std::string_view key,
+ZSWARM_API Result<void, Error> apply_config_value(NodeOptions& opts, std::string_view key,
                                                         std::string_view value);
 // Reads a TOML file into opts; fails on unknown keys and wrong types.
-ZSWARM_API Result<void, std::string> load_config_file(NodeOptions& opts, const std::string& path);
+ZSWARM_API Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path);
 // Checks the whole set (name present, timings consistent, ...).
-ZSWARM_API Result<void, std::string> validate(const NodeOptions& opts);
+ZSWARM_API Result<void, Error> validate(const NodeOptions& opts);
 
 }  // namespace zswarm::node

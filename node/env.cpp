@@ -101,7 +101,7 @@ class DefaultEnv final : public Env {
                                                                  const node::BeaconConfig& c) override {
     if (!loop.reactor()) return fail(Error{Errc::bad_option, "the UDP beacon needs a loop with a reactor"});
     auto s = discovery::BeaconSocket::open(discovery::Scope{c.interface, c.multicast_group, c.seeds, c.port});
-    if (!s) return fail(Error{Errc::bind_failed, "discovery: " + s.error()});
+    if (!s) return fail(s.error());
     return std::unique_ptr<node::BeaconChannel>(std::make_unique<UdpBeacon>(*loop.reactor(), std::move(s).value()));
   }
 

@@ -399,7 +399,7 @@ NodeParts parts_of(Node& n) { return static_cast<NodeImpl&>(n).parts(); }
 
 Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, Env* env) {
   if (!env) env = Env::Default();
-  if (auto v = node::validate(opts); !v) return fail(Error{Errc::bad_option, v.error()});
+  if (auto v = node::validate(opts); !v) return fail(v.error());
   if (opts.host.empty()) opts.host = local_hostname();
   std::string full_name = opts.name + "@" + opts.host;
   if (!discovery::valid_name(full_name, discovery::kMaxNodeName))

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
 
   auto beacons = discovery::BeaconSocket::open(scope);
   if (!beacons) {
-    std::fprintf(stderr, "zswarm-monitor: %s\n", beacons.error().c_str());
+    std::fprintf(stderr, "zswarm-monitor: %s\n", beacons.error().detail.c_str());
     return 1;
   }
   zmq::context_t ctx;

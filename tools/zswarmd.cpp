@@ -33,13 +33,13 @@ int main(int argc, char** argv) {
   zswarm::NodeOptions opts;
   if (!config_file.empty()) {
     if (auto r = zswarm::node::load_config_file(opts, config_file); !r) {
-      std::fprintf(stderr, "zswarmd: %s\n", r.error().c_str());
+      std::fprintf(stderr, "zswarmd: %s\n", r.error().detail.c_str());
       return 2;
     }
   }
   for (const auto& r : registrations) {
     if (auto ok = zswarm::node::apply_config_value(opts, "register", r); !ok) {
-      std::fprintf(stderr, "zswarmd: %s\n", ok.error().c_str());
+      std::fprintf(stderr, "zswarmd: %s\n", ok.error().detail.c_str());
       return 2;
     }
   }
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     if (key.kind == zswarm::node::ConfigKey::registration) continue;
     if (app.get_option(zswarm::node::flag_name(key))->count() == 0) continue;
     if (auto r = zswarm::node::apply_config_value(opts, key.name, flags[key.name]); !r) {
-      std::fprintf(stderr, "zswarmd: %s\n", r.error().c_str());
+      std::fprintf(stderr, "zswarmd: %s\n", r.error().detail.c_str());
       return 2;
     }
   }

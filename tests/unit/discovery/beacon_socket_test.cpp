@@ -38,7 +38,7 @@ TEST(BeaconSocket, SeedsReachTheListedHost) {
   seeded.port = static_cast<uint16_t>(listener.port + 1);
   seeded.seeds = {"127.0.0.1:" + std::to_string(listener.port)};
   auto s = BeaconSocket::open(seeded);
-  ASSERT_TRUE(s.ok()) << s.error();
+  ASSERT_TRUE(s.ok()) << s.error().detail;
   s->send("seeded");
   std::optional<Datagram> d;
   ASSERT_TRUE(testing::wait_until([&] { return (d = l->receive()).has_value(); }));
@@ -64,19 +64,19 @@ TEST(BeaconSocket, ClearErrorsForBadScopes) {
   bad_if.interface = "nosuchif0";
   auto r = BeaconSocket::open(bad_if);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("nosuchif0"), std::string::npos);
+  EXPECT_NE(r.error().detail.find("nosuchif0"), std::string::npos);
 
   Scope bad_group;
   bad_group.multicast_group = "198.18.0.1";
   r = BeaconSocket::open(bad_group);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("multicast"), std::string::npos);
+  EXPECT_NE(r.error().detail.find("multicast"), std::string::npos);
 
   Scope bad_seed;
   bad_seed.seeds = {"127.0.0.1:99999"};
   r = BeaconSocket::open(bad_seed);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("bad port"), std::string::npos);
+  EXPECT_NE(r.error().detail.find("bad port"), std::string::npos);
 }
 
 }  // namespace

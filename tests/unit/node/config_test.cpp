@@ -38,7 +38,7 @@ TEST(Config, FrameLimitsAreBoundedAndNamed) {
   EXPECT_EQ(o.max_frame_bytes, kDefaultMaxFrameBytes);
   auto small = apply_config_value(o, "max_frame_bytes", "1000");
   ASSERT_FALSE(small.ok());
-  EXPECT_NE(small.error().find("max_frame_bytes"), std::string::npos) << small.error();
+  EXPECT_NE(small.error().detail.find("max_frame_bytes"), std::string::npos) << small.error().detail;
   EXPECT_FALSE(apply_config_value(o, "max_frame_bytes", "1073741824").ok());
   EXPECT_FALSE(apply_config_value(o, "receive_hwm", "0").ok());
   ASSERT_TRUE(apply_config_value(o, "max_frame_bytes", "4194304").ok());
@@ -87,7 +87,7 @@ args = "* * * * * Hello world"
   auto bad = write_temp("[[register]]\nname = \"x\"\nplugn = \"cron\"\n");
   auto r = load_config_file(o, bad);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("plugn"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().detail.find("plugn"), std::string::npos) << r.error().detail;
   std::remove(bad.c_str());
 }
 
@@ -96,7 +96,7 @@ TEST(Config, UnknownKeyIsNamed) {
   NodeOptions o;
   auto r = load_config_file(o, path);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("unknown config key 'nmae'"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().detail.find("unknown config key 'nmae'"), std::string::npos) << r.error().detail;
   std::remove(path.c_str());
 }
 
@@ -105,8 +105,8 @@ TEST(Config, WrongTypeIsNamed) {
   NodeOptions o;
   auto r = load_config_file(o, path);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("beacon_port"), std::string::npos);
-  EXPECT_NE(r.error().find("integer"), std::string::npos);
+  EXPECT_NE(r.error().detail.find("beacon_port"), std::string::npos);
+  EXPECT_NE(r.error().detail.find("integer"), std::string::npos);
   std::remove(path.c_str());
 }
 
@@ -115,7 +115,7 @@ TEST(Config, SyntaxErrorHasALine) {
   NodeOptions o;
   auto r = load_config_file(o, path);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find(":2:"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().detail.find(":2:"), std::string::npos) << r.error().detail;
   std::remove(path.c_str());
 }
 
@@ -123,7 +123,7 @@ TEST(Config, BadValuesAreNamed) {
   NodeOptions o;
   auto r = apply_config_value(o, "beacon_port", "70000");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("beacon_port"), std::string::npos);
+  EXPECT_NE(r.error().detail.find("beacon_port"), std::string::npos);
   EXPECT_FALSE(apply_config_value(o, "probe_timeout_ms", "-5").ok());
   EXPECT_FALSE(apply_config_value(o, "probe_timeout_ms", "5x").ok());
   EXPECT_FALSE(apply_config_value(o, "log_level", "loud").ok());
