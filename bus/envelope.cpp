@@ -101,8 +101,9 @@ Result<Envelope, DecodeError> decode(std::string_view frame) {
   if (!as_uint(f[0], version)) return fail(DecodeError::bad_field);
   if (version != kProtocolVersion) return fail(DecodeError::bad_version);
   if (!as_uint(f[1], type)) return fail(DecodeError::bad_field);
-  if (type == 0 || type > kMaxMessageType || to_string(static_cast<MessageType>(type)).empty())
-    return fail(DecodeError::unknown_type);
+  // Any u8 but 0 decodes: a type this build does not know is a later
+  // version's, and the receiver skips it (counted), it is not malformed.
+  if (type == 0 || type > 255) return fail(DecodeError::unknown_type);
   std::string_view sender, body;
   if (!as_bin(f[2], sender)) return fail(DecodeError::bad_field);
   auto id = NodeId::from_bytes(sender);

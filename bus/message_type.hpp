@@ -30,6 +30,8 @@ enum class MessageType : uint8_t {
   handoff_done = 24,    // direct: taken over
 };
 
+// The highest type this build knows. Frames of other types (up to 255) are
+// a later version's: decoded, counted and skipped (docs/protocol.md §3.4).
 inline constexpr uint8_t kMaxMessageType = 24;
 
 // Known types have names; unknown ones return "".

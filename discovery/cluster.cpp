@@ -144,6 +144,10 @@ void Cluster::on_inbound(bus::Inbound&& in) {
   membership_.on_heard(e.sender, ev);
   act(ev);
   if (!e.body.empty() && has_empty_body(e.type)) return reject_body(e, "this message has an empty body");
+  if (bus::to_string(e.type).empty()) {
+    ++stats_.frames_unknown_type;  // a newer peer's message: its sequence number still counted
+    return;
+  }
   auto t = static_cast<std::size_t>(e.type);
   if (handlers_[t]) handlers_[t](e);
 }

@@ -48,6 +48,7 @@ struct ClusterStats {
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;  // malformed or unknown version/type
   uint64_t bodies_rejected = 0;  // a known type whose body broke its schema or a limit
+  uint64_t frames_unknown_type = 0;  // a later version's message type: skipped
   uint64_t frames_unknown_sender = 0;
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
@@ -109,7 +110,7 @@ class Cluster {
   Clock::time_point next_heartbeat_{};
   Clock::time_point last_reject_log_{};
   Clock::time_point last_body_log_{};
-  std::array<Handler, bus::kMaxMessageType + 1> handlers_{};
+  std::array<Handler, 256> handlers_{};
   std::vector<MemberObserver> member_observers_;
   std::vector<GapObserver> gap_observers_;
   bool leaving_ = false;

@@ -31,6 +31,7 @@ Json info_json(const NodeInfo& i) {
                 {"frames_received", s.frames_received},
                 {"frames_rejected", s.frames_rejected},
                 {"bodies_rejected", s.bodies_rejected},
+                {"frames_unknown_type", s.frames_unknown_type},
                 {"frames_unknown_sender", s.frames_unknown_sender},
                 {"connections_dropped", s.connections_dropped},
                 {"handshakes_failed", s.handshakes_failed},

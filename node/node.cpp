@@ -329,10 +329,10 @@ class NodeImpl final : public Node {
                control_ ? control_->endpoint() : "", opts_.max_frame_bytes, {}};
     const auto& s = cluster_->stats();
     const auto t = bus_->stats();
-    i.stats = NodeStats{s.beacons_sent,          s.beacons_received, s.beacons_other_cluster, s.beacons_bad_version,
-                        s.beacons_garbage,       s.frames_received,  s.frames_rejected,       s.bodies_rejected,
-                        s.frames_unknown_sender, t.connections_dropped, t.handshakes_failed,  t.links_reopened,
-                        s.sequence_gaps,         s.probes_sent};
+    i.stats = NodeStats{s.beacons_sent,          s.beacons_received,    s.beacons_other_cluster, s.beacons_bad_version,
+                        s.beacons_garbage,       s.frames_received,     s.frames_rejected,       s.bodies_rejected,
+                        s.frames_unknown_type,   s.frames_unknown_sender, t.connections_dropped, t.handshakes_failed,
+                        t.links_reopened,        s.sequence_gaps,       s.probes_sent};
     return i;
   }
 

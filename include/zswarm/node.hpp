@@ -91,6 +91,7 @@ struct NodeStats {
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;
   uint64_t bodies_rejected = 0;
+  uint64_t frames_unknown_type = 0;
   uint64_t frames_unknown_sender = 0;
   uint64_t connections_dropped = 0;
   uint64_t handshakes_failed = 0;

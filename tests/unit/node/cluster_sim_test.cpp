@@ -137,5 +137,22 @@ TEST_F(Sim, MalformedFramesAreCountedAndDropped) {
   EXPECT_EQ(state_seen(a, b), MemberState::alive);
 }
 
+TEST_F(Sim, ALaterVersionsMessageTypeIsSkippedAndCountedNotRejected) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  run_for(100ms);
+  // Type 99 is no type of this version: a newer b would send it on its PUB.
+  b.parts.cluster->publish(static_cast<bus::MessageType>(99), "whatever a later version puts here");
+  b.parts.cluster->send(a.id, static_cast<bus::MessageType>(98), "and on the direct channel");
+  run_for(300ms);
+  const auto& s = a.parts.cluster->stats();
+  EXPECT_EQ(s.frames_unknown_type, 2u);
+  EXPECT_EQ(s.frames_rejected, 0u);
+  EXPECT_EQ(s.bodies_rejected, 0u);
+  EXPECT_EQ(s.sequence_gaps, 0u);  // its sequence number was counted like any other
+  EXPECT_EQ(state_seen(a, b), MemberState::alive);
+}
+
 }  // namespace
 }  // namespace zswarm::discovery
