@@ -7,6 +7,7 @@ namespace {
 
 constexpr char kMagic[3] = {'Z', 'S', 'W'};
 constexpr uint8_t kFlagLeaving = 0x01;
+constexpr uint8_t kFlagObserver = 0x02;
 constexpr std::size_t kFixed = 3 + 1 + 1 + bus::NodeId::kSize + 8 + 2 + 2;
 
 void put_be(std::string& out, uint64_t v, int bytes) {
@@ -44,7 +45,7 @@ std::string encode(const Beacon& b) {
   assert(valid_name(b.cluster, kMaxClusterName) && valid_name(b.name, kMaxNodeName));
   std::string out(kMagic, 3);
   out.push_back(static_cast<char>(kBeaconVersion));
-  out.push_back(static_cast<char>(b.leaving ? kFlagLeaving : 0));
+  out.push_back(static_cast<char>((b.leaving ? kFlagLeaving : 0) | (b.observer ? kFlagObserver : 0)));
   out += b.id.bytes();
   put_be(out, b.incarnation, 8);
   put_be(out, b.pub_port, 2);
@@ -65,10 +66,11 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
   if (static_cast<uint8_t>(d[3]) != kBeaconVersion) return fail(BeaconError::bad_version);
   if (d.size() < kFixed + 1) return fail(BeaconError::too_short);
   uint8_t flags = static_cast<uint8_t>(d[4]);
-  if (flags & ~kFlagLeaving) return fail(BeaconError::bad_flags);
+  if (flags & ~(kFlagLeaving | kFlagObserver)) return fail(BeaconError::bad_flags);
 
   Beacon b;
   b.leaving = flags & kFlagLeaving;
+  b.observer = flags & kFlagObserver;
   b.id = *bus::NodeId::from_bytes(d.substr(5, bus::NodeId::kSize));
   std::size_t at = 5 + bus::NodeId::kSize;
   b.incarnation = get_be(d, at, 8);

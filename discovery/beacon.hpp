@@ -26,6 +26,7 @@ struct Beacon {
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
   bool leaving = false;  // a goodbye: the sender is shutting down cleanly
+  bool observer = false;  // reads the cluster (membership, registry), owns no names
   std::string cluster;
   std::string name;  // "name@host"
 };

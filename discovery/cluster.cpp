@@ -50,6 +50,7 @@ void Cluster::send_beacon(bool leaving) {
   b.pub_port = opts_.pub_port;
   b.router_port = opts_.router_port;
   b.leaving = leaving;
+  b.observer = opts_.observer;
   b.cluster = opts_.cluster;
   b.name = opts_.name;
   beacons_(discovery::encode(b));

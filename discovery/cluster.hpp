@@ -30,6 +30,7 @@ struct ClusterOptions {
   std::string name;     // "a@host"
   std::string cluster;
   uint64_t incarnation = 0;
+  bool observer = false;  // announced in the beacon: reads, owns no names
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
   std::chrono::milliseconds beacon_interval{1000};

@@ -34,6 +34,7 @@ struct Member {
   uint64_t incarnation = 0;
   bus::PeerEndpoint endpoint;
   MemberState state = MemberState::alive;
+  bool observer = false;  // never placed on the ring, never offered a handoff
   Clock::time_point last_heard{};
   Clock::time_point state_since{};
 };

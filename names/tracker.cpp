@@ -27,7 +27,7 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       ring_(registry::HashRing::kDefaultVnodes, opts_.placement),
       assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}) {
   names_[self_id_] = cluster_.options().name;
-  ring_.add_member(self_id_, cluster_.options().name);
+  if (!cluster_.options().observer) ring_.add_member(self_id_, cluster_.options().name);  // an observer owns nothing
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
   cluster_.on_gap([this](const bus::NodeId& peer, uint64_t) { request_sync(peer); });
   using Handler = void (Tracker::*)(const bus::Envelope&);

@@ -19,7 +19,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
     case MembershipEvent::up:
       pinned_.clear();  // "ignore" held for the old topology; ask again
       names_[id] = m.name;
-      ring_.add_member(id, m.name);
+      if (!m.observer) ring_.add_member(id, m.name);  // observers read; never owners, never handoff targets
       resync_.reset(m.id);
       request_sync(m.id);
       break;

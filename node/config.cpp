@@ -65,6 +65,7 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "receive_hwm", "frames queued per inbound connection (memory bound: this x max_frame_bytes)"},
       {K::registration, "register", "register NAME=PLUGIN[:ARGS] once the node has met its peers (repeatable)"},
       {K::text, "log_level", "trace, debug, info, warn, error or off"},
+      {K::flag, "observer", "read the cluster (membership, registry) without owning names or taking handoffs"},
   };
   return keys;
 }
@@ -107,7 +108,10 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "placement_allow") o.placement_allow = split(v);
   else if (key == "placement_deny") o.placement_deny = split(v);
   else if (key == "handoff_timeout_ms") return ms(o.handoff_timeout);
-  else if (key == "max_frame_bytes") {
+  else if (key == "observer") {
+    if (v != "true" && v != "false") return bad_option("bad value '" + std::string(v) + "' for observer: expected true or false");
+    o.observer = v == "true";
+  } else if (key == "max_frame_bytes") {
     auto n = number(key, v, kMinFrameBytes, kMaxFrameBytes);
     if (!n) return fail(n.error());
     o.max_frame_bytes = static_cast<std::size_t>(*n);
@@ -171,6 +175,8 @@ Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path)
         opts.register_at_start.push_back({*name, *plugin, reg["args"].value_or(std::string())});
       }
       continue;
+    } else if (spec->kind == K::flag && node.is_boolean()) {
+      value = node.as_boolean()->get() ? "true" : "false";
     } else if (spec->kind == K::list && node.is_array()) {
       for (auto&& item : *node.as_array()) {
         if (!item.is_string()) return bad_option(path + ": bad value for " + key + ": expected an array of strings");
@@ -180,6 +186,7 @@ Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path)
       const char* want = spec->kind == K::text       ? "a string"
                          : spec->kind == K::number   ? "an integer"
                          : spec->kind == K::list     ? "an array of strings"
+                         : spec->kind == K::flag     ? "true or false"
                                                      : "[[register]] tables";
       return bad_option(path + ": bad value for " + key + ": expected " + want);
     }

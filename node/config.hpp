@@ -15,7 +15,7 @@ namespace zswarm::node {
 
 struct ConfigKey {
   // registration: repeatable; "NAME=PLUGIN[:ARGS]" as a flag, [[register]] tables in TOML.
-  enum Kind { text, number, list, registration } kind;
+  enum Kind { text, number, list, registration, flag } kind;  // flag: a bare --flag, a TOML boolean
   std::string name;  // TOML key; the flag is --name with '_' as '-'
   std::string help;
 };

@@ -67,7 +67,8 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
                       {"address", m.address},
                       {"incarnation", m.incarnation},
                       {"last_heard_ms", m.last_heard_ms},
-                      {"self", m.self}});
+                      {"self", m.self},
+                      {"observer", m.observer}});
     reply(Json{{"ok", true}, {"members", list}});
   } else if (cmd == "leave") {
     reply(Json{{"ok", true}});

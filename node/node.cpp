@@ -112,6 +112,7 @@ class NodeImpl final : public Node {
     co.name = full_name;
     co.cluster = opts_.cluster;
     co.incarnation = incarnation_;
+    co.observer = opts_.observer;
     co.pub_port = bus_->pub_port();
     co.router_port = bus_->router_port();
     co.beacon_interval = opts_.beacon_interval;
@@ -339,11 +340,11 @@ class NodeImpl final : public Node {
   std::vector<MemberInfo> members_locked() const {
     std::vector<MemberInfo> out;
     const auto& o = cluster_->options();
-    out.push_back({o.name, self_.to_string(), "alive", beacon_->bind_address(), incarnation_, 0, true});
+    out.push_back({o.name, self_.to_string(), "alive", beacon_->bind_address(), incarnation_, 0, true, o.observer});
     auto now = clock_.now();
     for (const auto& m : cluster_->membership().members()) {
       out.push_back({m.name, m.id.to_string(), std::string(discovery::to_string(m.state)), m.endpoint.host,
-                     m.incarnation, duration_cast<milliseconds>(now - m.last_heard).count(), false});
+                     m.incarnation, duration_cast<milliseconds>(now - m.last_heard).count(), false, m.observer});
     }
     return out;
   }

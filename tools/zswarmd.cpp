@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_file, "TOML config file")->check(CLI::ExistingFile);
   std::map<std::string, std::string> flags;
   std::vector<std::string> registrations;
+  std::map<std::string, bool> switches;
   for (const auto& key : zswarm::node::config_keys()) {
     if (key.kind == zswarm::node::ConfigKey::registration)
       app.add_option(zswarm::node::flag_name(key), registrations, key.help);
+    else if (key.kind == zswarm::node::ConfigKey::flag)
+      app.add_flag(zswarm::node::flag_name(key), switches[key.name], key.help);
     else
       app.add_option(zswarm::node::flag_name(key), flags[key.name], key.help);
   }
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   for (const auto& key : zswarm::node::config_keys()) {
     if (key.kind == zswarm::node::ConfigKey::registration) continue;
     if (app.get_option(zswarm::node::flag_name(key))->count() == 0) continue;
+    if (key.kind == zswarm::node::ConfigKey::flag) flags[key.name] = switches[key.name] ? "true" : "false";
     if (auto r = zswarm::node::apply_config_value(opts, key.name, flags[key.name]); !r) {
       std::fprintf(stderr, "zswarmd: %s\n", r.error().detail.c_str());
       return 2;

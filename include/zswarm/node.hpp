@@ -49,6 +49,10 @@ struct NodeOptions {
   std::chrono::milliseconds probe_timeout{500};
   // Local control socket: <control_dir>/<cluster>/<name>.sock
   std::string control_dir;          // empty: default_control_dir()
+  // An observer (a monitor, a dashboard) reads the cluster, membership and
+  // the whole registry, but is never placed on the ring: it owns no names and
+  // is never offered a handoff.
+  bool observer = false;
   bool control_socket = true;       // false: none (an embedder using only this API; a simulation)
   std::vector<std::string> plugin_path;  // searched before the default plugin directories
   // Placement (like swarm's node whitelist / blacklist): glob patterns on
@@ -122,6 +126,7 @@ struct MemberInfo {
   uint64_t incarnation = 0;
   int64_t last_heard_ms = 0;  // age of the last frame heard; 0 for self
   bool self = false;
+  bool observer = false;  // reads the cluster, owns no names
 };
 
 

@@ -43,10 +43,11 @@ struct Sim : ::testing::Test {
   std::vector<std::unique_ptr<SimNode>> nodes;  // destroyed before env
 
   // Starts a real node named `full_name` ("a@h") in cluster "sim".
-  SimNode& add(const std::string& full_name) {
+  SimNode& add(const std::string& full_name, bool observer = false) {
     auto n = std::make_unique<SimNode>();
     n->name = full_name;
     NodeOptions o;
+    o.observer = observer;
     o.name = full_name.substr(0, full_name.find('@'));
     o.host = full_name.substr(full_name.find('@') + 1);
     o.cluster = "sim";

@@ -65,8 +65,24 @@ TEST(Beacon, RejectsOtherVersions) {
 
 TEST(Beacon, RejectsUnknownFlags) {
   std::string d = encode(sample());
-  d[4] = 0x02;
+  d[4] = 0x04;
   EXPECT_EQ(parse(d).error(), BeaconError::bad_flags);
+  d[4] = static_cast<char>(0x80);
+  EXPECT_EQ(parse(d).error(), BeaconError::bad_flags);
+}
+
+TEST(Beacon, TheObserverFlagIsBitOne) {
+  Beacon b = sample();
+  b.observer = true;
+  std::string d = encode(b);
+  EXPECT_EQ(d[4], 0x02);
+  auto p = parse(d);
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->observer);
+  EXPECT_FALSE(p->leaving);
+  b.leaving = true;
+  EXPECT_EQ(encode(b)[4], 0x03);
+  EXPECT_FALSE(parse(encode(sample()))->observer);
 }
 
 TEST(Beacon, RejectsEveryTruncation) {

@@ -28,6 +28,7 @@ TEST(Config, EveryKeyIsAlsoAFlagAndApplies) {
                     : k.kind == ConfigKey::number         ? "100"
                     : k.kind == ConfigKey::registration ? "Name=plugin:args"
                     : k.name == "log_level"             ? "debug"
+                    : k.kind == ConfigKey::flag         ? "true"
                                                         : "x";
     EXPECT_TRUE(apply_config_value(o, k.name, v).ok()) << k.name;
   }

@@ -169,6 +169,38 @@ TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
 }
 
+TEST_F(TrackerSim, AnObserverReadsEverythingAndNeverOwnsOrTakesOver) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  for (int i = 0; i < 60; ++i) register_from(a, std::string("o").append(std::to_string(i)), "counter");
+  settle();
+  // It joins once the names exist: a node that joined now would be offered some.
+  auto& o = add("o@h", /*observer=*/true);
+  settle();
+  run_for(500ms);
+  EXPECT_EQ(replica(o), replica(a)) << diff(replica(o), replica(a));
+  EXPECT_TRUE(o.node->workers().empty());
+  bool seen = false;
+  for (const auto& m : a.node->members())
+    if (m.name == "o@h") seen = m.observer;
+  EXPECT_TRUE(seen) << "a does not see o@h as an observer";
+  // A registration through the observer lands on an owner.
+  register_from(o, "via-observer");
+  settle();
+  EXPECT_EQ(results["via-observer"], "ok");
+  EXPECT_NE(replica(a)["via-observer"].substr(0, 2), "o@");
+  // The owner of half the names dies: they restart on b, never on o.
+  kill(a);
+  run_for(1000ms);
+  auto ro = replica(o);
+  EXPECT_EQ(ro.size(), 61u);
+  EXPECT_EQ(replica(b), ro) << diff(replica(b), ro);
+  for (auto& [name, ref] : ro) EXPECT_EQ(ref.substr(0, 2), "b@") << name;
+  EXPECT_TRUE(o.node->workers().empty());
+  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
+}
+
 TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
   auto& a = add("a@h");
   settle();
