@@ -26,7 +26,8 @@ class HandoffAssembler {
  public:
   struct Limits {
     std::size_t max_state_bytes = 64u << 20;  // one offer
-    std::size_t max_total_bytes = 256u << 20;  // every partial offer together
+    std::size_t max_total_bytes = 256u << 20;  // every partial offer together, entries included
+    std::size_t max_partial_per_sender = 4;    // offers one peer may have half sent
   };
   // A whole offer, once its last part is in.
   struct Whole {
@@ -40,7 +41,8 @@ class HandoffAssembler {
   // drops what was gathered for that offer. A one-part offer is whole at once.
   Result<std::optional<Whole>, Error> add(const bus::NodeId& sender, uint64_t corr, wire::HandoffOffer part,
                                           Clock::time_point deadline);
-  // Drops partial offers past their deadline; returns their senders.
+  // Drops partial offers whose next part did not come by its deadline (each
+  // part moves it on); returns their senders.
   std::vector<bus::NodeId> expire(Clock::time_point now);
   std::size_t partial() const { return partial_.size(); }
   std::size_t bytes() const { return bytes_; }
@@ -55,8 +57,11 @@ class HandoffAssembler {
   void drop(std::map<Key, Partial>::iterator it);
 
   Limits limits_;
+  static std::size_t cost(const Partial& p) { return p.entry.size() + p.kind.size() + p.state.size(); }
+  std::size_t partial_from(const bus::NodeId& sender) const;
+
   std::map<Key, Partial> partial_;
-  std::size_t bytes_ = 0;
+  std::size_t bytes_ = 0;  // cost() of every partial offer
 };
 
 }  // namespace zswarm::names

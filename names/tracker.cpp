@@ -2,6 +2,7 @@
 // replication. Topology changes and handoff are in tracker_handoff.cpp.
 #include "names/tracker.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "names/tracker_wire.hpp"
@@ -107,8 +108,9 @@ void Tracker::request(const bus::NodeId& target, MessageType type, std::string b
                       std::function<void()> retry) {
   uint64_t corr = requests_.next_id();
   if (!cluster_.send(target, type, std::move(body), corr)) {
-    if (retry) return retry();
-    return done(fail(Error{Errc::node_down, "no channel to the node"}));
+    // Never re-route inline: the ring may pick the same node again, and a
+    // full queue would recurse. A retry is for a node that goes away.
+    return done(fail(Error{Errc::node_down, "no channel to the node (gone, or its queue is full)"}));
   }
   requests_.add(corr, target, clock_.now() + opts_.request_timeout, std::move(done), std::move(retry));
 }
@@ -154,6 +156,11 @@ std::vector<RegisteredName> Tracker::registered() const {
 void Tracker::register_name(const std::string& name, const std::string& plugin, const std::string& args,
                             Done<std::string> done) {
   if (auto c = check_name(name); !c) return done(fail(c.error()));
+  // What an Entry may hold, checked before anything starts or travels.
+  if (plugin.empty() || plugin.size() > registry::kMaxPluginBytes)
+    return done(fail(Error{Errc::invalid_name, "a plugin name has 1 to " + std::to_string(registry::kMaxPluginBytes) + " bytes"}));
+  if (args.size() > registry::kMaxArgsBytes)
+    return done(fail(Error{Errc::too_large, "args have at most " + std::to_string(registry::kMaxArgsBytes) + " bytes"}));
   if (leaving_) return done(fail(Error{Errc::node_leaving, "this node is leaving the cluster"}));
   cluster_.log().info("[tracker] registering {} as process started by {} with args [{}]", name, plugin, args);
   if (const auto* e = registry_.lookup(name)) {
@@ -276,6 +283,7 @@ void Tracker::send(const std::string& name, const std::string& message, Done<std
 void Tracker::call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
                    Done<std::string> done) {
   if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
+  timeout = std::clamp(timeout, std::chrono::milliseconds(1), std::chrono::milliseconds(std::chrono::hours(24)));
   // The deadline is the caller's: fail it here even if an answer is owed.
   uint64_t corr = requests_.next_id();
   requests_.add(corr, bus::NodeId(), clock_.now() + timeout, std::move(done));
@@ -387,6 +395,14 @@ void Tracker::on_delta(const bus::Envelope& env) {
 }
 
 void Tracker::on_sync_request(const bus::Envelope& env) {
+  // At most one whole replica per peer per second: a peer that asks in a loop
+  // must not make this node queue copy after copy (an honest one asks again).
+  auto now = clock_.now();
+  auto [last, first] = snapshot_sent_.try_emplace(env.sender, now);
+  if (!first) {
+    if (now - last->second < opts_.snapshot_interval) return;
+    last->second = now;
+  }
   // In chunks that fit a frame; corr counts the chunks still to come, so the
   // last one (corr 0) tells the peer it has everything.
   auto chunks = registry::encode_snapshot_chunks(registry_.snapshot());

@@ -67,6 +67,8 @@ struct TrackerOptions {
   // Incoming handoff state: per name, and all partial offers together.
   std::size_t max_handoff_state_bytes = 64u << 20;
   std::size_t max_assembling_bytes = 256u << 20;
+  // At most one snapshot answer per peer in this interval.
+  std::chrono::milliseconds snapshot_interval{1000};
 };
 
 // A handoff state travels in slices of this size (one handoff_offer each).
@@ -189,6 +191,7 @@ class Tracker {
   Requests requests_;    // requests in flight: ids, deadlines, re-routing
   Resync resync_;        // replication: peers whose snapshot this node still needs
   HandoffAssembler assembler_;  // handoff: incoming offers that come in parts
+  std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
   std::function<void()> leave_done_;

@@ -33,6 +33,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
             cluster_.log().info("[tracker] lost connection to {} ({}) on {}, node is down", e->name, ref(*e), m.name);
       // Requests waiting on it: re-route or fail now rather than at their deadline.
       requests_.target_gone(m.id, m.name + " went down");
+      snapshot_sent_.erase(m.id);
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)
         if (h.target == m.id) outgoing.push_back(name);

@@ -185,7 +185,8 @@ std::string encode_answer(const Result<std::string, Error>& r) {
     str(pk, "value"), bin(pk, *r);
   } else {
     pk.pack_map(3);
-    str(pk, "detail"), str(pk, r.error().detail);
+    // Plugin error text is unbounded; the reader takes at most kMaxText.
+    str(pk, "detail"), str(pk, std::string_view(r.error().detail).substr(0, kMaxText));
     str(pk, "error"), str(pk, r.error().name());
     str(pk, "ok"), pk.pack_false();
   }
@@ -213,7 +214,7 @@ Result<std::string, Error> decode_answer(std::string_view body) {
   if (!(*seen & 8)) return malformed("missing_field at answer.detail");
   // A code this version does not know (a newer peer's) keeps its name.
   auto known = errc_from_name(code);
-  return fail(Error{known.value_or(Errc::failed), known ? detail : code + ": " + detail});
+  return fail(Error{known.value_or(Errc::failed), known ? detail : (code + ": " + detail).substr(0, kMaxText)});
 }
 
 }  // namespace zswarm::names::wire

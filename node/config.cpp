@@ -205,6 +205,11 @@ Result<void, Error> validate(const NodeOptions& o) {
   if (o.suspect_after <= o.heartbeat_interval)
     return bad_option("suspect_after_ms must be larger than heartbeat_interval_ms");
   if (!o.seeds.empty() && !o.multicast.empty()) return bad_option("seeds and multicast exclude each other");
+  // The API can set these without the config's parser: check them here too.
+  if (o.max_frame_bytes < kMinFrameBytes || o.max_frame_bytes > kMaxFrameBytes)
+    return bad_option("max_frame_bytes must be in [" + std::to_string(kMinFrameBytes) + ", " +
+                      std::to_string(kMaxFrameBytes) + "]");
+  if (o.receive_hwm < 1 || o.receive_hwm > 100'000) return bad_option("receive_hwm must be in [1, 100000]");
   return {};
 }
 

@@ -1,5 +1,6 @@
 #include "node/control_adapter.hpp"
 
+#include <algorithm>
 #include <unistd.h>
 
 namespace zswarm::node {
@@ -107,7 +108,7 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
   } else if (cmd == "send") {
     node.send_async(name, req.value("message", ""), answer_with(reply, nullptr));
   } else if (cmd == "call") {
-    auto timeout = std::chrono::milliseconds(req.value("timeout_ms", 5000));
+    auto timeout = std::chrono::milliseconds(std::clamp<int64_t>(req.value("timeout_ms", int64_t{5000}), 1, 86'400'000));
     node.call_async(name, req.value("message", ""), timeout, answer_with(reply, "reply"));
   } else {
     reply(ControlServer::error(Errc::unknown_command, "no command '" + cmd + "'"));

@@ -1,6 +1,7 @@
 // The composition root: wires the membership protocol (discovery/) and the
 // name service (names/) to what its Env supplies (real sockets and one
 // event-loop thread by default), and serves the control socket.
+#include <algorithm>
 #include <limits.h>
 #include <unistd.h>
 
@@ -241,8 +242,9 @@ class NodeImpl final : public Node {
   }
   Result<std::string, Error> call(const std::string& name, const std::string& message,
                                   std::chrono::milliseconds timeout) override {
-    return await<std::string>([=, this](auto done) { tracker_->call(name, message, timeout, done); },
-                              timeout + std::chrono::seconds(1));
+    auto bounded = std::clamp(timeout, std::chrono::milliseconds(1), std::chrono::milliseconds(std::chrono::hours(24)));
+    return await<std::string>([=, this](auto done) { tracker_->call(name, message, bounded, done); },
+                              bounded + std::chrono::seconds(1));
   }
   std::vector<LocalWorker> workers() const override {
     return loop_->call([&] { return workers_locked(); });

@@ -46,6 +46,14 @@ TEST(Config, FrameLimitsAreBoundedAndNamed) {
   ASSERT_TRUE(apply_config_value(o, "receive_hwm", "32").ok());
   EXPECT_EQ(o.max_frame_bytes, 4u << 20);
   EXPECT_EQ(o.receive_hwm, 32);
+  // The embedding API skips the parser: validate() checks the same bounds.
+  o.name = std::string("a");
+  EXPECT_TRUE(validate(o).ok());
+  o.max_frame_bytes = 1000;
+  EXPECT_FALSE(validate(o).ok());
+  o.max_frame_bytes = kDefaultMaxFrameBytes;
+  o.receive_hwm = 0;
+  EXPECT_FALSE(validate(o).ok());
 }
 
 TEST(Config, FileSetsKeys) {

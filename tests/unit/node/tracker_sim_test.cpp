@@ -6,6 +6,8 @@
 
 #include <map>
 
+#include "bus/envelope.hpp"
+#include "names/tracker_wire.hpp"
 #include "registry/hash_ring.hpp"
 
 #include "support/sim.hpp"
@@ -255,20 +257,45 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   }
 }
 
-TEST_F(TrackerSim, AWorkerWhoseEntryCannotBeRecordedIsStoppedAgain) {
+TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
-  // echo starts with any args, but an entry's args are capped: put() refuses
-  // it after the start, and the start must be undone.
   register_from(a, "oversized", "echo", std::string(registry::kMaxArgsBytes + 1, 'x'));
   settle();
-  EXPECT_EQ(results["oversized"], "invalid_entry");
+  EXPECT_EQ(results["oversized"], "too_large");
   EXPECT_FALSE(runs_on(a, "oversized"));
-  EXPECT_FALSE(a.node->whereis("oversized"));
   register_from(a, "fine", "echo", "x");
   settle();
   EXPECT_EQ(results["fine"], "ok");
   EXPECT_TRUE(runs_on(a, "fine"));
+}
+
+TEST_F(TrackerSim, AWorkerWhoseEntryCannotBeRecordedIsStoppedAgain) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  // b hands a an entry whose clock is full (1,024 node ids, the most an
+  // Entry may carry): a starts the worker, but its own write would add a
+  // 1,025th id, so put() refuses the entry, and the start must be undone.
+  registry::Entry e;
+  e.name = "full-clock";
+  e.owner = b.id.to_string();
+  e.owner_name = "b@h";
+  e.worker = 1;
+  e.plugin = "echo";
+  for (std::size_t i = 0; i < registry::VectorClock::kMaxEntries; ++i)
+    e.clock.increment("id-" + std::to_string(100000 + i), 1);
+  ASSERT_TRUE(registry::validate(e).ok());
+  bus::Envelope offer;
+  offer.type = bus::MessageType::handoff_offer;
+  offer.sender = b.id;
+  offer.incarnation = b.node->info().incarnation;
+  offer.corr = 4242;
+  offer.body = names::wire::encode(names::wire::HandoffOffer{registry::encode(e), "restart", "", 0, 1});
+  ASSERT_TRUE(b.transport->send(a.id, bus::encode(offer)));
+  settle();
+  EXPECT_FALSE(runs_on(a, "full-clock"));
+  EXPECT_TRUE(a.node->workers().empty());
 }
 
 TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
