@@ -224,6 +224,7 @@ Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::op
     (void)supervisor_.stop(name);  // unrecorded, it must not run
     return fail(Error{Errc::invalid_entry, std::string(registry::to_string(entry.error()))});
   }
+  running_here_[entry->name] = entry->worker;
   publish(*entry);
   return *entry;
 }
@@ -369,22 +370,23 @@ void Tracker::apply_remote(const registry::Entry& incoming) {
         }
       }
       break;
-    case registry::ApplyKind::updated: {
-      const auto& prev = *r.previous;
-      const auto* now = registry_.find(prev.name);
-      bool moved_away = prev.owner == self_id_ && !prev.tombstone && now && (now->tombstone || now->owner != self_id_);
-      if (moved_away && !handoffs_.count(prev.name)) stop_local_duplicate(prev.name, prev.worker, "taken over elsewhere");
-      break;
-    }
     default:
       break;
   }
+  stop_if_not_named(incoming.name);
 }
 
-void Tracker::stop_local_duplicate(const std::string& name, uint64_t worker, const std::string& why) {
+void Tracker::stop_if_not_named(const std::string& name) {
+  auto it = running_here_.find(name);
+  if (it == running_here_.end() || handoffs_.count(name)) return;
+  const auto* e = registry_.lookup(name);
+  if (e && e->owner == self_id_ && e->worker == it->second) return;
+  const uint64_t id = it->second;
+  running_here_.erase(it);
   auto local = supervisor_.info(name);
-  if (!local || local->id != worker) return;
-  cluster_.log().warn("[tracker] stopping local {} ({})", name, why);
+  if (!local || local->id != id) return;  // gone already (handed off, stopped, exited)
+  cluster_.log().warn("[tracker] stopping local {} ({}/{}): the replica names {}", name, cluster_.options().name, id,
+                      e ? ref(*e) : std::string("no one"));
   (void)supervisor_.stop(name);
 }
 

@@ -174,7 +174,10 @@ class Tracker {
   void offer(const registry::Entry& e, const bus::NodeId& target, bool leaving);
   void finish_handoff(const std::string& name, bool ok, const std::string& why);
   void check_leave_done();
-  void stop_local_duplicate(const std::string& name, uint64_t worker, const std::string& why);
+  // A worker this node started for `name` runs only while the replica names
+  // it (this node, that worker id): once another version wins, or the name
+  // is gone, it stops, whichever path the news came by.
+  void stop_if_not_named(const std::string& name);
 
   const Clock& clock_;
   discovery::Cluster& cluster_;
@@ -194,6 +197,7 @@ class Tracker {
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
+  std::unordered_map<std::string, uint64_t> running_here_;  // name -> worker id this node started for it
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};
   bool leaving_ = false;

@@ -55,6 +55,10 @@ void Tracker::topology_change(const std::string& why) {
 
 void Tracker::reconcile() {
   if (leaving_) return;
+  // A backstop for the check on every applied version.
+  std::vector<std::string> started;
+  for (const auto& [name, id] : running_here_) started.push_back(name);
+  for (const auto& name : started) stop_if_not_named(name);
   // Runs every second on every node: one unsorted pass, owners looked up in a set.
   std::unordered_set<std::string> alive{self_id_};
   for (const auto& id : cluster_.membership().alive()) alive.insert(id.to_string());
