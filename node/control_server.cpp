@@ -33,7 +33,7 @@ bool json_nesting_exceeds(std::string_view text, int max) {
     else if (c == '[' || c == '{') {
       if (++depth > max) return true;
     } else if (c == ']' || c == '}') {
-      --depth;
+      if (depth > 0) --depth;  // stray closers must not buy room for openers
     }
   }
   return false;
