@@ -8,7 +8,7 @@ namespace {
 constexpr char kMagic[3] = {'Z', 'S', 'W'};
 constexpr uint8_t kFlagLeaving = 0x01;
 constexpr uint8_t kFlagObserver = 0x02;
-constexpr std::size_t kFixed = 3 + 1 + 1 + bus::NodeId::kSize + 8 + 2 + 2;
+constexpr std::size_t kFixed = 3 + 1 + 1 + bus::NodeId::kSize + 8 + 2 + 2 + 1 + 1;
 
 void put_be(std::string& out, uint64_t v, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -28,7 +28,6 @@ std::string_view to_string(BeaconError e) {
     case BeaconError::too_long: return "too long";
     case BeaconError::bad_magic: return "not a zswarm beacon";
     case BeaconError::bad_version: return "unsupported beacon version";
-    case BeaconError::bad_flags: return "unknown flags";
     case BeaconError::bad_field: return "malformed field";
   }
   return "?";
@@ -44,16 +43,26 @@ bool valid_name(std::string_view s, std::size_t max) {
 std::string encode(const Beacon& b) {
   assert(valid_name(b.cluster, kMaxClusterName) && valid_name(b.name, kMaxNodeName));
   std::string out(kMagic, 3);
-  out.push_back(static_cast<char>(kBeaconVersion));
-  out.push_back(static_cast<char>((b.leaving ? kFlagLeaving : 0) | (b.observer ? kFlagObserver : 0)));
+  out.push_back(static_cast<char>(kBeaconFormat));
+  out.push_back(static_cast<char>((b.leaving ? kFlagLeaving : 0) | (b.observer ? kFlagObserver : 0) |
+                                  (b.later_flags & ~(kFlagLeaving | kFlagObserver))));
   out += b.id.bytes();
   put_be(out, b.incarnation, 8);
   put_be(out, b.pub_port, 2);
   put_be(out, b.router_port, 2);
+  out.push_back(static_cast<char>(b.protocol.min));
+  out.push_back(static_cast<char>(b.protocol.max));
   out.push_back(static_cast<char>(b.cluster.size()));
   out += b.cluster;
   out.push_back(static_cast<char>(b.name.size()));
   out += b.name;
+  for (const auto& x : b.extensions) {
+    assert(x.value.size() <= 255);
+    out.push_back(static_cast<char>(x.type));
+    out.push_back(static_cast<char>(x.value.size()));
+    out += x.value;
+  }
+  assert(out.size() <= kMaxBeaconSize);
   return out;
 }
 
@@ -63,19 +72,20 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
     return fail(d.size() < 3 ? BeaconError::too_short : BeaconError::bad_magic);
   }
   if (d.size() < 4) return fail(BeaconError::too_short);
-  if (static_cast<uint8_t>(d[3]) != kBeaconVersion) return fail(BeaconError::bad_version);
+  if (static_cast<uint8_t>(d[3]) != kBeaconFormat) return fail(BeaconError::bad_version);
   if (d.size() < kFixed + 1) return fail(BeaconError::too_short);
-  uint8_t flags = static_cast<uint8_t>(d[4]);
-  if (flags & ~(kFlagLeaving | kFlagObserver)) return fail(BeaconError::bad_flags);
+  uint8_t flags = static_cast<uint8_t>(d[4]);  // bits this build does not know: a later version's
 
   Beacon b;
   b.leaving = flags & kFlagLeaving;
   b.observer = flags & kFlagObserver;
+  b.later_flags = flags & ~(kFlagLeaving | kFlagObserver);
   b.id = *bus::NodeId::from_bytes(d.substr(5, bus::NodeId::kSize));
   std::size_t at = 5 + bus::NodeId::kSize;
   b.incarnation = get_be(d, at, 8);
   b.pub_port = static_cast<uint16_t>(get_be(d, at + 8, 2));
   b.router_port = static_cast<uint16_t>(get_be(d, at + 10, 2));
+  b.protocol = {static_cast<uint8_t>(d[at + 12]), static_cast<uint8_t>(d[at + 13])};
   at = kFixed;
 
   auto take = [&](std::string& out, std::size_t max) {
@@ -87,8 +97,19 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
     return valid_name(out, max);
   };
   if (!take(b.cluster, kMaxClusterName) || !take(b.name, kMaxNodeName)) return fail(BeaconError::bad_field);
-  if (at != d.size()) return fail(BeaconError::bad_field);
+  while (at < d.size()) {
+    if (d.size() - at < 2) return fail(BeaconError::bad_field);
+    BeaconExtension x;
+    x.type = static_cast<uint8_t>(d[at]);
+    std::size_t len = static_cast<uint8_t>(d[at + 1]);
+    at += 2;
+    if (len > d.size() - at) return fail(BeaconError::bad_field);
+    x.value.assign(d.substr(at, len));
+    at += len;
+    b.extensions.push_back(std::move(x));
+  }
   if (b.pub_port == 0 || b.router_port == 0 || b.id.nil()) return fail(BeaconError::bad_field);
+  if (b.protocol.min == 0 || b.protocol.min > b.protocol.max) return fail(BeaconError::bad_field);
   return b;
 }
 

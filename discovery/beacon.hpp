@@ -1,7 +1,9 @@
-// Beacon: the UDP datagram by which a node announces itself (at most 255
-// bytes, fixed layout, big-endian; docs/protocol.md has every byte):
-//   "ZSW" version flags node_id(16) incarnation(8) pub_port(2) router_port(2)
-//   cluster_len cluster name_len name
+// Beacon: the UDP datagram by which a node announces itself (at most 512
+// bytes, big-endian; docs/protocol.md §2 has every byte):
+//   "ZSW" format(2) flags node_id(16) incarnation(8) pub_port(2) router_port(2)
+//   proto_min proto_max cluster_len cluster name_len name {ext_type ext_len ext}*
+// Later versions grow it by extensions (a type-length-value list at the end)
+// and flag bits; a receiver skips those it does not know.
 // parse() validates every field and never reads past the datagram.
 // Pure functions; thread-safe.
 #pragma once
@@ -10,15 +12,27 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include "bus/envelope.hpp"
 #include "bus/node_id.hpp"
 #include "zswarm/result.hpp"
 
 namespace zswarm::discovery {
 
-inline constexpr uint8_t kBeaconVersion = 1;
-inline constexpr std::size_t kMaxBeaconSize = 255;
+// The layout's own version (not the protocol's: that is proto_min..max).
+inline constexpr uint8_t kBeaconFormat = 2;
+// Room for the longest names (35 + 65 + 129 bytes) and 283 bytes of
+// extensions: a key id and a MAC (about 80) fit with room to spare.
+inline constexpr std::size_t kMaxBeaconSize = 512;
 inline constexpr std::size_t kMaxClusterName = 64;
 inline constexpr std::size_t kMaxNodeName = 128;
+
+struct BeaconExtension {
+  uint8_t type = 0;
+  std::string value;  // at most 255 bytes
+  friend bool operator==(const BeaconExtension&, const BeaconExtension&) = default;
+};
 
 struct Beacon {
   bus::NodeId id;
@@ -27,17 +41,21 @@ struct Beacon {
   uint16_t router_port = 0;
   bool leaving = false;  // a goodbye: the sender is shutting down cleanly
   bool observer = false;  // reads the cluster (membership, registry), owns no names
+  uint8_t later_flags = 0;  // flag bits of a later version: ignored, kept to re-encode
   std::string cluster;
   std::string name;  // "name@host"
+  bus::VersionRange protocol = bus::kSpoken;  // the wire versions the sender speaks
+  std::vector<BeaconExtension> extensions;     // in the order sent
 };
 
-enum class BeaconError { too_short, too_long, bad_magic, bad_version, bad_flags, bad_field };
+enum class BeaconError { too_short, too_long, bad_magic, bad_version, bad_field };
 std::string_view to_string(BeaconError e);
 
 // Names are 1..max printable ASCII characters without spaces.
 bool valid_name(std::string_view s, std::size_t max);
 
-// Precondition: cluster and name are valid_name()s.
+// Precondition: cluster and name are valid_name()s, extension values are at
+// most 255 bytes, and the whole fits kMaxBeaconSize.
 std::string encode(const Beacon& b);
 Result<Beacon, BeaconError> parse(std::string_view datagram);
 

@@ -21,7 +21,9 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
       opts_(std::move(opts)),
       beacons_(std::move(beacons)),
       log_(std::move(log)),
-      membership_(clock, opts_.self, opts_.detector) {
+      membership_(clock, opts_.self, opts_.detector),
+      pub_version_(opts_.protocol.min),
+      pub_out_(pub_version_, opts_.self, opts_.incarnation) {
   transport_.set_receiver([this](bus::Inbound&& in) { on_inbound(std::move(in)); });
   on_message(MessageType::heartbeat, [](const bus::Envelope&) {});
   on_message(MessageType::goodbye, [this](const bus::Envelope& e) {
@@ -53,6 +55,7 @@ void Cluster::send_beacon(bool leaving) {
   b.observer = opts_.observer;
   b.cluster = opts_.cluster;
   b.name = opts_.name;
+  b.protocol = opts_.protocol;
   beacons_(discovery::encode(b));
   ++stats_.beacons_sent;
   next_beacon_ = clock_.now() + opts_.beacon_interval;
@@ -95,6 +98,13 @@ void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) 
     ++stats_.beacons_other_cluster;  // a neighbour cluster: expected, not logged
     return;
   }
+  if (bus::common_version(opts_.protocol, b.protocol) == 0) {
+    ++stats_.beacons_bad_version;  // no wire version in common: it cannot be a member
+    reject("beacon", "no protocol version in common with " + b.name);
+    return;
+  }
+  // A later version's extensions: nothing this build reads yet.
+  stats_.fields_unknown += b.extensions.size() + (b.later_flags ? 1 : 0);
   ++stats_.beacons_received;
   discovery::MembershipEvents ev;
   membership_.on_beacon(b, source_ip, ev);
@@ -113,24 +123,38 @@ void Cluster::on_inbound(bus::Inbound&& in) {
     return;
   }
   ++stats_.frames_received;
-  auto decoded = bus::decode(in.frame);
+  auto decoded = bus::decode_frame(in.frame, opts_.protocol);
+  if (!decoded && decoded.error() == bus::DecodeError::bad_version) {
+    ++stats_.frames_bad_version;
+    return;
+  }
   if (!decoded) {
     ++stats_.frames_rejected;
     reject("frame", bus::to_string(decoded.error()));
     return;
   }
-  bus::Envelope& e = *decoded;
-  if (in.kind == bus::Inbound::direct && in.peer != e.sender) {
+  stats_.fields_unknown += decoded->fields_skipped;
+  const bus::Envelope& first = decoded->messages.front();
+  if (in.kind == bus::Inbound::direct && in.peer != first.sender) {
     ++stats_.frames_rejected;  // the channel says one sender, the frame another
     reject("frame", "sender does not match its connection");
     return;
   }
-  const discovery::Member* m = membership_.find(e.sender);
-  if (!m || m->incarnation != e.incarnation) {
-    ++stats_.frames_unknown_sender;  // not (yet) a member: its beacon will come
-    return;
+  stats_.messages_received += decoded->messages.size();
+  // Each message as if it had come alone, in order; a handler may change
+  // membership (a goodbye), so the sender is looked up for every one.
+  for (const bus::Envelope& e : decoded->messages) {
+    const discovery::Member* m = membership_.find(e.sender);
+    if (!m || m->incarnation != e.incarnation) {
+      ++stats_.frames_unknown_sender;  // not (yet) a member: its beacon will come
+      return;
+    }
+    handle(e, in.kind, *m);
   }
-  if (in.kind == bus::Inbound::published) {
+}
+
+void Cluster::handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m) {
+  if (kind == bus::Inbound::published) {
     auto v = sequences_.observe(e.sender, e.incarnation, e.seq);
     if (v.kind == bus::SeqVerdict::stale) {
       ++stats_.frames_stale;
@@ -138,10 +162,11 @@ void Cluster::on_inbound(bus::Inbound&& in) {
     }
     if (v.kind == bus::SeqVerdict::gap) {
       ++stats_.sequence_gaps;
-      log_->debug("[bus] missed {} messages from {}", v.missed, m->name);
+      log_->debug("[bus] missed {} messages from {}", v.missed, m.name);
       for (auto& o : gap_observers_) o(e.sender, v.missed);
     }
   }
+  discovery::MembershipEvents ev;
   membership_.on_heard(e.sender, ev);
   act(ev);
   if (!e.body.empty() && has_empty_body(e.type)) return reject_body(e, "this message has an empty body");
@@ -154,6 +179,7 @@ void Cluster::on_inbound(bus::Inbound&& in) {
 }
 
 void Cluster::act(discovery::MembershipEvents& events) {
+  if (!events.empty()) update_pub_version();
   for (const MembershipEvent& e : events) {
     const auto& m = e.member;
     switch (e.kind) {
@@ -171,11 +197,13 @@ void Cluster::act(discovery::MembershipEvents& events) {
         log_->info("[membership] alive {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::down:
+        direct_out_.erase(m.id);
         transport_.disconnect(m.id);
         sequences_.forget(m.id);
         log_->info("[membership] nodedown {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::left:
+        direct_out_.erase(m.id);
         transport_.disconnect(m.id);
         sequences_.forget(m.id);
         log_->info("[membership] left {}", m.name);
@@ -204,6 +232,7 @@ void Cluster::leave() {
   if (leaving_) return;
   leaving_ = true;
   publish(MessageType::goodbye, {});
+  flush();  // the loop may not turn again
   send_beacon(true);
   log_->info("[membership] leaving cluster '{}'", opts_.cluster);
 }
@@ -216,24 +245,83 @@ Clock::time_point Cluster::next_deadline() const {
 
 void Cluster::on_message(MessageType t, Handler h) { handlers_[static_cast<std::size_t>(t)] = std::move(h); }
 
-void Cluster::publish(MessageType t, std::string body) {
-  bus::Envelope e;
-  e.type = t;
-  e.sender = opts_.self;
-  e.incarnation = opts_.incarnation;
-  e.seq = next_seq_++;
-  e.body = std::move(body);
-  transport_.publish(bus::encode(e));
+void Cluster::publish(MessageType t, std::string_view body) {
+  uint64_t seq = next_seq_++;
+  if (pub_out_.messages() > 0 &&
+      (pub_out_.bytes() + body.size() > bus::kBatchBytes || pub_out_.messages() >= bus::kBatchMessages))
+    flush_pub();
+  pub_out_.add(t, seq, 0, body);
+  if (!opts_.batch || pub_out_.bytes() > bus::kBatchBytes) flush_pub();
 }
 
-bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string body, uint64_t corr) {
-  bus::Envelope e;
-  e.type = t;
-  e.sender = opts_.self;
-  e.incarnation = opts_.incarnation;
-  e.corr = corr;
-  e.body = std::move(body);
-  return transport_.send(peer, bus::encode(e));
+bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string_view body, uint64_t corr) {
+  uint8_t version = version_for(peer);
+  if (version == 0) return false;
+  auto it = direct_out_.find(peer);
+  if (it == direct_out_.end()) it = direct_out_.emplace(peer, bus::FrameBuilder(version, opts_.self, opts_.incarnation)).first;
+  bus::FrameBuilder& out = it->second;
+  if (out.messages() > 0 && (out.bytes() + body.size() > bus::kBatchBytes || out.messages() >= bus::kBatchMessages)) {
+    flush_to(peer, out);
+  }
+  out.add(t, 0, corr, body);
+  if (!opts_.batch || out.bytes() > bus::kBatchBytes) {
+    // Sent now, so the caller learns at once whether the queue took it.
+    std::size_t n = out.messages();
+    bool queued = transport_.send(peer, out.take());
+    if (queued) {
+      ++stats_.frames_sent;
+      stats_.messages_sent += n;
+    } else {
+      ++stats_.frames_unsent;
+    }
+    return queued;
+  }
+  return true;
+}
+
+void Cluster::flush_pub() {
+  if (pub_out_.messages() == 0) return;
+  stats_.messages_sent += pub_out_.messages();
+  ++stats_.frames_sent;
+  transport_.publish(pub_out_.take());
+}
+
+void Cluster::flush_to(const bus::NodeId& peer, bus::FrameBuilder& out) {
+  if (out.messages() == 0) return;
+  std::size_t n = out.messages();
+  if (transport_.send(peer, out.take())) {
+    ++stats_.frames_sent;
+    stats_.messages_sent += n;
+  } else {
+    ++stats_.frames_unsent;  // its queue is full: the requests in it time out
+  }
+}
+
+void Cluster::flush() {
+  flush_pub();
+  for (auto& [peer, out] : direct_out_) flush_to(peer, out);
+}
+
+uint8_t Cluster::version_for(const bus::NodeId& peer) const {
+  const discovery::Member* m = membership_.find(peer);
+  if (!m || (m->state != MemberState::alive && m->state != MemberState::suspect)) return 0;
+  return bus::common_version(opts_.protocol, m->protocol);
+}
+
+void Cluster::update_pub_version() {
+  // The PUB reaches everyone: it speaks the highest version all members
+  // speak, and the lowest it knows while it knows no one.
+  uint8_t v = 0;
+  for (const auto& m : membership_.members())
+    if (m.state == MemberState::alive || m.state == MemberState::suspect) {
+      uint8_t common = bus::common_version(opts_.protocol, m.protocol);
+      v = v ? std::min(v, common) : common;
+    }
+  if (v == 0) v = opts_.protocol.min;
+  if (v == pub_version_) return;
+  flush_pub();
+  pub_version_ = v;
+  pub_out_ = bus::FrameBuilder(v, opts_.self, opts_.incarnation);
 }
 
 }  // namespace zswarm::discovery

@@ -12,6 +12,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -34,6 +35,11 @@ struct ClusterOptions {
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
   std::chrono::milliseconds beacon_interval{1000};
+  // The wire versions this node speaks (a later build's test fixture says more).
+  bus::VersionRange protocol = bus::kSpoken;
+  // Batching: publish() and send() queue, and flush() sends what is queued,
+  // several messages to one peer in one frame. Off: every message goes at once.
+  bool batch = false;
   discovery::FailureDetectorOptions detector;
   // Random bits for probe numbers (the node passes its Env's); empty: std::random_device.
   std::function<uint64_t()> random;
@@ -47,9 +53,17 @@ struct ClusterStats {
   uint64_t beacons_bad_version = 0;
   uint64_t beacons_garbage = 0;
   uint64_t frames_received = 0;
-  uint64_t frames_rejected = 0;  // malformed or unknown version/type
+  uint64_t frames_rejected = 0;  // malformed
+  // In a version this node does not speak: a later node's PUB in the moment
+  // before it heard this node's beacon (and dropped to a common version).
+  uint64_t frames_bad_version = 0;
   uint64_t bodies_rejected = 0;  // a known type whose body broke its schema or a limit
   uint64_t frames_unknown_type = 0;  // a later version's message type: skipped
+  uint64_t fields_unknown = 0;       // a later version's fields (frame, message, body): skipped
+  uint64_t messages_received = 0;    // messages in the frames received
+  uint64_t frames_sent = 0;
+  uint64_t messages_sent = 0;
+  uint64_t frames_unsent = 0;        // a peer's queue was full (or it just went): dropped
   uint64_t frames_unknown_sender = 0;
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
@@ -81,8 +95,18 @@ class Cluster {
   void on_message(bus::MessageType t, Handler h);
   void on_member_event(MemberObserver o) { member_observers_.push_back(std::move(o)); }
   void on_gap(GapObserver o) { gap_observers_.push_back(std::move(o)); }
-  void publish(bus::MessageType t, std::string body);
-  bool send(const bus::NodeId& peer, bus::MessageType t, std::string body, uint64_t corr = 0);
+  // To every member. With batching, it goes out at the next flush().
+  void publish(bus::MessageType t, std::string_view body);
+  // To one member; false if it is not one (alive or suspect), or its queue is full.
+  bool send(const bus::NodeId& peer, bus::MessageType t, std::string_view body, uint64_t corr = 0);
+  // Sends every queued batch; the node calls it at the end of each wake-up.
+  void flush();
+  // The wire version spoken to `peer` (0: not a member), and on the PUB.
+  uint8_t version_for(const bus::NodeId& peer) const;
+  uint8_t pub_version() const { return pub_version_; }
+  // Where a layer above counts the unknown fields it skips in a body it
+  // decodes (the decoders' unknown_fields argument).
+  uint64_t* unknown_fields() { return &stats_.fields_unknown; }
   // A handler's verdict on a body it could not use: counted, and logged
   // (rate-limited) with the sender and the reason. The message is dropped.
   void reject_body(const bus::Envelope& e, std::string_view why);
@@ -97,6 +121,10 @@ class Cluster {
   void act(discovery::MembershipEvents& events);
   void send_beacon(bool leaving);
   void reject(const char* what, std::string_view why);
+  void handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m);
+  void update_pub_version();
+  void flush_pub();
+  void flush_to(const bus::NodeId& peer, bus::FrameBuilder& out);
 
   const Clock& clock_;
   bus::Transport& transport_;
@@ -107,6 +135,9 @@ class Cluster {
   bus::SequenceTracker sequences_;
   ClusterStats stats_;
   uint64_t next_seq_ = 1;
+  uint8_t pub_version_;
+  bus::FrameBuilder pub_out_;
+  std::unordered_map<bus::NodeId, bus::FrameBuilder> direct_out_;
   Clock::time_point next_beacon_{};
   Clock::time_point next_heartbeat_{};
   Clock::time_point last_reject_log_{};

@@ -62,6 +62,7 @@ void Membership::on_beacon(const Beacon& b, const std::string& source_ip, Member
   m.incarnation = b.incarnation;
   m.endpoint = {source_ip, b.pub_port, b.router_port};
   m.observer = b.observer;
+  m.protocol = b.protocol;
   m.last_heard = now;
   auto& stored = members_.emplace(b.id, std::move(m)).first->second;
   set_state(stored, MemberState::alive, MembershipEvent::up, "beacon", out);

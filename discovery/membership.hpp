@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bus/envelope.hpp"
 #include "bus/node_id.hpp"
 #include "bus/transport.hpp"
 #include "discovery/beacon.hpp"
@@ -35,6 +36,7 @@ struct Member {
   bus::PeerEndpoint endpoint;
   MemberState state = MemberState::alive;
   bool observer = false;  // never placed on the ring, never offered a handoff
+  bus::VersionRange protocol = bus::kSpoken;  // the wire versions it speaks (its beacon)
   Clock::time_point last_heard{};
   Clock::time_point state_since{};
 };

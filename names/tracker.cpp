@@ -116,7 +116,7 @@ void Tracker::request(const bus::NodeId& target, MessageType type, std::string b
 }
 
 void Tracker::complete_answer(const bus::Envelope& env) {
-  auto r = wire::decode_answer(env.body);
+  auto r = wire::decode_answer(env.body, cluster_.unknown_fields());
   if (!r && r.error().code == Errc::bad_message) cluster_.reject_body(env, r.error().detail);
   requests_.complete(env.corr, std::move(r));  // a late answer finds nothing waiting
 }
@@ -181,7 +181,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
           [this, done](Result<std::string, Error> r) {
             if (!r) return done(fail(r.error()));
             // The answer carries the entry, so a whereis right after sees it.
-            auto entry = registry::decode_entry(*r);
+            auto entry = registry::decode_entry(*r, cluster_.unknown_fields());
             if (!entry) return done(fail(Error{Errc::bad_message, "malformed entry in answer"}));
             apply_remote(*entry);
             done(ref(*entry));
@@ -230,7 +230,7 @@ Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::op
 }
 
 void Tracker::on_register_request(const bus::Envelope& env) {
-  auto req = wire::decode_register_request(env.body);
+  auto req = wire::decode_register_request(env.body, cluster_.unknown_fields());
   if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
   Result<std::string, Error> r = fail(Error{Errc::node_leaving, "the owner is leaving the cluster"});
   if (!leaving_) {
@@ -265,7 +265,7 @@ void Tracker::unregister_here(const std::string& name, Done<std::string> done) {
 }
 
 void Tracker::on_unregister_request(const bus::Envelope& env) {
-  auto req = wire::decode_unregister_request(env.body);
+  auto req = wire::decode_unregister_request(env.body, cluster_.unknown_fields());
   if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
   unregister_here(req->name, [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
     cluster_.send(sender, MessageType::unregister_reply, wire::encode_answer(r), corr);
@@ -329,7 +329,7 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
 }
 
 void Tracker::on_worker_cast(const bus::Envelope& env) {
-  auto m = wire::decode_worker_message(env.body);
+  auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
   deliver(m->name, false, m->message, hop_count(m->hops), [this, n = m->name](Result<std::string, Error> r) {
     if (!r) cluster_.log().debug("[tracker] dropped a message for {}: {}", n, r.error().name());
@@ -337,7 +337,7 @@ void Tracker::on_worker_cast(const bus::Envelope& env) {
 }
 
 void Tracker::on_worker_call(const bus::Envelope& env) {
-  auto m = wire::decode_worker_message(env.body);
+  auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
   deliver(m->name, true, m->message, hop_count(m->hops),
           [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
@@ -391,7 +391,7 @@ void Tracker::stop_if_not_named(const std::string& name) {
 }
 
 void Tracker::on_delta(const bus::Envelope& env) {
-  auto entry = registry::decode_entry(env.body);
+  auto entry = registry::decode_entry(env.body, cluster_.unknown_fields());
   if (!entry) return cluster_.reject_body(env, registry::to_string(entry.error()));
   apply_remote(*entry);
 }
@@ -416,7 +416,7 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
 }
 
 void Tracker::on_snapshot(const bus::Envelope& env) {
-  auto entries = registry::decode_snapshot(env.body);
+  auto entries = registry::decode_snapshot(env.body, cluster_.unknown_fields());
   if (!entries) return cluster_.reject_body(env, registry::to_string(entries.error()));
   for (const auto& e : *entries) apply_remote(e);
   if (env.corr != 0) return;  // more chunks follow

@@ -109,7 +109,7 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
   handoffs_[e.name] = std::move(ho);
   requests_.add(corr, target, clock_.now() + opts_.handoff_timeout, [this, name = e.name](Result<std::string, Error> r) {
     if (r) {
-      if (auto entry = registry::decode_entry(*r)) apply_remote(*entry);
+      if (auto entry = registry::decode_entry(*r, cluster_.unknown_fields())) apply_remote(*entry);
     }
     finish_handoff(name, r.ok(), r ? "" : r.error().to_string());
   });
@@ -130,7 +130,7 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
 }
 
 void Tracker::on_handoff_offer(const bus::Envelope& env) {
-  auto offer = wire::decode_handoff_offer(env.body);
+  auto offer = wire::decode_handoff_offer(env.body, cluster_.unknown_fields());
   if (!offer) return cluster_.reject_body(env, registry::to_string(offer.error()));
   auto whole = assembler_.add(env.sender, env.corr, std::move(offer).value(), clock_.now() + opts_.handoff_timeout);
   if (!whole) {
@@ -145,7 +145,7 @@ void Tracker::on_handoff_offer(const bus::Envelope& env) {
 
 void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, const std::string& kind,
                         std::string state) {
-  auto entry = registry::decode_entry(raw_entry);
+  auto entry = registry::decode_entry(raw_entry, cluster_.unknown_fields());
   if (!entry) return cluster_.reject_body(env, registry::to_string(entry.error()));
   auto reply = [&](Result<std::string, Error> r) {
     cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(r), env.corr);

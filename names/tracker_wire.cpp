@@ -33,7 +33,7 @@ std::string out(const msgpack::sbuffer& b) { return {b.data(), b.size()}; }
 // versions), or a DecodeError. Missing keys are the caller's check on the
 // returned bits; a key given twice is `duplicate`.
 template <class Visit>
-Result<unsigned, DecodeError> read_map(std::string_view body, std::string_view where, Visit visit) {
+Result<unsigned, DecodeError> read_map(std::string_view body, std::string_view where, uint64_t* unknown, Visit visit) {
   auto handle = registry::detail::unpack_one(body, kMaxBodyDepth, kMaxBodyElements);
   if (!handle) return fail(handle.error());
   const msgpack::object& o = handle->get();
@@ -45,6 +45,7 @@ Result<unsigned, DecodeError> read_map(std::string_view body, std::string_view w
     auto bit = visit(std::string_view(kv.key.via.str.ptr, kv.key.via.str.size), kv.val);
     if (!bit) return fail(bit.error());
     if (seen & *bit) return error(DecodeErrc::duplicate, where);
+    if (*bit == 0 && unknown) ++*unknown;
     seen |= *bit;
   }
   return seen;
@@ -82,9 +83,9 @@ std::string encode(const RegisterRequest& m) {
   return out(b);
 }
 
-Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body) {
+Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body, uint64_t* unknown_fields) {
   RegisterRequest m;
-  auto seen = require(read_map(body, "register_request",
+  auto seen = require(read_map(body, "register_request", unknown_fields,
                                [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
                                  if (k == "name") return take(read_str(v, kMaxName, "register_request.name"), m.name, 1);
                                  if (k == "plugin")
@@ -106,9 +107,9 @@ std::string encode(const UnregisterRequest& m) {
   return out(b);
 }
 
-Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body) {
+Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body, uint64_t* unknown_fields) {
   UnregisterRequest m;
-  auto seen = require(read_map(body, "unregister_request",
+  auto seen = require(read_map(body, "unregister_request", unknown_fields,
                                [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
                                  if (k == "name") return take(read_str(v, kMaxName, "unregister_request.name"), m.name, 1);
                                  return 0u;
@@ -128,9 +129,9 @@ std::string encode(const WorkerMessage& m) {
   return out(b);
 }
 
-Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body) {
+Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body, uint64_t* unknown_fields) {
   WorkerMessage m;
-  auto seen = require(read_map(body, "worker_message",
+  auto seen = require(read_map(body, "worker_message", unknown_fields,
                                [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
                                  if (k == "name") return take(read_str(v, kMaxName, "worker_message.name"), m.name, 1);
                                  if (k == "message")
@@ -158,9 +159,9 @@ std::string encode(const HandoffOffer& m) {
   return out(b);
 }
 
-Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body) {
+Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body, uint64_t* unknown_fields) {
   HandoffOffer m;
-  auto seen = require(read_map(body, "handoff_offer",
+  auto seen = require(read_map(body, "handoff_offer", unknown_fields,
                                [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
                                  if (k == "entry") return take(read_bin(v, kNoLimit, "handoff_offer.entry"), m.entry, 1);
                                  if (k == "kind") return take(read_str(v, kMaxShort, "handoff_offer.kind"), m.kind, 2);
@@ -193,10 +194,10 @@ std::string encode_answer(const Result<std::string, Error>& r) {
   return out(b);
 }
 
-Result<std::string, Error> decode_answer(std::string_view body) {
+Result<std::string, Error> decode_answer(std::string_view body, uint64_t* unknown_fields) {
   bool ok = false;
   std::string value, code, detail;
-  auto seen = read_map(body, "answer", [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+  auto seen = read_map(body, "answer", unknown_fields, [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
     if (k == "ok") return take(read_bool(v, "answer.ok"), ok, 1);
     if (k == "value") return take(read_bin(v, kNoLimit, "answer.value"), value, 2);
     if (k == "error") return take(read_str(v, kMaxShort, "answer.error"), code, 4);

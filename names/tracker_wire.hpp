@@ -57,15 +57,22 @@ std::string encode(const UnregisterRequest& m);
 std::string encode(const WorkerMessage& m);
 std::string encode(const HandoffOffer& m);
 
-Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body);
-Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body);
-Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body);
-Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body);
+Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body,
+                    uint64_t* unknown_fields = nullptr);
+Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body,
+                    uint64_t* unknown_fields = nullptr);
+Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body,
+                    uint64_t* unknown_fields = nullptr);
+Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body,
+                    uint64_t* unknown_fields = nullptr);
+
+// Every decoder adds the keys it skipped (a later version's fields) to
+// *unknown_fields when it is given.
 
 // The answer map of 15, 17, 22 and 24: {"ok":true,"value":bin} or
 // {"detail":str,"error":str,"ok":false}.
 std::string encode_answer(const Result<std::string, Error>& r);
 // A malformed answer reads as the error bad_message.
-Result<std::string, Error> decode_answer(std::string_view body);
+Result<std::string, Error> decode_answer(std::string_view body, uint64_t* unknown_fields = nullptr);
 
 }  // namespace zswarm::names::wire

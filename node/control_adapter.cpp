@@ -39,7 +39,13 @@ Json info_json(const NodeInfo& i) {
                 {"links_reopened", s.links_reopened},
                 {"max_frame_bytes", i.max_frame_bytes},
                 {"sequence_gaps", s.sequence_gaps},
-                {"probes_sent", s.probes_sent}}}};
+                {"probes_sent", s.probes_sent},
+                {"frames_bad_version", s.frames_bad_version},
+                {"fields_unknown", s.fields_unknown},
+                {"messages_received", s.messages_received},
+                {"frames_sent", s.frames_sent},
+                {"messages_sent", s.messages_sent},
+                {"frames_unsent", s.frames_unsent}}}};
 }
 
 // Answers {"ok":true, KEY: value} or the error.
@@ -69,7 +75,8 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
                       {"incarnation", m.incarnation},
                       {"last_heard_ms", m.last_heard_ms},
                       {"self", m.self},
-                      {"observer", m.observer}});
+                      {"observer", m.observer},
+                      {"wire_version", m.wire_version}});
     reply(Json{{"ok", true}, {"members", list}});
   } else if (cmd == "leave") {
     reply(Json{{"ok", true}});

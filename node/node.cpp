@@ -91,7 +91,8 @@ class NodeImpl final : public Node {
 
   ~NodeImpl() override { shutdown(); }
 
-  Result<void, Error> init(const std::string& full_name) {
+  Result<void, Error> init(const std::string& full_name, bus::VersionRange protocol) {
+    protocol_ = protocol;
     auto loop = env_->new_loop();
     if (!loop) return fail(loop.error());
     loop_ = std::move(loop).value();
@@ -119,6 +120,8 @@ class NodeImpl final : public Node {
     co.beacon_interval = opts_.beacon_interval;
     co.detector = {opts_.heartbeat_interval, opts_.suspect_after, opts_.probe_timeout};
     co.random = [env = env_] { return env->random_u64(); };
+    co.protocol = protocol_;
+    co.batch = true;
     cluster_ = std::make_unique<discovery::Cluster>(
         clock_, bus_->transport(), co,
         [this](const std::string& d) {
@@ -186,6 +189,7 @@ class NodeImpl final : public Node {
       tracker_->tick();
       if (fire_timers_) supervisor_->fire_due_timers();
       register_at_start();
+      cluster_->flush();  // what this wake-up queued, a frame per peer
       return cluster_->next_deadline();
     });
     return {};
@@ -332,21 +336,41 @@ class NodeImpl final : public Node {
                control_ ? control_->endpoint() : "", opts_.max_frame_bytes, {}};
     const auto& s = cluster_->stats();
     const auto t = bus_->stats();
-    i.stats = NodeStats{s.beacons_sent,          s.beacons_received,    s.beacons_other_cluster, s.beacons_bad_version,
-                        s.beacons_garbage,       s.frames_received,     s.frames_rejected,       s.bodies_rejected,
-                        s.frames_unknown_type,   s.frames_unknown_sender, t.connections_dropped, t.handshakes_failed,
-                        t.links_reopened,        s.sequence_gaps,       s.probes_sent};
+    NodeStats& n = i.stats;
+    n.beacons_sent = s.beacons_sent;
+    n.beacons_received = s.beacons_received;
+    n.beacons_other_cluster = s.beacons_other_cluster;
+    n.beacons_bad_version = s.beacons_bad_version;
+    n.beacons_garbage = s.beacons_garbage;
+    n.frames_received = s.frames_received;
+    n.frames_rejected = s.frames_rejected;
+    n.bodies_rejected = s.bodies_rejected;
+    n.frames_unknown_type = s.frames_unknown_type;
+    n.frames_unknown_sender = s.frames_unknown_sender;
+    n.connections_dropped = t.connections_dropped;
+    n.handshakes_failed = t.handshakes_failed;
+    n.links_reopened = t.links_reopened;
+    n.sequence_gaps = s.sequence_gaps;
+    n.probes_sent = s.probes_sent;
+    n.frames_bad_version = s.frames_bad_version;
+    n.fields_unknown = s.fields_unknown;
+    n.messages_received = s.messages_received;
+    n.frames_sent = s.frames_sent;
+    n.messages_sent = s.messages_sent;
+    n.frames_unsent = s.frames_unsent;
     return i;
   }
 
   std::vector<MemberInfo> members_locked() const {
     std::vector<MemberInfo> out;
     const auto& o = cluster_->options();
-    out.push_back({o.name, self_.to_string(), "alive", beacon_->bind_address(), incarnation_, 0, true, o.observer});
+    out.push_back({o.name, self_.to_string(), "alive", beacon_->bind_address(), incarnation_, 0, true, o.observer,
+                   o.protocol.max});
     auto now = clock_.now();
     for (const auto& m : cluster_->membership().members()) {
       out.push_back({m.name, m.id.to_string(), std::string(discovery::to_string(m.state)), m.endpoint.host,
-                     m.incarnation, duration_cast<milliseconds>(now - m.last_heard).count(), false, m.observer});
+                     m.incarnation, duration_cast<milliseconds>(now - m.last_heard).count(), false, m.observer,
+                     cluster_->version_for(m.id)});
     }
     return out;
   }
@@ -390,6 +414,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<workers::Supervisor> supervisor_;
   std::unique_ptr<names::Tracker> tracker_;
   Clock::time_point register_at_{};
+  bus::VersionRange protocol_ = bus::kSpoken;
   bool fire_timers_ = false;  // the loop's tick fires worker timers (no timer thread)
   bool leaving_ = false;
 };
@@ -398,9 +423,8 @@ class NodeImpl final : public Node {
 
 namespace node {
 NodeParts parts_of(Node& n) { return static_cast<NodeImpl&>(n).parts(); }
-}  // namespace node
 
-Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, Env* env) {
+Result<std::unique_ptr<Node>, Error> start_node(NodeOptions opts, Env* env, bus::VersionRange protocol) {
   if (!env) env = Env::Default();
   if (auto v = node::validate(opts); !v) return fail(v.error());
   if (opts.host.empty()) opts.host = local_hostname();
@@ -410,8 +434,13 @@ Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, Env* env) {
 
   auto log = node::make_node_logger(full_name, opts.log_level);
   auto node = std::make_unique<NodeImpl>(std::move(opts), env, log);
-  if (auto r = node->init(full_name); !r) return fail(r.error());
+  if (auto r = node->init(full_name, protocol); !r) return fail(r.error());
   return std::unique_ptr<Node>(std::move(node));
+}
+}  // namespace node
+
+Result<std::unique_ptr<Node>, Error> Node::start(NodeOptions opts, Env* env) {
+  return node::start_node(std::move(opts), env, bus::kSpoken);
 }
 
 }  // namespace zswarm

@@ -20,4 +20,7 @@ struct NodeParts {
 // `n` must come from Node::start.
 NodeParts parts_of(Node& n);
 
+// Node::start with another set of wire versions: a later build's fixture.
+Result<std::unique_ptr<Node>, Error> start_node(NodeOptions opts, Env* env, bus::VersionRange protocol);
+
 }  // namespace zswarm::node

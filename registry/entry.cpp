@@ -217,7 +217,7 @@ std::vector<std::string> encode_snapshot_chunks(const std::vector<Entry>& entrie
   return chunks;
 }
 
-Result<Entry, DecodeError> entry_from_object(const msgpack::object& o) {
+Result<Entry, DecodeError> entry_from_object(const msgpack::object& o, uint64_t* unknown_fields) {
   if (o.type != msgpack::type::MAP) return error(DecodeErrc::wrong_type, "entry");
   if (o.via.map.size > kMaxEntryKeys) return error(DecodeErrc::too_large, "entry");
   Entry e;
@@ -229,6 +229,7 @@ Result<Entry, DecodeError> entry_from_object(const msgpack::object& o) {
     auto field = read_field(key, kv.val, e);
     if (!field) return fail(field.error());
     if ((seen & *field) != 0) return error(DecodeErrc::duplicate, "entry.key");
+    if (*field == 0 && unknown_fields) ++*unknown_fields;
     seen |= *field;
   }
   if (seen != kAll) return error(DecodeErrc::missing_field, "entry");
@@ -237,30 +238,30 @@ Result<Entry, DecodeError> entry_from_object(const msgpack::object& o) {
   return e;
 }
 
-Result<Entry, DecodeError> decode_entry(std::string_view bytes) {
+Result<Entry, DecodeError> decode_entry(std::string_view bytes, uint64_t* unknown_fields) {
   auto handle = detail::unpack_one(bytes, 6, VectorClock::kMaxEntries);
   if (!handle) return fail(handle.error());
-  return entry_from_object(handle->get());
+  return entry_from_object(handle->get(), unknown_fields);
 }
 
-Result<std::vector<Entry>, DecodeError> snapshot_from_object(const msgpack::object& o) {
+Result<std::vector<Entry>, DecodeError> snapshot_from_object(const msgpack::object& o, uint64_t* unknown_fields) {
   if (o.type != msgpack::type::ARRAY) return error(DecodeErrc::wrong_type, "snapshot");
   if (o.via.array.size > kMaxSnapshotEntries) return error(DecodeErrc::too_large, "snapshot");
   std::vector<Entry> entries;
   // No reserve(size): the count is attacker-chosen, and sizeof(Entry) is far
   // larger than the one byte each element needs on the wire.
   for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-    auto entry = entry_from_object(o.via.array.ptr[i]);
+    auto entry = entry_from_object(o.via.array.ptr[i], unknown_fields);
     if (!entry) return fail(entry.error());
     entries.push_back(std::move(entry).value());
   }
   return entries;
 }
 
-Result<std::vector<Entry>, DecodeError> decode_snapshot(std::string_view bytes) {
+Result<std::vector<Entry>, DecodeError> decode_snapshot(std::string_view bytes, uint64_t* unknown_fields) {
   auto handle = detail::unpack_one(bytes, 7, std::max<std::size_t>(kMaxSnapshotEntries, VectorClock::kMaxEntries));
   if (!handle) return fail(handle.error());
-  return snapshot_from_object(handle->get());
+  return snapshot_from_object(handle->get(), unknown_fields);
 }
 
 }  // namespace zswarm::registry

@@ -91,9 +91,12 @@ std::string encode_snapshot(const std::vector<Entry>& entries);
 std::vector<std::string> encode_snapshot_chunks(const std::vector<Entry>& entries,
                                                 std::size_t chunk_bytes = kSnapshotChunkBytes);
 
-Result<Entry, DecodeError> entry_from_object(const msgpack::object& object);
-Result<Entry, DecodeError> decode_entry(std::string_view bytes);
-Result<std::vector<Entry>, DecodeError> snapshot_from_object(const msgpack::object& object);
-Result<std::vector<Entry>, DecodeError> decode_snapshot(std::string_view bytes);
+// Decoders add the keys they skipped (a later version's fields) to
+// *unknown_fields when it is given.
+Result<Entry, DecodeError> entry_from_object(const msgpack::object& object, uint64_t* unknown_fields = nullptr);
+Result<Entry, DecodeError> decode_entry(std::string_view bytes, uint64_t* unknown_fields = nullptr);
+Result<std::vector<Entry>, DecodeError> snapshot_from_object(const msgpack::object& object,
+                                                             uint64_t* unknown_fields = nullptr);
+Result<std::vector<Entry>, DecodeError> decode_snapshot(std::string_view bytes, uint64_t* unknown_fields = nullptr);
 
 }  // namespace zswarm::registry

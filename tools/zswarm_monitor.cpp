@@ -72,23 +72,29 @@ int main(int argc, char** argv) {
   reactor.add(sub, [&] {
     zmq::message_t m;
     while (sub.recv(m, zmq::recv_flags::dontwait)) {
-      auto e = bus::decode(m.to_string_view());
-      if (!e) {
+      // Not a member, so no version was agreed: read any version this layout carries.
+      auto f = bus::decode_frame(m.to_string_view(), {1, 255});
+      if (!f) {
         ++rejected_frames;
-        std::printf("%9.3f reject  %s\n", stamp(), std::string(bus::to_string(e.error())).c_str());
+        std::printf("%9.3f reject  %s\n", stamp(), std::string(bus::to_string(f.error())).c_str());
         continue;
       }
-      auto it = names.find(e->sender);
-      std::string what;
-      if (e->type == bus::MessageType::registry_delta) {
-        auto entry = registry::decode_entry(e->body);
-        what = !entry ? " (malformed entry)"
-               : entry->tombstone ? " " + entry->name + " unregistered"
-                                  : " " + entry->name + " -> " + entry->owner_name + "/" + std::to_string(entry->worker);
+      for (const auto& msg : f->messages) {
+        const bus::Envelope* e = &msg;
+        auto it = names.find(e->sender);
+        std::string what;
+        if (e->type == bus::MessageType::registry_delta) {
+          auto entry = registry::decode_entry(e->body);
+          what = !entry ? " (malformed entry)"
+                 : entry->tombstone ? " " + entry->name + " unregistered"
+                                    : " " + entry->name + " -> " + entry->owner_name + "/" + std::to_string(entry->worker);
+        }
+        std::string type(bus::to_string(e->type));
+        if (type.empty()) type = "type " + std::to_string(static_cast<int>(e->type));
+        std::printf("%9.3f %-14s from %s seq %llu, %zu bytes%s\n", stamp(), type.c_str(),
+                    it == names.end() ? e->sender.short_string().c_str() : it->second.c_str(),
+                    static_cast<unsigned long long>(e->seq), e->body.size(), what.c_str());
       }
-      std::printf("%9.3f %-14s from %s seq %llu, %zu bytes%s\n", stamp(), std::string(bus::to_string(e->type)).c_str(),
-                  it == names.end() ? e->sender.short_string().c_str() : it->second.c_str(),
-                  static_cast<unsigned long long>(e->seq), e->body.size(), what.c_str());
     }
     std::fflush(stdout);
   });

@@ -102,6 +102,17 @@ struct NodeStats {
   uint64_t links_reopened = 0;
   uint64_t sequence_gaps = 0;
   uint64_t probes_sent = 0;
+  // A member's PUB in a version this node does not speak (the moment before
+  // a later node heard this one and fell back to a common version).
+  uint64_t frames_bad_version = 0;
+  // A later version's additions this node skipped: message fields, map
+  // keys, beacon extensions and flags (message types: frames_unknown_type).
+  uint64_t fields_unknown = 0;
+  // Batching: messages travel several to a frame.
+  uint64_t messages_received = 0;
+  uint64_t frames_sent = 0;
+  uint64_t messages_sent = 0;
+  uint64_t frames_unsent = 0;  // a peer's send queue was full
 };
 
 struct NodeInfo {
@@ -127,8 +138,8 @@ struct MemberInfo {
   int64_t last_heard_ms = 0;  // age of the last frame heard; 0 for self
   bool self = false;
   bool observer = false;  // reads the cluster, owns no names
+  int wire_version = 0;   // the protocol version spoken with it (this build's highest for self)
 };
-
 
 
 // A worker under this node's supervisor.

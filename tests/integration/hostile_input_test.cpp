@@ -83,8 +83,10 @@ class FakePeer {
     zmq::message_t from, frame;
     while (router_.recv(from, zmq::recv_flags::dontwait)) {
       if (!from.more() || !router_.recv(frame, zmq::recv_flags::dontwait)) continue;
-      auto e = bus::decode(frame.to_string_view());
-      if (e && e->type == MessageType::probe) direct(MessageType::probe_ack, "", e->corr);
+      auto f = bus::decode_frame(frame.to_string_view());
+      if (!f) continue;
+      for (const auto& e : f->messages)
+        if (e.type == MessageType::probe) direct(MessageType::probe_ack, "", e.corr);
     }
   }
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <stdexcept>
 
 #include "bus/fault_transport.hpp"
@@ -43,7 +44,8 @@ struct Sim : ::testing::Test {
   std::vector<std::unique_ptr<SimNode>> nodes;  // destroyed before env
 
   // Starts a real node named `full_name` ("a@h") in cluster "sim".
-  SimNode& add(const std::string& full_name, bool observer = false) {
+  // `protocol`: the wire versions it speaks (a later version's fixture says more).
+  SimNode& add(const std::string& full_name, bool observer = false, bus::VersionRange protocol = bus::kSpoken) {
     auto n = std::make_unique<SimNode>();
     n->name = full_name;
     NodeOptions o;
@@ -56,7 +58,7 @@ struct Sim : ::testing::Test {
 #ifdef ZSWARM_TEST_PLUGIN_DIR
     o.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
 #endif
-    auto started = Node::start(o, &env);
+    auto started = node::start_node(o, &env, protocol);
     if (!started) throw std::runtime_error("Node::start: " + started.error().detail);
     n->node = std::move(started).value();
     const auto& made = env.last_made();
@@ -71,6 +73,16 @@ struct Sim : ::testing::Test {
     n->parts.cluster->on_gap([raw](const bus::NodeId&, uint64_t missed) { raw->gaps += missed; });
     nodes.push_back(std::move(n));
     return *nodes.back();
+  }
+
+  // name -> number of live nodes running a registered worker for it.
+  std::map<std::string, int> census() {
+    std::map<std::string, int> count;
+    for (auto& n : nodes)
+      if (n->node)
+        for (const auto& w : n->node->workers())
+          if (w.registered) ++count[w.name];
+    return count;
   }
 
   void settle() { env.settle(); }

@@ -1,6 +1,7 @@
 #include "support/sim_env.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace zswarm::sim {
 
@@ -57,14 +58,16 @@ void ManualLoop::tick() {
   if (running()) tick_();
 }
 
-SimBeacon::SimBeacon(SimEnv& env) : env_(env), state_(std::make_shared<State>()) {
+SimBeacon::SimBeacon(SimEnv& env, std::function<std::string(std::string)> rewrite)
+    : env_(env), state_(std::make_shared<State>()), rewrite_(std::move(rewrite)) {
   env_.air().endpoints_.push_back(state_);
 }
 
 SimBeacon::~SimBeacon() { std::erase(env_.air().endpoints_, state_); }
 
 void SimBeacon::send(std::string_view datagram, const std::vector<std::string>&) {
-  env_.air().send(state_, std::string(datagram));
+  std::string d(datagram);
+  env_.air().send(state_, rewrite_ ? rewrite_(std::move(d)) : std::move(d));
 }
 
 bool Air::deliver() {
@@ -106,14 +109,16 @@ Result<std::unique_ptr<node::Loop>, Error> SimEnv::new_loop() {
 }
 
 Result<std::unique_ptr<node::Bus>, Error> SimEnv::new_bus(node::Loop&, const node::BusConfig& config) {
-  auto fault = std::make_unique<bus::FaultTransport>(std::make_unique<bus::MemoryTransport>(net_, config.self),
-                                                     clock_, ++fault_seed_);
+  std::unique_ptr<bus::Transport> wire = std::make_unique<bus::MemoryTransport>(net_, config.self);
+  if (next_wire_.transport) wire = next_wire_.transport(std::move(wire));
+  next_wire_.transport = nullptr;
+  auto fault = std::make_unique<bus::FaultTransport>(std::move(wire), clock_, ++fault_seed_);
   made_.fault = fault.get();
   return std::unique_ptr<node::Bus>(std::make_unique<SimBus>(std::move(fault)));
 }
 
 Result<std::unique_ptr<node::BeaconChannel>, Error> SimEnv::new_beacon(node::Loop&, const node::BeaconConfig&) {
-  auto beacon = std::make_unique<SimBeacon>(*this);
+  auto beacon = std::make_unique<SimBeacon>(*this, std::exchange(next_wire_.beacon, nullptr));
   made_.beacon = beacon.get();
   return std::unique_ptr<node::BeaconChannel>(std::move(beacon));
 }
@@ -125,6 +130,9 @@ void SimEnv::settle() {
     auto loops = loops_;
     for (auto* l : loops) l->wait_background();
     for (auto* l : loops) moved |= l->run_posted();
+    // A real loop ticks after every wake-up (and the node flushes its batches there).
+    for (auto* l : loops) l->tick();
+    moved |= net_.pending() > 0;
     if (!moved && air_.empty()) return;
   }
 }

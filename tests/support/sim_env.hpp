@@ -75,7 +75,7 @@ class SimBeacon final : public node::BeaconChannel {
     bool isolated = false;  // beacons neither in nor out
     Receiver receiver;
   };
-  explicit SimBeacon(SimEnv& env);
+  explicit SimBeacon(SimEnv& env, std::function<std::string(std::string)> rewrite = {});
   ~SimBeacon() override;
 
   const std::string& bind_address() const override { return address_; }
@@ -88,6 +88,7 @@ class SimBeacon final : public node::BeaconChannel {
   SimEnv& env_;
   std::string address_ = "127.0.0.1";
   std::shared_ptr<State> state_;
+  std::function<std::string(std::string)> rewrite_;
 };
 
 // Beacons in flight; each reaches every node in the air (its sender too).
@@ -141,6 +142,15 @@ class SimEnv final : public Env {
   };
   const Made& last_made() const { return made_; }
 
+  // How the next node's wire differs from this build's (a later version's
+  // test fixture): a layer under its FaultTransport, and a rewrite of every
+  // beacon it sends. Used by the next Node::start only.
+  struct Wire {
+    std::function<std::unique_ptr<bus::Transport>(std::unique_ptr<bus::Transport>)> transport;
+    std::function<std::string(std::string)> beacon;
+  };
+  void set_next_wire(Wire w) { next_wire_ = std::move(w); }
+
   // Delivers beacons, frames and posted work until quiet; no time passes.
   void settle();
   // Moves time in steps; every node ticks, then everything settles.
@@ -159,6 +169,7 @@ class SimEnv final : public Env {
   Air air_;
   std::vector<ManualLoop*> loops_;  // live ones, in start order
   Made made_;
+  Wire next_wire_;
 };
 
 }  // namespace zswarm::sim

@@ -28,47 +28,82 @@ TEST(Beacon, RoundTrip) {
   EXPECT_TRUE(p->leaving);
   EXPECT_EQ(p->cluster, "prod");
   EXPECT_EQ(p->name, "a@host");
+  EXPECT_EQ(p->protocol, bus::kSpoken);
+  EXPECT_TRUE(p->extensions.empty());
 }
 
 TEST(Beacon, LayoutIsBigEndianAsDocumented) {
   std::string d = encode(sample());
   EXPECT_EQ(d.substr(0, 3), "ZSW");
-  EXPECT_EQ(d[3], 1);
+  EXPECT_EQ(d[3], 2);  // the layout's format
   EXPECT_EQ(d[4], 0);
   EXPECT_EQ(static_cast<uint8_t>(d[21]), 0x01);  // incarnation, most significant first
   EXPECT_EQ(static_cast<uint8_t>(d[28]), 0x08);
   EXPECT_EQ((static_cast<uint8_t>(d[29]) << 8) | static_cast<uint8_t>(d[30]), 40001);
-  EXPECT_EQ(d.size(), 33u + 1 + 4 + 1 + 6);
+  EXPECT_EQ(d[33], bus::kSpoken.min);
+  EXPECT_EQ(d[34], bus::kSpoken.max);
+  EXPECT_EQ(d.size(), 35u + 1 + 4 + 1 + 6);
 }
 
-TEST(Beacon, LargestFitsInOneSmallDatagram) {
+TEST(Beacon, LongestNamesLeaveRoomForAKeyAndAMac) {
   Beacon b = sample();
   b.cluster = std::string(kMaxClusterName, 'c');
   b.name = std::string(kMaxNodeName, 'n');
+  // What the cluster secret will add: a key id and a MAC, about 80 bytes, and more.
+  b.extensions = {{1, std::string(16, 'k')}, {2, std::string(64, 'm')}, {3, std::string(150, 'x')}};
   std::string d = encode(b);
   EXPECT_LE(d.size(), kMaxBeaconSize);
-  EXPECT_TRUE(parse(d).ok());
+  auto p = parse(d);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->extensions, b.extensions);
+}
+
+TEST(Growth, ExtensionsOfALaterVersionAreReadInOrder) {
+  Beacon b = sample();
+  b.extensions = {{200, "later"}, {7, ""}, {200, std::string(255, 'z')}};
+  auto p = parse(encode(b));
+  ASSERT_TRUE(p.ok()) << to_string(p.error());
+  EXPECT_EQ(p->extensions, b.extensions);
+  std::string cut = encode(b);
+  cut.pop_back();  // the last extension's value is short
+  EXPECT_EQ(parse(cut).error(), BeaconError::bad_field);
+  EXPECT_EQ(parse(encode(sample()) + "x").error(), BeaconError::bad_field);  // a type without a length
+}
+
+TEST(Growth, FlagBitsOfALaterVersionAreIgnored) {
+  std::string d = encode(sample());
+  d[4] = static_cast<char>(0x80 | 0x04);
+  auto p = parse(d);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->leaving);
+  EXPECT_FALSE(p->observer);
+  EXPECT_EQ(p->later_flags, 0x84);
+  EXPECT_EQ(encode(*p), d);
+}
+
+TEST(Versions, TheRangeIsCarriedAndChecked) {
+  Beacon b = sample();
+  b.protocol = {2, 9};
+  EXPECT_EQ(parse(encode(b))->protocol, (bus::VersionRange{2, 9}));
+  b.protocol = {3, 2};
+  EXPECT_EQ(parse(encode(b)).error(), BeaconError::bad_field);
+  b.protocol = {0, 2};
+  EXPECT_EQ(parse(encode(b)).error(), BeaconError::bad_field);
 }
 
 TEST(Beacon, RejectsGarbage) {
   EXPECT_EQ(parse("").error(), BeaconError::too_short);
   EXPECT_EQ(parse("ZS").error(), BeaconError::too_short);
   EXPECT_EQ(parse("HTTP/1.1 200 OK").error(), BeaconError::bad_magic);
-  EXPECT_EQ(parse(std::string(300, 'Z')).error(), BeaconError::too_long);
+  EXPECT_EQ(parse(std::string(kMaxBeaconSize + 1, 'Z')).error(), BeaconError::too_long);
 }
 
-TEST(Beacon, RejectsOtherVersions) {
+TEST(Beacon, RejectsOtherFormats) {
   std::string d = encode(sample());
-  d[3] = 2;
+  d[3] = 1;  // the first release's layout
   EXPECT_EQ(parse(d).error(), BeaconError::bad_version);
-}
-
-TEST(Beacon, RejectsUnknownFlags) {
-  std::string d = encode(sample());
-  d[4] = 0x04;
-  EXPECT_EQ(parse(d).error(), BeaconError::bad_flags);
-  d[4] = static_cast<char>(0x80);
-  EXPECT_EQ(parse(d).error(), BeaconError::bad_flags);
+  d[3] = 3;
+  EXPECT_EQ(parse(d).error(), BeaconError::bad_version);
 }
 
 TEST(Beacon, TheObserverFlagIsBitOne) {
@@ -94,10 +129,10 @@ TEST(Beacon, RejectsBadFields) {
   std::string d = encode(sample());
   EXPECT_EQ(parse(d + "x").error(), BeaconError::bad_field);  // trailing byte
   std::string long_len = d;
-  long_len[33] = 100;  // cluster length past the end
+  long_len[35] = 100;  // cluster length past the end
   EXPECT_EQ(parse(long_len).error(), BeaconError::bad_field);
   std::string space = d;
-  space[34] = ' ';  // names are printable, without spaces
+  space[36] = ' ';  // names are printable, without spaces
   EXPECT_EQ(parse(space).error(), BeaconError::bad_field);
   Beacon zero = sample();
   zero.pub_port = 0;

@@ -24,16 +24,6 @@ std::map<std::string, std::string> replica(SimNode& n) {
   return out;
 }
 
-// name -> number of live nodes running a registered worker for it.
-std::map<std::string, int> census(std::vector<std::unique_ptr<SimNode>>& nodes) {
-  std::map<std::string, int> count;
-  for (auto& n : nodes)
-    if (n->node)
-      for (const auto& w : n->node->workers())
-        if (w.registered) ++count[w.name];
-  return count;
-}
-
 // Is a worker for `name` under n's supervisor?
 bool runs_on(SimNode& n, const std::string& name) {
   for (const auto& w : n.node->workers())
@@ -76,7 +66,7 @@ TEST_F(TrackerSim, RegisterOnTheRingOwnerAndAgreeEverywhere) {
   EXPECT_EQ(ra.size(), 60u);
   EXPECT_EQ(replica(b), ra);
   EXPECT_EQ(replica(c), ra);
-  auto count = census(nodes);
+  auto count = census();
   EXPECT_EQ(count.size(), 60u);
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
   int on_each[3] = {0, 0, 0};
@@ -115,8 +105,8 @@ TEST_F(TrackerSim, ReplicasConvergeUnderLossDuplicationAndReordering) {
       EXPECT_TRUE(ra.count(name)) << name;
     }
   }
-  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
-  for (auto& [name, ref] : ra) EXPECT_EQ(census(nodes)[name], 1) << name << " registered but not running";
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
+  for (auto& [name, ref] : ra) EXPECT_EQ(census()[name], 1) << name << " registered but not running";
 }
 
 TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
@@ -133,14 +123,14 @@ TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
     register_from(b, std::string("p").append(std::to_string(i)));
   }
   settle();
-  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 2) << name;
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 2) << name;
   isolate(a, false);
   run_for(3000ms);  // beacons bring each back; snapshots carry the conflicts
   ASSERT_EQ(state_seen(a, b), MemberState::alive);
   auto ra = replica(a);
   EXPECT_EQ(ra.size(), 20u);
   EXPECT_EQ(replica(b), ra);
-  auto count = census(nodes);
+  auto count = census();
   EXPECT_EQ(count.size(), 20u);
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
   // The survivor of each conflict is the one both replicas name.
@@ -166,7 +156,7 @@ TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
   EXPECT_EQ(ra.size(), 90u);
   EXPECT_EQ(replica(c), ra);
   for (auto& [name, ref] : ra) EXPECT_NE(ref[0], 'b') << name;
-  auto count = census(nodes);
+  auto count = census();
   EXPECT_EQ(count.size(), 90u);
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
 }
@@ -200,7 +190,7 @@ TEST_F(TrackerSim, AnObserverReadsEverythingAndNeverOwnsOrTakesOver) {
   EXPECT_EQ(replica(b), ro) << diff(replica(b), ro);
   for (auto& [name, ref] : ro) EXPECT_EQ(ref.substr(0, 2), "b@") << name;
   EXPECT_TRUE(o.node->workers().empty());
-  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
 }
 
 TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
@@ -231,7 +221,7 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
   EXPECT_EQ(moved[0], offered[0]);  // state: moved
   EXPECT_EQ(moved[1], offered[1]);  // restart: moved, from its args
   EXPECT_EQ(moved[2], 0);           // ignore: stays where it is
-  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
 }
 
 TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
@@ -329,7 +319,7 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
     EXPECT_GT(std::stoul(got.empty() ? "0" : got), 1000000u) << name << ": " << got;
   }
   EXPECT_GT(moved, 0);
-  for (auto& [name, n] : census(nodes)) EXPECT_EQ(n, 1) << name;
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
 }
 
 }  // namespace
