@@ -24,7 +24,7 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       supervisor_(supervisor),
       post_(std::move(post)),
       opts_(std::move(opts)),
-      self_id_(cluster.options().self.to_string()),
+      self_id_(cluster.options().self.bytes()),
       ring_(registry::HashRing::kDefaultVnodes, opts_.placement),
       assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}) {
   names_[self_id_] = cluster_.options().name;
@@ -64,12 +64,20 @@ std::string Tracker::ref(const registry::Entry& e) const {
 
 std::string Tracker::member_name(const std::string& id) const {
   auto it = names_.find(id);
-  return it == names_.end() ? id.substr(0, 8) : it->second;
+  if (it != names_.end()) return it->second;
+  // Ids are raw bytes: a stranger is shown by its first 4, in hex.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < id.size() && i < 4; ++i) {
+    out.push_back(kHex[static_cast<uint8_t>(id[i]) >> 4]);
+    out.push_back(kHex[static_cast<uint8_t>(id[i]) & 15]);
+  }
+  return out;
 }
 
 bool Tracker::member_alive(const std::string& id) const {
   if (id == self_id_) return true;
-  auto nid = bus::NodeId::from_string(id);
+  auto nid = bus::NodeId::from_bytes(id);
   if (!nid) return false;
   const auto* m = cluster_.membership().find(*nid);
   return m && (m->state == discovery::MemberState::alive || m->state == discovery::MemberState::suspect);
@@ -80,7 +88,7 @@ bool Tracker::owner_gone(const std::string& id) const {
   // An owner we have never heard of may simply not be discovered yet (a
   // snapshot can arrive before the beacons of every member): only once this
   // node has had time to meet everyone is an unknown owner dead.
-  auto nid = bus::NodeId::from_string(id);
+  auto nid = bus::NodeId::from_bytes(id);
   if (nid && cluster_.membership().find(*nid)) return true;  // known, and down or left
   return clock_.now() - started_ >= opts_.discovery_grace;
 }
@@ -88,7 +96,7 @@ bool Tracker::owner_gone(const std::string& id) const {
 std::optional<bus::NodeId> Tracker::ring_owner(const std::string& name) const {
   auto o = ring_.owner(name);
   if (!o) return std::nullopt;
-  return bus::NodeId::from_string(*o);
+  return bus::NodeId::from_bytes(*o);
 }
 
 Result<void, Error> Tracker::check_name(const std::string& name) const {
@@ -169,7 +177,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
   }
   auto owner = ring_owner(name);
   if (!owner) return done(fail(Error{Errc::no_node_available, "no node is eligible to run " + name}));
-  if (owner->to_string() == self_id_) {
+  if (owner->bytes() == self_id_) {
     auto r = register_here(name, plugin, args, "starting");
     if (!r) return done(fail(r.error()));
     return done(ref(*r));
@@ -235,7 +243,7 @@ void Tracker::on_register_request(const bus::Envelope& env) {
   Result<std::string, Error> r = fail(Error{Errc::node_leaving, "the owner is leaving the cluster"});
   if (!leaving_) {
     cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", req->name,
-                        req->plugin, req->args, member_name(env.sender.to_string()));
+                        req->plugin, req->args, member_name(env.sender.bytes()));
     auto entry = register_here(req->name, req->plugin, req->args, "starting");
     r = entry ? Result<std::string, Error>(registry::encode(*entry)) : fail(entry.error());
   }
@@ -248,7 +256,7 @@ void Tracker::unregister_name(const std::string& name, Done<std::string> done) {
   const auto* e = registry_.lookup(name);
   if (!e) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (e->owner == self_id_) return unregister_here(name, std::move(done));
-  auto owner = bus::NodeId::from_string(e->owner);
+  auto owner = bus::NodeId::from_bytes(e->owner);
   if (!owner || !member_alive(e->owner))
     return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
   request(*owner, MessageType::unregister_request, wire::encode(wire::UnregisterRequest{name}), std::move(done));
@@ -314,7 +322,7 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
     return;
   }
   if (hops >= kMaxHops) return done(fail(Error{Errc::not_found, name + ": routing did not converge"}));
-  auto owner = bus::NodeId::from_string(e->owner);
+  auto owner = bus::NodeId::from_bytes(e->owner);
   if (!owner || !member_alive(e->owner)) {
     // Its node is down and the name is about to restart elsewhere: retry soon.
     return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
@@ -427,7 +435,7 @@ void Tracker::on_snapshot(const bus::Envelope& env) {
 void Tracker::on_digest(const bus::Envelope& env) {
   auto clock = registry::decode_vector_clock(env.body);
   if (!clock) return cluster_.reject_body(env, registry::to_string(clock.error()));
-  registry_.note_seen(env.sender.to_string(), *clock);
+  registry_.note_seen(env.sender.bytes(), *clock);
   // Anti-entropy: the peer has seen versions we have not (a lost delta, or a
   // lost resync request): fetch its replica. At most once a second per peer.
   if (!registry_.summary().dominates(*clock)) request_sync(env.sender);
@@ -457,7 +465,7 @@ void Tracker::tick() {
   check_leave_done();
   for (const auto& sender : assembler_.expire(now))
     cluster_.log().warn("[tracker] dropped a partial handoff from {}: its parts stopped coming",
-                        member_name(sender.to_string()));
+                        member_name(sender.bytes()));
   for (const auto& peer : resync_.owed()) {
     const auto* m = cluster_.membership().find(peer);
     if (!m || m->state == discovery::MemberState::down || m->state == discovery::MemberState::left)
@@ -473,7 +481,7 @@ void Tracker::tick() {
     next_digest_ = now + opts_.digest_interval;
     cluster_.publish(MessageType::digest, registry::encode(registry_.summary()));
     std::vector<std::string> live{self_id_};
-    for (const auto& id : cluster_.membership().alive()) live.push_back(id.to_string());
+    for (const auto& id : cluster_.membership().alive()) live.push_back(id.bytes());
     registry_.collect_garbage(live, self_id_);
   }
 }

@@ -14,7 +14,7 @@ using discovery::MembershipEvent;
 
 void Tracker::on_member(const MembershipEvent& ev) {
   const auto& m = ev.member;
-  std::string id = m.id.to_string();
+  std::string id = m.id.bytes();
   switch (ev.kind) {
     case MembershipEvent::up:
       pinned_.clear();  // "ignore" held for the old topology; ask again
@@ -61,14 +61,14 @@ void Tracker::reconcile() {
   for (const auto& name : started) stop_if_not_named(name);
   // Runs every second on every node: one unsorted pass, owners looked up in a set.
   std::unordered_set<std::string> alive{self_id_};
-  for (const auto& id : cluster_.membership().alive()) alive.insert(id.to_string());
+  for (const auto& id : cluster_.membership().alive()) alive.insert(id.bytes());
   std::vector<registry::Entry> orphans;
   registry_.for_each_live([&](const registry::Entry& e) {
     if (!alive.count(e.owner) && owner_gone(e.owner)) orphans.push_back(e);
   });
   for (const auto& e : orphans) {
     auto owner = ring_owner(e.name);
-    if (!owner || owner->to_string() != self_id_) continue;  // its new owner restarts it
+    if (!owner || owner->bytes() != self_id_) continue;  // its new owner restarts it
     cluster_.log().info("[tracker] restarting {} on {}", e.name, cluster_.options().name);
     auto r = register_here(e.name, e.plugin, e.args, "starting");
     if (!r) cluster_.log().error("[tracker] could not restart {}: {} {}", e.name, r.error().name(), r.error().detail);
@@ -77,7 +77,7 @@ void Tracker::reconcile() {
 
 void Tracker::rebalance_to(const bus::NodeId& newcomer) {
   if (leaving_) return;
-  std::string nid = newcomer.to_string();
+  std::string nid = newcomer.bytes();
   if (!ring_.contains(nid)) return;
   std::vector<registry::Entry> moving;
   for (const auto* e : registry_.entries_owned_by(self_id_)) {
@@ -103,7 +103,7 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
     }
     (void)supervisor_.stop(e.name);  // it cannot stay on a node that leaves
   }
-  cluster_.log().info("[tracker] handing off {} to {} ({})", e.name, member_name(target.to_string()), kind);
+  cluster_.log().info("[tracker] handing off {} to {} ({})", e.name, member_name(target.bytes()), kind);
   Handoff ho{e.name, target, e, kind, h->bytes, clock_.now() + opts_.handoff_timeout, {}};
   uint64_t corr = requests_.next_id();
   handoffs_[e.name] = std::move(ho);
@@ -121,7 +121,7 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
     part.parts = 1;  // cannot travel: let the taker restart it from its args
     part.kind = "restart";
     cluster_.log().warn("[tracker] the state of {} ({} bytes) is too large to hand off; {} restarts it from its args",
-                        e.name, state.size(), member_name(target.to_string()));
+                        e.name, state.size(), member_name(target.bytes()));
   }
   for (; part.part < part.parts; ++part.part) {
     part.state = part.kind == "state" ? state.substr(part.part * kHandoffSliceBytes, kHandoffSliceBytes) : "";
@@ -157,7 +157,7 @@ void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, 
   auto stored = run_here(*entry, std::move(st));
   if (!stored) return reply(fail(stored.error()));
   cluster_.log().info("[tracker] took over {} from {} ({}); started {} on {}", entry->name,
-                      member_name(env.sender.to_string()), kind, entry->name, cluster_.options().name);
+                      member_name(env.sender.bytes()), kind, entry->name, cluster_.options().name);
   reply(registry::encode(*stored));
 }
 
@@ -169,7 +169,7 @@ void Tracker::finish_handoff(const std::string& name, bool ok, const std::string
   Handoff h = std::move(it->second);
   handoffs_.erase(it);
   if (ok) {
-    cluster_.log().info("[tracker] handed off {} to {}", name, member_name(h.target.to_string()));
+    cluster_.log().info("[tracker] handed off {} to {}", name, member_name(h.target.bytes()));
   } else if (!leaving_) {
     // Not taken: it must not be lost, so it runs here again (from its args).
     cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, why,

@@ -115,7 +115,7 @@ Result<unsigned, DecodeError> read_field(std::string_view key, const msgpack::ob
   };
   if (key == "name") return assign(detail::read_str(v, kMaxNameBytes, "entry.name"), e.name, kName);
   if (key == "owner") {
-    return assign(detail::read_str(v, kMaxOwnerBytes, "entry.owner"), e.owner, kOwner);
+    return assign(detail::read_bin(v, kMaxOwnerBytes, "entry.owner"), e.owner, kOwner);
   }
   if (key == "owner_name") {
     return assign(detail::read_str(v, kMaxOwnerNameBytes, "entry.owner_name"), e.owner_name,
@@ -150,7 +150,8 @@ void pack(msgpack::packer<msgpack::sbuffer>& pk, const Entry& e) {
   pack_str(pk, "name");
   pack_str(pk, e.name);
   pack_str(pk, "owner");
-  pack_str(pk, e.owner);
+  pk.pack_bin(static_cast<std::uint32_t>(e.owner.size()));
+  pk.pack_bin_body(e.owner.data(), static_cast<std::uint32_t>(e.owner.size()));
   pack_str(pk, "owner_name");
   pack_str(pk, e.owner_name);
   pack_str(pk, "worker");

@@ -10,7 +10,7 @@
 //
 // Wire form: a msgpack map with these str keys, all required (unknown keys are
 // skipped, so fields can be added later):
-//   "name" str, "owner" str, "owner_name" str, "worker" uint, "plugin" str,
+//   "name" str, "owner" bin, "owner_name" str, "worker" uint, "plugin" str,
 //   "args" bin, "metadata" map str->str, "groups" array of str (no repeats),
 //   "clock" VectorClock (non-empty), "tombstone" bool.
 // A snapshot is a msgpack array of entries, sent in chunks that each fit a
@@ -36,7 +36,7 @@ namespace zswarm::registry {
 
 struct Entry {
   std::string name;
-  std::string owner;       // member id of the node running the worker
+  std::string owner;       // raw id bytes of the node running the worker
   std::string owner_name;  // "name@host", for display
   std::uint64_t worker = 0;
   std::string plugin;

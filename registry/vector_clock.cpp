@@ -117,8 +117,8 @@ void pack(msgpack::packer<msgpack::sbuffer>& packer, const VectorClock& clock) {
   packer.pack_array(static_cast<std::uint32_t>(clock.entries().size()));
   for (const auto& [id, counter] : clock.entries()) {
     packer.pack_array(2);
-    packer.pack_str(static_cast<std::uint32_t>(id.size()));
-    packer.pack_str_body(id.data(), static_cast<std::uint32_t>(id.size()));
+    packer.pack_bin(static_cast<std::uint32_t>(id.size()));
+    packer.pack_bin_body(id.data(), static_cast<std::uint32_t>(id.size()));
     packer.pack_uint64(counter);
   }
 }
@@ -142,7 +142,7 @@ Result<VectorClock, DecodeError> vector_clock_from_object(const msgpack::object&
     if (pair.type != msgpack::type::ARRAY || pair.via.array.size != 2) {
       return error(DecodeErrc::wrong_type, "clock.pair");
     }
-    auto id = detail::read_str(pair.via.array.ptr[0], VectorClock::kMaxIdBytes, "clock.id");
+    auto id = detail::read_bin(pair.via.array.ptr[0], VectorClock::kMaxIdBytes, "clock.id");
     if (!id) return fail(id.error());
     auto counter = detail::read_uint(pair.via.array.ptr[1], "clock.counter");
     if (!counter) return fail(counter.error());

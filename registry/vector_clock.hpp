@@ -1,5 +1,5 @@
 // VectorClock: the causal version of a registry entry, one counter per node id
-// (the node's UUID or "name@host#incarnation"; treated as an opaque string).
+// (a node's 16 raw id bytes in zswarmd; treated as opaque bytes).
 //
 // A node bumps its own counter with a node-wide monotonic "dot" on every
 // write, so a dot names one write uniquely, and the merge of every clock a
@@ -10,7 +10,7 @@
 // compare/merge are one linear pass. Clocks stay small (one pair per node that
 // ever wrote the name).
 //
-// Wire form: a msgpack array of [id (str), counter (uint)] pairs, ids strictly
+// Wire form: a msgpack array of [id (bin), counter (uint)] pairs, ids strictly
 // ascending (byte order), counters in 1..kMaxCounter. Anything else is
 // rejected by decode.
 //

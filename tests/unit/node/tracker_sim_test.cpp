@@ -209,11 +209,11 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
   EXPECT_EQ(replica(b), ra);
   int moved[3] = {0, 0, 0}, offered[3] = {0, 0, 0};
   registry::HashRing ring;  // where each name would go: b takes some of them
-  ring.add_member(a.id.to_string(), "a@h");
-  ring.add_member(b.id.to_string(), "b@h");
+  ring.add_member(a.id.bytes(), "a@h");
+  ring.add_member(b.id.bytes(), "b@h");
   for (int i = 0; i < 30; ++i) {
     std::string name = std::string("h").append(std::to_string(i));
-    if (*ring.owner(name) != b.id.to_string()) continue;
+    if (*ring.owner(name) != b.id.bytes()) continue;
     ++offered[i % 3];
     moved[i % 3] += ra[name][0] == 'b';
   }
@@ -269,7 +269,7 @@ TEST_F(TrackerSim, AWorkerWhoseEntryCannotBeRecordedIsStoppedAgain) {
   // 1,025th id, so put() refuses the entry, and the start must be undone.
   registry::Entry e;
   e.name = "full-clock";
-  e.owner = b.id.to_string();
+  e.owner = b.id.bytes();
   e.owner_name = "b@h";
   e.worker = 1;
   e.plugin = "echo";
@@ -305,12 +305,12 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
   ASSERT_EQ(ra.size(), 1308u);
   EXPECT_EQ(replica(b), ra) << diff(replica(b), ra);
   registry::HashRing ring;
-  ring.add_member(a.id.to_string(), "a@h");
-  ring.add_member(b.id.to_string(), "b@h");
+  ring.add_member(a.id.bytes(), "a@h");
+  ring.add_member(b.id.bytes(), "b@h");
   int moved = 0;
   for (int i = 0; i < 8; ++i) {
     std::string name = std::string("big").append(std::to_string(i));
-    if (*ring.owner(name) != b.id.to_string()) continue;
+    if (*ring.owner(name) != b.id.bytes()) continue;
     ++moved;
     EXPECT_EQ(ra[name].substr(0, 2), "b@") << name;
     auto r = b.node->call(name, "restored", 1s);

@@ -161,13 +161,13 @@ TEST_F(WireSim, WhatOneWakeUpSendsToAPeerSharesAFrame) {
   settle();
   run_for(100ms);
   registry::HashRing ring;
-  ring.add_member(a.id.to_string(), "a@h");
-  ring.add_member(b.id.to_string(), "b@h");
+  ring.add_member(a.id.bytes(), "a@h");
+  ring.add_member(b.id.bytes(), "b@h");
   int ok = 0, to_b = 0;
   const auto before = a.parts.cluster->stats();
   for (int i = 0; i < 200; ++i) {
     register_from(a, name_of(i), ok);  // one wake-up: 200 requests, about half to b
-    to_b += *ring.owner(name_of(i)) == b.id.to_string();
+    to_b += *ring.owner(name_of(i)) == b.id.bytes();
   }
   ASSERT_GT(to_b, 50);
   settle();

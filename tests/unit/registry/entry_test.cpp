@@ -45,7 +45,7 @@ std::string encode_with(const std::string& key,
       continue;
     }
     if (k == "name") pk.pack(e.name);
-    if (k == "owner") pk.pack(e.owner);
+    if (k == "owner") pk.pack(msgpack::type::raw_ref(e.owner.data(), static_cast<std::uint32_t>(e.owner.size())));
     if (k == "owner_name") pk.pack(e.owner_name);
     if (k == "worker") pk.pack(e.worker);
     if (k == "plugin") pk.pack(e.plugin);
@@ -105,9 +105,11 @@ TEST(EntryWire, SkipsUnknownKeys) {
   ASSERT_EQ(static_cast<unsigned char>(bytes[0]), 0x8a);
   bytes[0] = static_cast<char>(0x8b);
   bytes += std::string("\xa6" "future" "\xc3", 8);
-  auto d = decode_entry(bytes);
+  uint64_t skipped = 0;
+  auto d = decode_entry(bytes, &skipped);
   ASSERT_TRUE(d.ok()) << to_string(d.error());
   EXPECT_EQ(*d, sample());
+  EXPECT_EQ(skipped, 1u);
 }
 
 void expect_error(const std::string& bytes, DecodeErrc code) {
@@ -126,8 +128,9 @@ TEST(EntryWire, RejectsWrongTypes) {
   }
   expect_error(encode_with("worker", as_str), DecodeErrc::wrong_type);
   expect_error(encode_with("worker", [](auto& pk) { pk.pack(-1); }), DecodeErrc::wrong_type);
-  // args must be bin, not str.
+  // args and owner must be bin, not str (owner was a hex str in version 1).
   expect_error(encode_with("args", as_str), DecodeErrc::wrong_type);
+  expect_error(encode_with("owner", as_str), DecodeErrc::wrong_type);
   expect_error(encode_with("metadata", [](auto& pk) {
                  pk.pack_map(1);
                  pk.pack(std::string("k"));
@@ -178,7 +181,7 @@ TEST(EntryWire, RejectsInvalidValuesAndOversizedFields) {
                DecodeErrc::invalid_value);
   expect_error(encode_with("name", [](auto& pk) { pk.pack(std::string(kMaxNameBytes + 1, 'n')); }),
                DecodeErrc::too_large);
-  expect_error(encode_with("owner", [](auto& pk) { pk.pack(std::string()); }),
+  expect_error(encode_with("owner", [](auto& pk) { pk.pack_bin(0); }),
                DecodeErrc::invalid_value);  // a live entry needs an owner
   expect_error(encode_with("clock", [](auto& pk) { pk.pack_array(0); }), DecodeErrc::invalid_value);
   expect_error(encode_with("args",

@@ -119,8 +119,8 @@ TEST(VectorClockWire, RoundTrips) {
 }
 
 TEST(VectorClockWire, IsCompact) {
-  // [["a",1]] : array(1), array(2), str "a", 1
-  EXPECT_EQ(encode(VectorClock{{"a", 1}}), bytes({0x91, 0x92, 0xa1, 'a', 0x01}));
+  // [["a",1]] : array(1), array(2), bin "a", 1
+  EXPECT_EQ(encode(VectorClock{{"a", 1}}), bytes({0x91, 0x92, 0xc4, 0x01, 'a', 0x01}));
 }
 
 TEST(VectorClockWire, RejectsEveryTruncation) {
@@ -138,19 +138,20 @@ TEST(VectorClockWire, RejectsBadInput) {
   };
   const Case cases[] = {
       {bytes({0xa1, 'a'}), DecodeErrc::wrong_type},                        // a string
-      {bytes({0x91, 0xa1, 'a'}), DecodeErrc::wrong_type},                  // pair not an array
-      {bytes({0x91, 0x91, 0xa1, 'a'}), DecodeErrc::wrong_type},            // pair of one
-      {bytes({0x91, 0x92, 0x01, 0x01}), DecodeErrc::wrong_type},           // id not a string
-      {bytes({0x91, 0x92, 0xa1, 'a', 0xa1, 'b'}), DecodeErrc::wrong_type},  // counter a string
-      {bytes({0x91, 0x92, 0xa1, 'a', 0xff}), DecodeErrc::wrong_type},      // negative counter
-      {bytes({0x91, 0x92, 0xa1, 'a', 0xc3}), DecodeErrc::wrong_type},      // bool counter
-      {bytes({0x91, 0x92, 0xa1, 'a', 0x00}), DecodeErrc::invalid_value},   // zero counter
-      {bytes({0x91, 0x92, 0xa0, 0x01}), DecodeErrc::invalid_value},        // empty id
-      {bytes({0x91, 0x92, 0xa1, 'a', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}),
+      {bytes({0x91, 0xc4, 0x01, 'a'}), DecodeErrc::wrong_type},                  // pair not an array
+      {bytes({0x91, 0x91, 0xc4, 0x01, 'a'}), DecodeErrc::wrong_type},            // pair of one
+      {bytes({0x91, 0x92, 0x01, 0x01}), DecodeErrc::wrong_type},           // id not a bin
+      {bytes({0x91, 0x92, 0xa1, 'a', 0x01}), DecodeErrc::wrong_type},      // id a str (version 1's form)
+      {bytes({0x91, 0x92, 0xc4, 0x01, 'a', 0xa1, 'b'}), DecodeErrc::wrong_type},  // counter a string
+      {bytes({0x91, 0x92, 0xc4, 0x01, 'a', 0xff}), DecodeErrc::wrong_type},      // negative counter
+      {bytes({0x91, 0x92, 0xc4, 0x01, 'a', 0xc3}), DecodeErrc::wrong_type},      // bool counter
+      {bytes({0x91, 0x92, 0xc4, 0x01, 'a', 0x00}), DecodeErrc::invalid_value},   // zero counter
+      {bytes({0x91, 0x92, 0xc4, 0x00, 0x01}), DecodeErrc::invalid_value},        // empty id
+      {bytes({0x91, 0x92, 0xc4, 0x01, 'a', 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}),
        DecodeErrc::invalid_value},  // counter above 2^53
-      {bytes({0x92, 0x92, 0xa1, 'b', 0x01, 0x92, 0xa1, 'a', 0x01}),
+      {bytes({0x92, 0x92, 0xc4, 0x01, 'b', 0x01, 0x92, 0xc4, 0x01, 'a', 0x01}),
        DecodeErrc::duplicate},  // ids not ascending
-      {bytes({0x92, 0x92, 0xa1, 'a', 0x01, 0x92, 0xa1, 'a', 0x02}), DecodeErrc::duplicate},
+      {bytes({0x92, 0x92, 0xc4, 0x01, 'a', 0x01, 0x92, 0xc4, 0x01, 'a', 0x02}), DecodeErrc::duplicate},
       {bytes({0x90, 0x00}), DecodeErrc::trailing_bytes},
       {bytes({0xc1}), DecodeErrc::malformed},  // never-used msgpack byte
       // array32 claiming 4 billion pairs in 5 bytes: refused, nothing allocated.
