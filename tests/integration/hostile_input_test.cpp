@@ -101,6 +101,12 @@ class FakePeer {
     return bus::encode(e);
   }
   void publish(MessageType t, std::string body) { publish_raw(envelope(t, std::move(body), ++seq_)); }
+  // One frame of n messages of type t (numbered in the PUB stream when published).
+  std::string batch(MessageType t, std::size_t n, bool published) {
+    bus::FrameBuilder b(bus::kSpoken.max, id_, kIncarnation);
+    for (std::size_t i = 0; i < n; ++i) b.add(t, published ? ++seq_ : 0, 0, "");
+    return b.take();
+  }
   void publish_raw(const std::string& frame) { pub_.send(zmq::buffer(frame), zmq::send_flags::none); }
   void direct(MessageType t, std::string body, uint64_t corr = 0) {
     direct_raw(envelope(t, std::move(body), 0, corr));
@@ -229,6 +235,27 @@ TEST_F(HostileInput, EveryMessageTypeWithHostileBodiesOnBothChannelsIsCountedAnd
   deep.push_back(static_cast<char>(0xc0));
   expect_counted("frames_rejected", [&] { fake->publish_raw(deep); }, "PUB nested frame");
   expect_counted("frames_rejected", [&] { fake->direct_raw(deep); }, "ROUTER nested frame");
+  expect_still_serving();
+}
+
+TEST_F(HostileInput, BatchesAreTakenWholeOrRefusedWhole) {
+  // A thousand messages in one frame, on each channel: every one handled.
+  for (bool published : {true, false}) {
+    uint64_t before = stat("messages_received");
+    std::string frame = fake->batch(MessageType::heartbeat, 1000, published);
+    if (published) fake->publish_raw(frame);
+    else fake->direct_raw(frame);
+    EXPECT_TRUE(pump_until([&] { return stat("messages_received") >= before + 1000; }, 5s))
+        << (published ? "PUB" : "ROUTER") << " batch of 1000";
+  }
+  // More messages than a frame may hold, and a frame cut in the middle.
+  std::string too_many = fake->batch(MessageType::heartbeat, bus::kMaxFrameMessages + 1, false);
+  expect_counted("frames_rejected", [&] { fake->direct_raw(too_many); }, "ROUTER 4097 messages");
+  std::string cut = fake->batch(MessageType::heartbeat, 1000, true);
+  cut.resize(cut.size() / 2);
+  uint64_t messages = stat("messages_received");
+  expect_counted("frames_rejected", [&] { fake->publish_raw(cut); }, "PUB frame cut in half");
+  EXPECT_LE(stat("messages_received"), messages + 5) << "messages of a cut frame were handled";
   expect_still_serving();
 }
 
