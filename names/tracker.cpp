@@ -62,10 +62,8 @@ std::string Tracker::ref(const registry::Entry& e) const {
   return (e.owner_name.empty() ? member_name(e.owner) : e.owner_name) + "/" + std::to_string(e.worker);
 }
 
-std::string Tracker::member_name(const std::string& id) const {
-  auto it = names_.find(id);
-  if (it != names_.end()) return it->second;
-  // Ids are raw bytes: a stranger is shown by its first 4, in hex.
+// Ids are raw bytes: a stranger is shown by its first 4, in hex.
+std::string Tracker::hex_prefix(const std::string& id) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (std::size_t i = 0; i < id.size() && i < 4; ++i) {
@@ -73,6 +71,11 @@ std::string Tracker::member_name(const std::string& id) const {
     out.push_back(kHex[static_cast<uint8_t>(id[i]) & 15]);
   }
   return out;
+}
+
+std::string Tracker::member_name(const std::string& id) const {
+  auto it = names_.find(id);
+  return it != names_.end() ? it->second : hex_prefix(id);
 }
 
 bool Tracker::member_alive(const std::string& id) const {
@@ -150,9 +153,18 @@ int hop_count(uint64_t hops) { return static_cast<int>(std::min<uint64_t>(hops, 
 // --- registry operations -------------------------------------------------------
 
 Result<std::string, Error> Tracker::whereis(const std::string& name) const {
-  const auto* e = registry_.lookup(name);
-  if (!e) return fail(Error{Errc::not_found, name + " is not registered"});
-  return ref(*e);
+  auto at = registry_.locate(name);
+  if (!at) return fail(Error{Errc::not_found, name + " is not registered"});
+  // owner_name is always set by zswarmd; names_ belongs to the loop, so the
+  // fallback is the id itself.
+  return (at->owner_name.empty() ? hex_prefix(at->owner) : at->owner_name) + "/" + std::to_string(at->worker);
+}
+
+Result<void, Error> Tracker::check_send(const std::string& name, const std::string& message) const {
+  if (auto fits = check_message(message); !fits) return fits;
+  if (!registry_.locate(name) && !supervisor_.info(name))
+    return fail(Error{Errc::not_found, name + " is not registered"});
+  return {};
 }
 
 std::vector<RegisteredName> Tracker::registered() const {

@@ -87,7 +87,11 @@ class Tracker {
   // Cluster-wide operations; `done` runs on the loop thread, once.
   void register_name(const std::string& name, const std::string& plugin, const std::string& args,
                      Done<std::string> done);
+  // Any thread, at any time: the REF from the local replica, no loop hop.
   Result<std::string, Error> whereis(const std::string& name) const;
+  // Any thread: could a message for `name` be delivered (registered, or a
+  // local unregistered worker), and does it fit a frame?
+  Result<void, Error> check_send(const std::string& name, const std::string& message) const;
   void unregister_name(const std::string& name, Done<std::string> done);
   std::vector<RegisteredName> registered() const;
   void send(const std::string& name, const std::string& message, Done<std::string> done);
@@ -127,6 +131,7 @@ class Tracker {
   std::string ref(const registry::Entry& e) const;
   std::optional<bus::NodeId> ring_owner(const std::string& name) const;
   std::string member_name(const std::string& id) const;
+  static std::string hex_prefix(const std::string& id);
   bool member_alive(const std::string& id) const;
   // Dead for placement: known down or left, or never heard of after the grace.
   bool owner_gone(const std::string& id) const;

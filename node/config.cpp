@@ -63,6 +63,7 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "handoff_timeout_ms", "time a handoff may take before the name restarts elsewhere"},
       {K::number, "max_frame_bytes", "largest bus or control frame accepted (1 MiB to 256 MiB)"},
       {K::number, "receive_hwm", "frames queued per inbound connection (memory bound: this x max_frame_bytes)"},
+      {K::number, "send_queue_size", "messages Node::send may queue before it waits, then fails with would_block"},
       {K::registration, "register", "register NAME=PLUGIN[:ARGS] once the node has met its peers (repeatable)"},
       {K::text, "log_level", "trace, debug, info, warn, error or off"},
       {K::flag, "observer", "read the cluster (membership, registry) without owning names or taking handoffs"},
@@ -119,6 +120,10 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
     auto n = number(key, v, 1, 100'000);
     if (!n) return fail(n.error());
     o.receive_hwm = static_cast<int>(*n);
+  } else if (key == "send_queue_size") {
+    auto n = number(key, v, 1, 10'000'000);
+    if (!n) return fail(n.error());
+    o.send_queue_size = static_cast<std::size_t>(*n);
   }
   else if (key == "register") {
     auto eq = v.find('=');
@@ -210,6 +215,8 @@ Result<void, Error> validate(const NodeOptions& o) {
     return bad_option("max_frame_bytes must be in [" + std::to_string(kMinFrameBytes) + ", " +
                       std::to_string(kMaxFrameBytes) + "]");
   if (o.receive_hwm < 1 || o.receive_hwm > 100'000) return bad_option("receive_hwm must be in [1, 100000]");
+  if (o.send_queue_size < 1 || o.send_queue_size > 10'000'000)
+    return bad_option("send_queue_size must be in [1, 10000000]");
   return {};
 }
 

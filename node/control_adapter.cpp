@@ -45,7 +45,9 @@ Json info_json(const NodeInfo& i) {
                 {"messages_received", s.messages_received},
                 {"frames_sent", s.frames_sent},
                 {"messages_sent", s.messages_sent},
-                {"frames_unsent", s.frames_unsent}}}};
+                {"frames_unsent", s.frames_unsent},
+                {"sends_refused", s.sends_refused},
+                {"sends_failed", s.sends_failed}}}};
 }
 
 // Answers {"ok":true, KEY: value} or the error.

@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <thread>
+
+#include <concurrentqueue/concurrentqueue.h>
 
 #include "discovery/cluster.hpp"
 #include "node/config.hpp"
@@ -221,16 +224,19 @@ class NodeImpl final : public Node {
   }
   void call_async(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
                   Done<std::string> done) override {
-    on_loop([=, this] { tracker_->call(name, message, timeout, done); }, done);
+    on_loop(
+        [=, this] {
+          drain_casts(SIZE_MAX);  // a call never overtakes what its thread sent before it
+          tracker_->call(name, message, timeout, done);
+        },
+        done);
   }
 
   Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
                                            const std::string& args) override {
     return await<std::string>([=, this](auto done) { tracker_->register_name(name, plugin, args, done); });
   }
-  Result<std::string, Error> whereis(const std::string& name) const override {
-    return loop_->call([&] { return tracker_->whereis(name); });
-  }
+  Result<std::string, Error> whereis(const std::string& name) const override { return tracker_->whereis(name); }
   Result<void, Error> unregister_name(const std::string& name) override {
     auto r = await<std::string>([=, this](auto done) { tracker_->unregister_name(name, done); });
     if (!r) return fail(r.error());
@@ -239,15 +245,40 @@ class NodeImpl final : public Node {
   std::vector<RegisteredName> registered() const override {
     return loop_->call([&] { return tracker_->registered(); });
   }
-  Result<void, Error> send(const std::string& name, const std::string& message) override {
-    auto r = await<std::string>([=, this](auto done) { tracker_->send(name, message, done); });
-    if (!r) return fail(r.error());
+  using Node::send;
+  Result<void, Error> send(const std::string& name, const std::string& message,
+                           std::chrono::milliseconds max_wait) override {
+    if (!loop_->running()) return fail(Error{Errc::stopped, "the node has stopped"});
+    if (auto ok = tracker_->check_send(name, message); !ok) return fail(ok.error());
+    // Take a place in the queue, or wait for one (never on the loop's own
+    // thread: only the loop makes room).
+    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    auto pause = std::chrono::microseconds(20);
+    std::size_t before = casts_pending_.fetch_add(1, std::memory_order_acq_rel);
+    while (before >= opts_.send_queue_size) {
+      casts_pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (std::chrono::steady_clock::now() >= deadline || !loop_->running() || loop_->on_loop_thread()) {
+        sends_refused_.fetch_add(1, std::memory_order_relaxed);
+        return fail(Error{Errc::would_block,
+                          "the send queue holds " + std::to_string(opts_.send_queue_size) + " messages"});
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(1000));
+      before = casts_pending_.fetch_add(1, std::memory_order_acq_rel);
+    }
+    casts_.enqueue(Cast{name, message});
+    // Only the send that finds the queue empty wakes the loop.
+    if (before == 0) loop_->post([this] { drain_casts(kCastsPerTurn); });
     return {};
   }
   Result<std::string, Error> call(const std::string& name, const std::string& message,
                                   std::chrono::milliseconds timeout) override {
     auto bounded = std::clamp(timeout, std::chrono::milliseconds(1), std::chrono::milliseconds(std::chrono::hours(24)));
-    return await<std::string>([=, this](auto done) { tracker_->call(name, message, bounded, done); },
+    return await<std::string>(
+        [=, this](auto done) {
+          drain_casts(SIZE_MAX);  // a call never overtakes what its thread sent before it
+          tracker_->call(name, message, bounded, done);
+        },
                               bounded + std::chrono::seconds(1));
   }
   std::vector<LocalWorker> workers() const override {
@@ -358,6 +389,8 @@ class NodeImpl final : public Node {
     n.frames_sent = s.frames_sent;
     n.messages_sent = s.messages_sent;
     n.frames_unsent = s.frames_unsent;
+    n.sends_refused = sends_refused_.load(std::memory_order_relaxed);
+    n.sends_failed = sends_failed_;
     return i;
   }
 
@@ -373,6 +406,31 @@ class NodeImpl final : public Node {
                      cluster_->version_for(m.id)});
     }
     return out;
+  }
+
+  // Hands queued sends to the tracker, a bounded number per turn of the
+  // loop so that heartbeats and answers keep their pace; what one turn
+  // hands over leaves in one frame per peer (the flush in the tick).
+  static constexpr std::size_t kCastsPerTurn = 4096;
+  void drain_casts(std::size_t at_most) {
+    constexpr std::size_t kBulk = 256;
+    std::vector<Cast> batch(kBulk);
+    std::size_t taken = 0;
+    while (taken < at_most) {
+      std::size_t n = casts_.try_dequeue_bulk(batch.begin(), kBulk);
+      if (n == 0) break;
+      for (std::size_t i = 0; i < n; ++i)
+        tracker_->send(batch[i].name, batch[i].message, [this](Result<std::string, Error> r) {
+          if (r) return;
+          ++sends_failed_;
+          log_->debug("[tracker] a queued send failed: {}", r.error().to_string());
+        });
+      taken += n;
+    }
+    // Back to zero: the next send wakes the loop. Otherwise more came, or
+    // are being put in: another turn.
+    if (casts_pending_.fetch_sub(taken, std::memory_order_acq_rel) != taken)
+      loop_->post([this] { drain_casts(kCastsPerTurn); });
   }
 
   void begin_leave() {
@@ -415,6 +473,16 @@ class NodeImpl final : public Node {
   std::unique_ptr<names::Tracker> tracker_;
   Clock::time_point register_at_{};
   bus::VersionRange protocol_ = bus::kSpoken;
+  // Node::send's queue: many producers, the loop consumes. casts_pending_
+  // counts places taken (a place is taken before its message is in).
+  struct Cast {
+    std::string name;
+    std::string message;
+  };
+  moodycamel::ConcurrentQueue<Cast> casts_;
+  std::atomic<std::size_t> casts_pending_{0};
+  std::atomic<uint64_t> sends_refused_{0};
+  uint64_t sends_failed_ = 0;  // loop only
   bool fire_timers_ = false;  // the loop's tick fires worker timers (no timer thread)
   bool leaving_ = false;
 };

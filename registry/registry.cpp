@@ -1,6 +1,7 @@
 #include "registry/registry.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <functional>
 #include <utility>
 
@@ -62,7 +63,15 @@ std::vector<Entry> Registry::snapshot() const {
 Entry Registry::store(Table::iterator it, Entry entry) {
   if (it->second.tombstone && !entry.tombstone) ++live_;
   if (!it->second.tombstone && entry.tombstone) --live_;
+  std::unique_lock lock(table_lock_.mu);
   return std::exchange(it->second, std::move(entry));
+}
+
+std::optional<Location> Registry::locate(std::string_view name) const {
+  std::shared_lock lock(table_lock_.mu);
+  auto it = table_.find(name);
+  if (it == table_.end() || it->second.tombstone) return std::nullopt;
+  return Location{it->second.owner, it->second.owner_name, it->second.worker};
 }
 
 Result<Entry, DecodeError> Registry::put(Entry fields, std::string_view self) {
@@ -77,6 +86,7 @@ Result<Entry, DecodeError> Registry::put(Entry fields, std::string_view self) {
   if (!valid) return fail(valid.error());
   summary_.merge(fields.clock);
   if (it == table_.end()) {
+    std::unique_lock lock(table_lock_.mu);
     table_.emplace(fields.name, fields);
     ++live_;
   } else {
@@ -112,7 +122,10 @@ ApplyResult Registry::apply(const Entry& incoming) {
   if (it == table_.end()) {
     // A tombstone for an unknown name is kept too: it must still beat an
     // older live version that may arrive later.
-    table_.emplace(incoming.name, incoming);
+    {
+      std::unique_lock lock(table_lock_.mu);
+      table_.emplace(incoming.name, incoming);
+    }
     if (!incoming.tombstone) ++live_;
     result.kind = ApplyKind::inserted;
     return result;
@@ -184,6 +197,7 @@ std::size_t Registry::collect_garbage(const std::vector<std::string>& live_membe
     if (it == seen_.end()) return 0;  // unknown view: cannot prove it saw anything
     views.push_back(&it->second);
   }
+  std::unique_lock lock(table_lock_.mu);
   return std::erase_if(table_, [&](const auto& kv) {
     const Entry& e = kv.second;
     return e.tombstone && std::all_of(views.begin(), views.end(), [&](const VectorClock* v) {

@@ -19,14 +19,16 @@
 // on a sequence gap first). Otherwise a dominated summary may hide a missed
 // delete, or a late delta may resurrect a purged name.
 //
-// Single-threaded: its owner (the name service, on the node's event loop)
-// serialises access.
+// One writer: its owner (the name service, on the node's event loop)
+// serialises every call but locate(), which any thread may make at any time
+// (the writer holds a lock only while it changes the table).
 // Pointers and references returned stay valid until the next mutation.
 #pragma once
 
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -62,9 +64,19 @@ struct MergeStats {
   friend bool operator==(const MergeStats&, const MergeStats&) = default;
 };
 
+// Where a live name runs, copied out for a reader on another thread.
+struct Location {
+  std::string owner;       // raw id bytes
+  std::string owner_name;  // "name@host"
+  std::uint64_t worker = 0;
+};
+
 class Registry {
  public:
   // --- reads --------------------------------------------------------------
+
+  // Thread-safe, from any thread: where the live entry for name runs.
+  std::optional<Location> locate(std::string_view name) const;
 
   // The live entry for name, or nullptr (unknown or deleted). O(1) average.
   const Entry* lookup(std::string_view name) const;
@@ -128,6 +140,16 @@ class Registry {
   // Replaces the stored version, keeping live_ right; returns the old one.
   Entry store(Table::iterator it, Entry entry);
 
+  // The writer changes table_ only under an exclusive lock, and locate()
+  // reads it under a shared one; the writer's own reads need no lock. A
+  // copy of the registry gets a lock of its own.
+  struct TableLock {
+    mutable std::shared_mutex mu;
+    TableLock() = default;
+    TableLock(const TableLock&) {}
+    TableLock& operator=(const TableLock&) { return *this; }
+  };
+  TableLock table_lock_;
   Table table_;
   std::size_t live_ = 0;
   VectorClock summary_;

@@ -36,6 +36,7 @@ namespace zswarm {
   X(too_large, 17, "larger than a frame or a limit allows")                                          \
   X(bad_message, 18, "a malformed message from a peer")                                              \
   X(invalid_entry, 19, "a registry entry that breaks a limit")                                       \
+  X(would_block, 20, "the node's send queue is full: try again later")                               \
   /* the control socket */                                                                           \
   X(bad_request, 30, "a malformed control request")                                                  \
   X(unknown_command, 31, "no such control command")                                                  \

@@ -69,6 +69,8 @@ struct NodeOptions {
   // max_frame_bytes on every node of a cluster.
   std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
   int receive_hwm = 128;
+  // Messages Node::send may hold before it waits (see send).
+  std::size_t send_queue_size = 65536;
   std::string log_level = "info";   // trace, debug, info, warn, error, off
   // Names registered once the node has met its peers (from [[register]] in
   // the config file): {name, plugin, args}.
@@ -113,6 +115,10 @@ struct NodeStats {
   uint64_t frames_sent = 0;
   uint64_t messages_sent = 0;
   uint64_t frames_unsent = 0;  // a peer's send queue was full
+  // Node::send: messages it refused with would_block (its queue was full),
+  // and accepted messages whose delivery failed later (owner gone, moving).
+  uint64_t sends_refused = 0;
+  uint64_t sends_failed = 0;
 };
 
 struct NodeInfo {
@@ -178,12 +184,23 @@ class ZSWARM_API Node {
   // Returns the REF; already_registered carries the existing REF as detail.
   virtual Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
                                                    const std::string& args = {}) = 0;
-  // From the local replica, without asking anyone.
+  // From the local replica, without asking anyone, on the caller's thread.
   virtual Result<std::string, Error> whereis(const std::string& name) const = 0;
   virtual Result<void, Error> unregister_name(const std::string& name) = 0;
   virtual std::vector<RegisteredName> registered() const = 0;
-  // Delivers `message` to the worker of `name`, wherever it runs.
-  virtual Result<void, Error> send(const std::string& name, const std::string& message) = 0;
+  // Delivers `message` to the worker of `name`, wherever it runs: a cast,
+  // at most once, in order per sending thread and name (docs/operations.md,
+  // "Delivery"). It returns once the message is in the node's send queue;
+  // not_found and too_large are known at once, a failure later (the owner
+  // died) only in the node's counters. When the queue (send_queue_size
+  // messages) is full it waits for room up to `max_wait`, then fails with
+  // would_block: 0 never waits. Accepted messages are never dropped while
+  // the node runs.
+  virtual Result<void, Error> send(const std::string& name, const std::string& message,
+                                   std::chrono::milliseconds max_wait) = 0;
+  Result<void, Error> send(const std::string& name, const std::string& message) {
+    return send(name, message, std::chrono::seconds(5));
+  }
   // As send, and waits for the worker's reply.
   virtual Result<std::string, Error> call(const std::string& name, const std::string& message,
                                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) = 0;

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "support/wait.hpp"
 #include "zswarm/node.hpp"
@@ -47,6 +48,58 @@ struct NodeApi : ::testing::Test {
     return k;
   }
 };
+
+#ifdef ZSWARM_TEST_FIXTURE_DIR
+// Node::send from 4 threads at once to a worker on the other node: every
+// message arrives, and each thread's arrive in the order it sent them.
+TEST_F(NodeApi, SendsFromFourThreadsArriveAllAndInOrderPerSender) {
+  base.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
+  Node& a = start("a");
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  std::string name;
+  for (int i = 0; i < 16 && name.empty(); ++i) {
+    std::string n = std::string("order").append(std::to_string(i));
+    auto ref = a.register_name(n, "probe");
+    ASSERT_TRUE(ref.ok()) << ref.error().to_string();
+    if (ref->rfind("b@", 0) == 0) name = n;
+  }
+  ASSERT_FALSE(name.empty()) << "the ring put no name on b";
+  constexpr int kSenders = 4, kEach = 5000;
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < kSenders; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 1; i <= kEach; ++i)
+        if (!a.send(name, "seq t" + std::to_string(t) + " " + std::to_string(i)).ok()) ++failed;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  // The report is a call from this thread; the senders' messages may still
+  // be on their way, so ask until all have arrived.
+  std::string report;
+  EXPECT_TRUE(wait_until([&] {
+    auto r = a.call(name, "report", 2s);
+    report = r ? *r : r.error().name();
+    return report.rfind(std::to_string(kSenders * kEach) + " ", 0) == 0;
+  }, 20s)) << report;
+  EXPECT_EQ(report, std::to_string(kSenders * kEach) + " 0 0") << "count, out of order, overlapping";
+}
+
+// A call from the thread that sent never overtakes what it sent.
+TEST_F(NodeApi, ACallSeesEveryMessageItsThreadSentBefore) {
+  Node& a = start("a");
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  ASSERT_TRUE(a.register_name("api-counter", "counter").ok());
+  for (int round = 1; round <= 3; ++round) {
+    for (int i = 0; i < 3000; ++i) ASSERT_TRUE(a.send("api-counter", "inc").ok());
+    auto got = a.call("api-counter", "get", 5s);
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    EXPECT_EQ(*got, std::to_string(3000 * round));
+  }
+}
+#endif
 
 TEST_F(NodeApi, RegisterWhereisCallUnregister) {
   Node& a = start("a");

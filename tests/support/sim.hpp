@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <stdexcept>
 
@@ -42,6 +43,7 @@ struct Sim : ::testing::Test {
   ManualClock& clock = env.manual_clock();
   bus::MemoryNetwork& net = env.net();
   std::vector<std::unique_ptr<SimNode>> nodes;  // destroyed before env
+  std::function<void(NodeOptions&)> configure;  // applied to each node's options in add()
 
   // Starts a real node named `full_name` ("a@h") in cluster "sim".
   // `protocol`: the wire versions it speaks (a later version's fixture says more).
@@ -58,6 +60,7 @@ struct Sim : ::testing::Test {
 #ifdef ZSWARM_TEST_PLUGIN_DIR
     o.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
 #endif
+    if (configure) configure(o);
     auto started = node::start_node(o, &env, protocol);
     if (!started) throw std::runtime_error("Node::start: " + started.error().detail);
     n->node = std::move(started).value();

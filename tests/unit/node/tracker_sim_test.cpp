@@ -247,6 +247,38 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
   }
 }
 
+TEST_F(TrackerSim, AFullSendQueueSaysWouldBlockAndLosesNothingItTook) {
+  configure = [](NodeOptions& o) { o.send_queue_size = 100; };
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  for (int i = 0; i < 8; ++i) register_from(a, std::string("q").append(std::to_string(i)), "counter");
+  settle();
+  std::string remote;  // a counter on b: the messages cross the bus
+  for (int i = 0; i < 8 && remote.empty(); ++i)
+    if (b.node->whereis(std::string("q").append(std::to_string(i)))->rfind("b@", 0) == 0)
+      remote = std::string("q").append(std::to_string(i));
+  ASSERT_FALSE(remote.empty());
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 150; ++i) {  // the loop does not turn meanwhile: the queue fills
+    auto r = a.node->send(remote, "inc", 0ms);
+    if (r) ++accepted;
+    else if (r.error().code == Errc::would_block) ++refused;
+    else ADD_FAILURE() << r.error().to_string();
+  }
+  EXPECT_EQ(accepted, 100);
+  EXPECT_EQ(refused, 50);
+  EXPECT_EQ(a.node->info().stats.sends_refused, 50u);
+  settle();
+  auto got = a.node->call(remote, "get", 1s);
+  EXPECT_EQ(got ? *got : got.error().name(), "100");
+  // Room again once the loop has turned.
+  EXPECT_TRUE(a.node->send(remote, "inc", 0ms).ok());
+  // Not found and too large are known before anything is queued.
+  EXPECT_EQ(a.node->send("nobody", "x").error().code, Errc::not_found);
+  EXPECT_EQ(a.node->send(remote, std::string(2u << 20, 'x')).error().code, Errc::too_large);
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
