@@ -216,6 +216,31 @@ class NodeImpl final : public Node {
                            Done<std::string> done) override {
     on_loop([=, this] { tracker_->register_name(name, plugin, args, done); }, done);
   }
+  void register_names_async(Registrations names, BatchDone done) override {
+    if (!loop_->running()) {
+      std::vector<Result<std::string, Error>> out;
+      for (std::size_t i = 0; i < names.size(); ++i) out.push_back(fail(Error{Errc::stopped, "the node has stopped"}));
+      return done(std::move(out));
+    }
+    auto run = [this, names = std::move(names), done = std::move(done)]() mutable {
+      register_batch(std::move(names), std::move(done));
+    };
+    if (loop_->on_loop_thread()) return run();
+    loop_->post(std::move(run));
+  }
+  std::vector<Result<std::string, Error>> register_names(const Registrations& names,
+                                                         std::chrono::milliseconds deadline) override {
+    auto promise = std::make_shared<std::promise<std::vector<Result<std::string, Error>>>>();
+    auto future = promise->get_future();
+    register_names_async(names, [promise](std::vector<Result<std::string, Error>> r) { promise->set_value(std::move(r)); });
+    auto ready = [&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+    bool done = loop_->on_loop_thread() ? loop_->run_until(ready, deadline)
+                                        : future.wait_for(deadline) == std::future_status::ready;
+    if (done) return future.get();
+    std::vector<Result<std::string, Error>> out;
+    for (std::size_t i = 0; i < names.size(); ++i) out.push_back(fail(Error{Errc::timeout, "the batch took too long"}));
+    return out;
+  }
   void unregister_name_async(const std::string& name, Done<std::string> done) override {
     on_loop([=, this] { tracker_->unregister_name(name, done); }, done);
   }
@@ -431,6 +456,26 @@ class NodeImpl final : public Node {
     // are being put in: another turn.
     if (casts_pending_.fetch_sub(taken, std::memory_order_acq_rel) != taken)
       loop_->post([this] { drain_casts(kCastsPerTurn); });
+  }
+
+  // Starts every registration of a batch in this turn of the loop (their
+  // requests leave together), and answers once all have answered.
+  void register_batch(Registrations names, BatchDone done) {
+    struct Batch {
+      std::vector<Result<std::string, Error>> results;
+      std::size_t left = 0;
+      BatchDone done;
+    };
+    if (names.empty()) return done({});
+    auto b = std::make_shared<Batch>();
+    b->left = names.size();
+    b->done = std::move(done);
+    for (std::size_t i = 0; i < names.size(); ++i) b->results.push_back(fail(Error{Errc::timeout, "no answer"}));
+    for (std::size_t i = 0; i < names.size(); ++i)
+      tracker_->register_name(names[i].name, names[i].plugin, names[i].args, [b, i](Result<std::string, Error> r) {
+        b->results[i] = std::move(r);
+        if (--b->left == 0) b->done(std::move(b->results));
+      });
   }
 
   void begin_leave() {

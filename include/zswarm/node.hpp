@@ -188,6 +188,12 @@ class ZSWARM_API Node {
   virtual Result<std::string, Error> whereis(const std::string& name) const = 0;
   virtual Result<void, Error> unregister_name(const std::string& name) = 0;
   virtual std::vector<RegisteredName> registered() const = 0;
+  // Registers many names in one go: one hop to the loop, and the requests to
+  // each owner share frames. One result per name, in the order given;
+  // waits at most `deadline` in all (then the ones still out say timeout).
+  using Registrations = std::vector<NodeOptions::Registration>;
+  virtual std::vector<Result<std::string, Error>> register_names(
+      const Registrations& names, std::chrono::milliseconds deadline = std::chrono::seconds(30)) = 0;
   // Delivers `message` to the worker of `name`, wherever it runs: a cast,
   // at most once, in order per sending thread and name (docs/operations.md,
   // "Delivery"). It returns once the message is in the node's send queue;
@@ -212,6 +218,8 @@ class ZSWARM_API Node {
   using Done = std::function<void(Result<T, Error>)>;
   virtual void register_name_async(const std::string& name, const std::string& plugin, const std::string& args,
                                    Done<std::string> done) = 0;
+  using BatchDone = std::function<void(std::vector<Result<std::string, Error>>)>;
+  virtual void register_names_async(Registrations names, BatchDone done) = 0;
   // `done` gets the REF of the worker that was stopped.
   virtual void unregister_name_async(const std::string& name, Done<std::string> done) = 0;
   // `done` gets an empty string once the message is on its way.

@@ -101,6 +101,30 @@ TEST_F(NodeApi, ACallSeesEveryMessageItsThreadSentBefore) {
 }
 #endif
 
+TEST_F(NodeApi, RegisterNamesAnswersEachInOrder) {
+  Node& a = start("a");
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  ASSERT_TRUE(b.register_name("batch-7", "echo").ok());
+  Node::Registrations specs;
+  for (int i = 0; i < 300; ++i) specs.push_back({std::string("batch-").append(std::to_string(i)), "echo", ""});
+  specs.push_back({"batch-x", "no_such_plugin", ""});
+  auto results = a.register_names(specs);
+  ASSERT_EQ(results.size(), specs.size());
+  for (int i = 0; i < 300; ++i) {
+    if (i == 7) {
+      ASSERT_FALSE(results[7].ok());
+      EXPECT_EQ(results[7].error().code, Errc::already_registered);
+      continue;
+    }
+    ASSERT_TRUE(results[static_cast<std::size_t>(i)].ok()) << i << ": " << results[static_cast<std::size_t>(i)].error().to_string();
+    EXPECT_EQ(*results[static_cast<std::size_t>(i)], *a.whereis(specs[static_cast<std::size_t>(i)].name));
+  }
+  ASSERT_FALSE(results.back().ok());
+  EXPECT_EQ(results.back().error().code, Errc::plugin_not_found);
+  EXPECT_TRUE(a.register_names({}).empty());
+}
+
 TEST_F(NodeApi, RegisterWhereisCallUnregister) {
   Node& a = start("a");
   Node& b = start("b");

@@ -16,6 +16,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -191,6 +193,32 @@ BENCHMARK(BM_ClusterIdle)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillis
 
 // --- registration -------------------------------------------------------------
 
+// Names for one iteration of the registration cases: per node, `per_node`
+// distinct names; waits until every replica resolves them (not timed).
+std::vector<std::vector<std::string>> fresh_names(int per_node, const char* tag) {
+  static int run = 0;
+  ++run;
+  std::vector<std::vector<std::string>> names(kNodes);
+  for (int n = 0; n < kNodes; ++n)
+    for (int i = 0; i < per_node; ++i)
+      names[static_cast<std::size_t>(n)].push_back(std::string(tag).append("-").append(std::to_string(run)).append("-")
+                                                       .append(std::to_string(n)).append("-").append(std::to_string(i)));
+  return names;
+}
+double replicated_ms(LocalCluster& c, const std::vector<std::vector<std::string>>& names, int64_t since_ns) {
+  bool ok = wait_until(
+      [&] {
+        for (const auto& n : c.nodes)
+          for (const auto& list : names)
+            for (auto it = list.rbegin(); it != list.rend(); ++it)
+              if (!n->whereis(*it)) return false;
+        return true;
+      },
+      15s);
+  return ok ? static_cast<double>(now_ns() - since_ns) / 1e6 : -1;
+}
+
+
 // Every iteration: T threads per node (3T in all) each register their share
 // of 2,000 distinct names per node (echo plugin), one after the other,
 // through register_name. Arg: T. Timed: from the threads' start to the last
@@ -207,7 +235,7 @@ void BM_ClusterRegister(benchmark::State& state) {
   std::atomic<int> errors{0};
   std::string first_error;
   std::atomic<bool> have_error{false};
-  double replicated_ms = 0, cpu_s = 0, wall_s = 0;
+  double replicated = 0, cpu_s = 0, wall_s = 0;
   int threads_seen = 0;
   for (auto _ : state) {
     ++run;
@@ -238,20 +266,11 @@ void BM_ClusterRegister(benchmark::State& state) {
     wall_s += static_cast<double>(t1 - t0) / 1e9;
     state.SetIterationTime(static_cast<double>(t1 - t0) / 1e9);
     // Replication: every node resolves every new name.
-    bool ok = wait_until(
-        [&] {
-          for (const auto& n : c->nodes)
-            for (const auto& list : names)
-              for (auto it = list.rbegin(); it != list.rend(); ++it)
-                if (!n->whereis(*it)) return false;
-          return true;
-        },
-        15s);
-    replicated_ms = ok ? static_cast<double>(now_ns() - t1) / 1e6 : -1;
+    replicated = replicated_ms(*c, names, t1);
   }
   state.SetItemsProcessed(state.iterations() * per_thread * callers);
   state.counters["errors"] = errors.load();
-  state.counters["replicated_ms"] = replicated_ms;
+  state.counters["replicated_ms"] = replicated;
   // Busy cores while timed (2 = this machine saturated) and CPU per name.
   state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
   state.counters["cpu_us_per_item"] = cpu_s * 1e6 / static_cast<double>(state.iterations() * per_thread * callers);
@@ -259,6 +278,99 @@ void BM_ClusterRegister(benchmark::State& state) {
   state.SetLabel(std::to_string(callers) + " callers" + (have_error ? ", first error: " + first_error : ""));
 }
 BENCHMARK(BM_ClusterRegister)->Arg(1)->Arg(4)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// Every node registers its share (5,000 names) with Node::register_names in
+// batches of `arg` names, from one thread per node. Target: >= 100k/s.
+void BM_ClusterRegisterBatched(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  const int per_node = 5000;
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::atomic<int> errors{0};
+  double cpu_s = 0, wall_s = 0, repl = 0;
+  for (auto _ : state) {
+    auto names = fresh_names(per_node, "batch");
+    auto t0 = now_ns();
+    auto cpu0 = process_cpu_s();
+    std::vector<std::thread> threads;
+    for (int n = 0; n < kNodes; ++n)
+      threads.emplace_back([&, n] {
+        const auto& mine = names[static_cast<std::size_t>(n)];
+        for (std::size_t at = 0; at < mine.size(); at += batch) {
+          Node::Registrations specs;
+          for (std::size_t i = at; i < std::min(mine.size(), at + batch); ++i) specs.push_back({mine[i], "echo", ""});
+          for (const auto& r : c->nodes[static_cast<std::size_t>(n)]->register_names(specs)) errors += !r.ok();
+        }
+      });
+    for (auto& th : threads) th.join();
+    auto t1 = now_ns();
+    cpu_s += process_cpu_s() - cpu0;
+    wall_s += static_cast<double>(t1 - t0) / 1e9;
+    state.SetIterationTime(static_cast<double>(t1 - t0) / 1e9);
+    repl = replicated_ms(*c, names, t1);
+  }
+  const double items = static_cast<double>(state.iterations()) * per_node * kNodes;
+  state.SetItemsProcessed(static_cast<int64_t>(items));
+  state.counters["errors"] = errors.load();
+  state.counters["replicated_ms"] = repl;
+  state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
+  state.counters["cpu_us_per_item"] = cpu_s * 1e6 / items;
+  state.SetLabel("batches of " + std::to_string(batch));
+}
+BENCHMARK(BM_ClusterRegisterBatched)->Arg(500)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// Every node keeps 64 single-name registrations in flight
+// (register_name_async) until its 2,000 are done. Target: >= 50k/s.
+void BM_ClusterRegisterInFlight(benchmark::State& state) {
+  auto* c = cluster(state);
+  if (!c) return;
+  const int per_node = 2000;
+  const int in_flight = static_cast<int>(state.range(0));
+  std::atomic<int> errors{0};
+  double cpu_s = 0, wall_s = 0, repl = 0;
+  for (auto _ : state) {
+    auto names = fresh_names(per_node, "flight");
+    auto t0 = now_ns();
+    auto cpu0 = process_cpu_s();
+    std::vector<std::thread> threads;
+    for (int n = 0; n < kNodes; ++n)
+      threads.emplace_back([&, n] {
+        Node& node = *c->nodes[static_cast<std::size_t>(n)];
+        std::mutex mu;
+        std::condition_variable cv;
+        int out = 0, finished = 0;
+        for (const auto& name : names[static_cast<std::size_t>(n)]) {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return out < in_flight; });
+          ++out;
+          lock.unlock();
+          node.register_name_async(name, "echo", "", [&](Result<std::string, Error> r) {
+            errors += !r.ok();
+            std::lock_guard done_lock(mu);
+            --out;
+            ++finished;
+            cv.notify_all();
+          });
+        }
+        std::unique_lock lock(mu);
+        cv.wait_for(lock, 30s, [&] { return finished == per_node; });
+      });
+    for (auto& th : threads) th.join();
+    auto t1 = now_ns();
+    cpu_s += process_cpu_s() - cpu0;
+    wall_s += static_cast<double>(t1 - t0) / 1e9;
+    state.SetIterationTime(static_cast<double>(t1 - t0) / 1e9);
+    repl = replicated_ms(*c, names, t1);
+  }
+  const double items = static_cast<double>(state.iterations()) * per_node * kNodes;
+  state.SetItemsProcessed(static_cast<int64_t>(items));
+  state.counters["errors"] = errors.load();
+  state.counters["replicated_ms"] = repl;
+  state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
+  state.counters["cpu_us_per_item"] = cpu_s * 1e6 / items;
+  state.SetLabel(std::to_string(in_flight) + " in flight per node");
+}
+BENCHMARK(BM_ClusterRegisterInFlight)->Arg(64)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // --- whereis / call -----------------------------------------------------------
 
