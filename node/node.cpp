@@ -9,9 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
-#include <thread>
-
-#include <concurrentqueue/concurrentqueue.h>
 
 #include "discovery/cluster.hpp"
 #include "node/config.hpp"
@@ -20,6 +17,7 @@
 #include "node/env_internal.hpp"
 #include "node/logging.hpp"
 #include "node/node_internal.hpp"
+#include "node/send_queue.hpp"
 #include "names/tracker.hpp"
 #include "workers/plugin_loader.hpp"
 #include "workers/supervisor.hpp"
@@ -275,25 +273,15 @@ class NodeImpl final : public Node {
                            std::chrono::milliseconds max_wait) override {
     if (!loop_->running()) return fail(Error{Errc::stopped, "the node has stopped"});
     if (auto ok = tracker_->check_send(name, message); !ok) return fail(ok.error());
-    // Take a place in the queue, or wait for one (never on the loop's own
-    // thread: only the loop makes room).
-    const auto deadline = std::chrono::steady_clock::now() + max_wait;
-    auto pause = std::chrono::microseconds(20);
-    std::size_t before = casts_pending_.fetch_add(1, std::memory_order_acq_rel);
-    while (before >= opts_.send_queue_size) {
-      casts_pending_.fetch_sub(1, std::memory_order_acq_rel);
-      if (std::chrono::steady_clock::now() >= deadline || !loop_->running() || loop_->on_loop_thread()) {
+    // Only the loop makes room: on its own thread, never wait.
+    if (loop_->on_loop_thread()) max_wait = std::chrono::milliseconds(0);
+    switch (casts_.push(Cast{name, message}, max_wait)) {
+      case CastQueue::Pushed::wake: loop_->post([this] { drain_casts(kCastsPerTurn); }); break;
+      case CastQueue::Pushed::queued: break;
+      case CastQueue::Pushed::full:
         sends_refused_.fetch_add(1, std::memory_order_relaxed);
-        return fail(Error{Errc::would_block,
-                          "the send queue holds " + std::to_string(opts_.send_queue_size) + " messages"});
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(1000));
-      before = casts_pending_.fetch_add(1, std::memory_order_acq_rel);
+        return fail(Error{Errc::would_block, "the send queue holds " + std::to_string(casts_.capacity()) + " messages"});
     }
-    casts_.enqueue(Cast{name, message});
-    // Only the send that finds the queue empty wakes the loop.
-    if (before == 0) loop_->post([this] { drain_casts(kCastsPerTurn); });
     return {};
   }
   Result<std::string, Error> call(const std::string& name, const std::string& message,
@@ -438,24 +426,15 @@ class NodeImpl final : public Node {
   // hands over leaves in one frame per peer (the flush in the tick).
   static constexpr std::size_t kCastsPerTurn = 4096;
   void drain_casts(std::size_t at_most) {
-    constexpr std::size_t kBulk = 256;
-    std::vector<Cast> batch(kBulk);
-    std::size_t taken = 0;
-    while (taken < at_most) {
-      std::size_t n = casts_.try_dequeue_bulk(batch.begin(), kBulk);
-      if (n == 0) break;
-      for (std::size_t i = 0; i < n; ++i)
-        tracker_->send(batch[i].name, batch[i].message, [this](Result<std::string, Error> r) {
-          if (r) return;
-          ++sends_failed_;
-          log_->debug("[tracker] a queued send failed: {}", r.error().to_string());
-        });
-      taken += n;
-    }
-    // Back to zero: the next send wakes the loop. Otherwise more came, or
-    // are being put in: another turn.
-    if (casts_pending_.fetch_sub(taken, std::memory_order_acq_rel) != taken)
-      loop_->post([this] { drain_casts(kCastsPerTurn); });
+    std::vector<Cast> batch;
+    bool more = casts_.take(batch, at_most);
+    for (auto& c : batch)
+      tracker_->send(c.name, c.message, [this](Result<std::string, Error> r) {
+        if (r) return;
+        ++sends_failed_;
+        log_->debug("[tracker] a queued send failed: {}", r.error().to_string());
+      });
+    if (more) loop_->post([this] { drain_casts(kCastsPerTurn); });
   }
 
   // Starts every registration of a batch in this turn of the loop (their
@@ -518,14 +497,13 @@ class NodeImpl final : public Node {
   std::unique_ptr<names::Tracker> tracker_;
   Clock::time_point register_at_{};
   bus::VersionRange protocol_ = bus::kSpoken;
-  // Node::send's queue: many producers, the loop consumes. casts_pending_
-  // counts places taken (a place is taken before its message is in).
+  // Node::send's queue: any thread pushes, the loop takes.
   struct Cast {
     std::string name;
     std::string message;
   };
-  moodycamel::ConcurrentQueue<Cast> casts_;
-  std::atomic<std::size_t> casts_pending_{0};
+  using CastQueue = node::SendQueue<Cast>;
+  CastQueue casts_{opts_.send_queue_size};
   std::atomic<uint64_t> sends_refused_{0};
   uint64_t sends_failed_ = 0;  // loop only
   bool fire_timers_ = false;  // the loop's tick fires worker timers (no timer thread)
