@@ -7,12 +7,29 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 namespace zswarm::bench {
+
+// ZSWARM_BENCH_SMOKE set: every case runs one iteration, so `./dev test`
+// checks that each still runs (no figure is worth anything then).
+inline bool smoke() {
+  static const bool on = std::getenv("ZSWARM_BENCH_SMOKE") != nullptr;
+  return on;
+}
+template <int64_t N>
+void iterations(benchmark::internal::Benchmark* b) {
+  b->Iterations(smoke() ? 1 : N);
+}
+template <int Ms>
+void min_time(benchmark::internal::Benchmark* b) {
+  if (smoke()) b->Iterations(1);
+  else b->MinTime(Ms / 1000.0);
+}
 
 inline int64_t now_ns() {
   timespec ts{};

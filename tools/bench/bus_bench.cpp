@@ -6,6 +6,7 @@
 #include <vector>
 
 
+#include "bench_util.hpp"
 #include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
 #include "names/tracker_wire.hpp"
@@ -34,7 +35,7 @@ void BM_EnvelopeRoundTrip(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.counters["frame_bytes"] = static_cast<double>(frame_size);
 }
-BENCHMARK(BM_EnvelopeRoundTrip)->Arg(16)->Arg(256)->Arg(4096)->MinTime(0.2);
+BENCHMARK(BM_EnvelopeRoundTrip)->Arg(16)->Arg(256)->Arg(4096)->Apply(zswarm::bench::min_time<200>);
 
 void BM_EnvelopeDecode(benchmark::State& state) {
   bus::Envelope e;
@@ -50,7 +51,7 @@ void BM_EnvelopeDecode(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_EnvelopeDecode)->MinTime(0.2);
+BENCHMARK(BM_EnvelopeDecode)->Apply(zswarm::bench::min_time<200>);
 
 // A batch: the argument is how many 64-byte messages share one frame; items
 // are messages, so the figure compares with BM_EnvelopeRoundTrip/16..256.
@@ -67,7 +68,7 @@ void BM_BatchRoundTrip(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n));
 }
-BENCHMARK(BM_BatchRoundTrip)->Arg(1)->Arg(16)->Arg(256)->MinTime(0.2);
+BENCHMARK(BM_BatchRoundTrip)->Arg(1)->Arg(16)->Arg(256)->Apply(zswarm::bench::min_time<200>);
 
 void BM_BeaconRoundTrip(benchmark::State& state) {
   discovery::Beacon b;
@@ -85,7 +86,7 @@ void BM_BeaconRoundTrip(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_BeaconRoundTrip)->MinTime(0.2);
+BENCHMARK(BM_BeaconRoundTrip)->Apply(zswarm::bench::min_time<200>);
 
 // The body node/tracker.cpp wraps around every message to a remote name
 // (worker_cast): a typed WorkerMessage, packed by the sender and decoded
@@ -99,6 +100,6 @@ void BM_TrackerCastBody(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_TrackerCastBody)->MinTime(0.2);
+BENCHMARK(BM_TrackerCastBody)->Apply(zswarm::bench::min_time<200>);
 
 }  // namespace

@@ -189,7 +189,7 @@ void BM_ClusterIdle(benchmark::State& state) {
   state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
   state.counters["threads"] = thread_count();
 }
-BENCHMARK(BM_ClusterIdle)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterIdle)->Apply(zswarm::bench::iterations<1>)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // --- registration -------------------------------------------------------------
 
@@ -277,7 +277,7 @@ void BM_ClusterRegister(benchmark::State& state) {
   state.counters["threads"] = threads_seen;
   state.SetLabel(std::to_string(callers) + " callers" + (have_error ? ", first error: " + first_error : ""));
 }
-BENCHMARK(BM_ClusterRegister)->Arg(1)->Arg(4)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterRegister)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<2>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // Every node registers its share (5,000 names) with Node::register_names in
 // batches of `arg` names, from one thread per node. Target: >= 100k/s.
@@ -317,7 +317,7 @@ void BM_ClusterRegisterBatched(benchmark::State& state) {
   state.counters["cpu_us_per_item"] = cpu_s * 1e6 / items;
   state.SetLabel("batches of " + std::to_string(batch));
 }
-BENCHMARK(BM_ClusterRegisterBatched)->Arg(500)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterRegisterBatched)->Arg(500)->Apply(zswarm::bench::iterations<2>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // Every node keeps 64 single-name registrations in flight
 // (register_name_async) until its 2,000 are done. Target: >= 50k/s.
@@ -370,7 +370,7 @@ void BM_ClusterRegisterInFlight(benchmark::State& state) {
   state.counters["cpu_us_per_item"] = cpu_s * 1e6 / items;
   state.SetLabel(std::to_string(in_flight) + " in flight per node");
 }
-BENCHMARK(BM_ClusterRegisterInFlight)->Arg(64)->Iterations(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterRegisterInFlight)->Arg(64)->Apply(zswarm::bench::iterations<2>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // --- whereis / call -----------------------------------------------------------
 
@@ -393,7 +393,7 @@ void BM_ClusterWhereis(benchmark::State& state) {
   samples.report(state);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ClusterWhereis)->Iterations(20000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ClusterWhereis)->Apply(zswarm::bench::iterations<20000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Node::call round trip; arg 1: the worker runs on another node, 0: on this one.
 void BM_ClusterCall(benchmark::State& state) {
@@ -420,7 +420,7 @@ void BM_ClusterCall(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(remote ? "remote worker" : "local worker");
 }
-BENCHMARK(BM_ClusterCall)->Arg(0)->Arg(1)->Iterations(5000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ClusterCall)->Arg(0)->Arg(1)->Apply(zswarm::bench::iterations<5000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // --- send vs raw libzmq ---------------------------------------------------------
 
@@ -470,7 +470,7 @@ void BM_RawZmqDealerRouter(benchmark::State& state) {
   // Kept for the send benchmark's ratio.
   if (total_s > 0) g_raw_rate = static_cast<double>(state.iterations() * kSendMessages) / total_s;
 }
-BENCHMARK(BM_RawZmqDealerRouter)->Iterations(5)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RawZmqDealerRouter)->Apply(zswarm::bench::iterations<5>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // Node::send to a name on another node: kSendMessages in all, from T
 // threads on node a (arg: T), then one call to the same name as a barrier
@@ -514,7 +514,7 @@ void BM_ClusterSendRemote(benchmark::State& state) {
     state.counters["ratio_to_raw"] = static_cast<double>(sent) / total_s / g_raw_rate;
   state.SetLabel(std::to_string(senders) + (senders == 1 ? " sender" : " senders"));
 }
-BENCHMARK(BM_ClusterSendRemote)->Arg(1)->Arg(4)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterSendRemote)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<3>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -64,7 +64,7 @@ void BM_Whereis(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Whereis)->MinTime(0.3);
+BENCHMARK(BM_Whereis)->Apply(zswarm::bench::min_time<300>);
 
 // The same lookups, each timed on its own for the median (target < 1 us);
 // the clock reads add ~20-40 ns to every sample.
@@ -83,7 +83,7 @@ void BM_WhereisLatency(benchmark::State& state) {
   samples.report(state);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_WhereisLatency)->Iterations(200000);
+BENCHMARK(BM_WhereisLatency)->Apply(zswarm::bench::iterations<200000>);
 
 void BM_RingOwner(benchmark::State& state) {
   static const auto names = make_names(kNames);
@@ -99,7 +99,7 @@ void BM_RingOwner(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_RingOwner)->Arg(8)->Arg(64)->MinTime(0.2);
+BENCHMARK(BM_RingOwner)->Arg(8)->Arg(64)->Apply(zswarm::bench::min_time<200>);
 
 // A peer's delta for an existing name: a causal successor replacing the
 // stored version (the common case during steady state).
@@ -122,7 +122,7 @@ void BM_Apply(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Apply)->MinTime(0.2);
+BENCHMARK(BM_Apply)->Apply(zswarm::bench::min_time<200>);
 
 // A duplicate delta (already seen): the cheap path every fan-out repeat takes.
 void BM_ApplyStale(benchmark::State& state) {
@@ -140,7 +140,7 @@ void BM_ApplyStale(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ApplyStale)->MinTime(0.2);
+BENCHMARK(BM_ApplyStale)->Apply(zswarm::bench::min_time<200>);
 
 void BM_EntryDecode(benchmark::State& state) {
   Entry e = make_entry("SingletonName", 1);
@@ -152,7 +152,7 @@ void BM_EntryDecode(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes.size()));
 }
-BENCHMARK(BM_EntryDecode)->MinTime(0.2);
+BENCHMARK(BM_EntryDecode)->Apply(zswarm::bench::min_time<200>);
 
 // Every live entry, sorted by name: what the tracker's periodic reconcile
 // (node/tracker.cpp, every second on each node's loop) and registered() walk.
@@ -165,24 +165,34 @@ void BM_RegistryList100k(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(registry.list().size()));
 }
-BENCHMARK(BM_RegistryList100k)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_RegistryList100k)->Unit(benchmark::kMillisecond)->Apply(zswarm::bench::iterations<5>);
 
 // Full resync of 100k names: encode, decode, merge into an empty replica.
 void BM_SnapshotResync100k(benchmark::State& state) {
   static const auto names = make_names(kNames);
   const Registry& source = filled_registry(names);
   const auto snapshot = source.snapshot();
-  std::size_t bytes = 0;
+  std::size_t bytes = 0, chunks = 0;
   for (auto _ : state) {
-    const std::string wire = encode_snapshot(snapshot);
-    bytes = wire.size();
-    auto decoded = decode_snapshot(wire);
+    // As the wire carries it: chunks of <= 256 KiB, each decoded and merged.
+    const auto wire = encode_snapshot_chunks(snapshot);
+    bytes = 0;
+    chunks = wire.size();
     Registry target;
-    auto stats = target.merge_snapshot(*decoded);
-    benchmark::DoNotOptimize(stats);
+    for (const auto& chunk : wire) {
+      bytes += chunk.size();
+      auto decoded = decode_snapshot(chunk);
+      if (!decoded) {
+        state.SkipWithError("a snapshot chunk did not decode");
+        return;
+      }
+      auto stats = target.merge_snapshot(*decoded);
+      benchmark::DoNotOptimize(stats);
+    }
   }
   state.counters["wire_bytes"] = static_cast<double>(bytes);
+  state.counters["chunks"] = static_cast<double>(chunks);
 }
-BENCHMARK(BM_SnapshotResync100k)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_SnapshotResync100k)->Unit(benchmark::kMillisecond)->Apply(zswarm::bench::iterations<3>);
 
 }  // namespace

@@ -84,7 +84,7 @@ void BM_WorkerStart(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
   state.SetLabel(plugin);
 }
-BENCHMARK(BM_WorkerStart)->Arg(0)->Arg(1)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WorkerStart)->Arg(0)->Arg(1)->Apply(zswarm::bench::iterations<3>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // Memory held per idle worker: malloc'd bytes and resident pages added by
 // starting N workers that then sit idle.
@@ -111,7 +111,7 @@ void BM_IdleWorkerMemory(benchmark::State& state) {
   state.counters["rss_bytes_per_worker"] = rss_per;
   state.SetLabel(plugin);
 }
-BENCHMARK(BM_IdleWorkerMemory)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_IdleWorkerMemory)->Arg(0)->Arg(1)->Apply(zswarm::bench::iterations<1>)->Unit(benchmark::kMillisecond);
 
 // One call to a local echo worker and its reply, through call_sync.
 void BM_LocalCallSync(benchmark::State& state) {
@@ -134,7 +134,7 @@ void BM_LocalCallSync(benchmark::State& state) {
   samples.report(state);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_LocalCallSync)->Iterations(30000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LocalCallSync)->Apply(zswarm::bench::iterations<30000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // The same through call() and a std::promise/future, as an embedder would.
 void BM_LocalCallFuture(benchmark::State& state) {
@@ -159,7 +159,7 @@ void BM_LocalCallFuture(benchmark::State& state) {
   samples.report(state);
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_LocalCallFuture)->Iterations(30000)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LocalCallFuture)->Apply(zswarm::bench::iterations<30000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Casts to one echo worker as fast as the caller can post them, then a call
 // as a barrier (the mailbox is FIFO): local message throughput.
@@ -176,6 +176,6 @@ void BM_LocalCastThroughput(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
-BENCHMARK(BM_LocalCastThroughput)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LocalCastThroughput)->Apply(zswarm::bench::iterations<3>)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
