@@ -386,7 +386,8 @@ void Tracker::apply_remote(const registry::Entry& incoming) {
         if (local && local->id == r.loser->worker) {
           cluster_.log().warn("[tracker] conflict on {}: keeping {}, stopping {}", r.loser->name, ref(*r.winner),
                               ref(*r.loser));
-          (void)supervisor_.resolve_conflict(r.loser->name, ref(*r.winner));
+          // The loser hears of it on the pool; the name is free at once.
+          supervisor_.resolve_conflict_async(r.loser->name, ref(*r.winner), [](Result<void, Error>) {});
         }
       }
       break;

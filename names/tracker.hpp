@@ -125,6 +125,10 @@ class Tracker {
     std::string state;
     Clock::time_point deadline;
     std::vector<Buffered> buffered;
+    // Until the worker answered begin_handoff (on the pool) nothing is sent;
+    // a target that goes away meanwhile is noted here and acted on then.
+    bool prepared = false;
+    std::optional<std::string> abandoned;
   };
 
   std::string self() const { return self_id_; }
@@ -177,6 +181,8 @@ class Tracker {
   void reconcile();
   void rebalance_to(const bus::NodeId& newcomer);
   void offer(const registry::Entry& e, const bus::NodeId& target, bool leaving);
+  void send_offer(const std::string& name, bool leaving, Result<workers::Handoff, Error> h);
+  void drop_handoff(const std::string& name);
   void finish_handoff(const std::string& name, bool ok, const std::string& why);
   void check_leave_done();
   // A worker this node started for `name` runs only while the replica names

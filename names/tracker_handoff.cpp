@@ -89,25 +89,70 @@ void Tracker::rebalance_to(const bus::NodeId& newcomer) {
 }
 
 void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool leaving) {
-  auto h = supervisor_.begin_handoff(e.name);
+  // The worker answers in its mailbox order, on the pool; the loop goes on,
+  // and messages for the name wait in the record meanwhile.
+  Handoff ho;
+  ho.name = e.name;
+  ho.target = target;
+  ho.entry = e;
+  ho.deadline = clock_.now() + opts_.handoff_timeout;
+  handoffs_[e.name] = std::move(ho);
+  supervisor_.begin_handoff_async(e.name, [this, alive = alive_, name = e.name, leaving](Result<workers::Handoff, Error> h) {
+    post_([this, alive, name, leaving, h = std::move(h)] {
+      if (*alive) send_offer(name, leaving, h);
+    });
+  });
+}
+
+void Tracker::drop_handoff(const std::string& name) {
+  auto it = handoffs_.find(name);
+  if (it == handoffs_.end()) return;
+  auto buffered = std::move(it->second.buffered);
+  handoffs_.erase(it);
+  for (auto& b : buffered) deliver(name, b.is_call, b.message, 0, std::move(b.done));
+  check_leave_done();
+}
+
+void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::Handoff, Error> h) {
+  auto it = handoffs_.find(name);
+  if (it == handoffs_.end()) return;
+  Handoff& ho = it->second;
+  const registry::Entry e = ho.entry;
+  const bus::NodeId target = ho.target;
+  if (ho.abandoned) {
+    // The target went away while the worker was being asked. If the worker
+    // stopped for the handoff, it runs here again (with its state) unless
+    // this node is leaving too.
+    if (h && h->kind != workers::HandoffKind::ignore && !leaving_) {
+      cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, *ho.abandoned,
+                          cluster_.options().name);
+      std::optional<std::string> st;
+      if (h->kind == workers::HandoffKind::state) st = h->bytes;
+      if (auto r = run_here(e, std::move(st)); !r)
+        cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
+    }
+    return drop_handoff(name);
+  }
   if (!h) {
-    cluster_.log().warn("[tracker] cannot hand off {}: {}", e.name, h.error().to_string());
-    return;
+    cluster_.log().warn("[tracker] cannot hand off {}: {}", name, h.error().to_string());
+    return drop_handoff(name);
   }
   std::string kind = h->kind == workers::HandoffKind::state ? "state" : "restart";
   if (h->kind == workers::HandoffKind::ignore) {
     if (!leaving) {
-      pinned_.insert(e.name);
-      cluster_.log().info("[tracker] {} stays on {} (handoff ignored)", e.name, cluster_.options().name);
-      return;
+      pinned_.insert(name);
+      cluster_.log().info("[tracker] {} stays on {} (handoff ignored)", name, cluster_.options().name);
+      return drop_handoff(name);
     }
-    (void)supervisor_.stop(e.name);  // it cannot stay on a node that leaves
+    (void)supervisor_.stop(name);  // it cannot stay on a node that leaves
   }
-  cluster_.log().info("[tracker] handing off {} to {} ({})", e.name, member_name(target.bytes()), kind);
-  Handoff ho{e.name, target, e, kind, h->bytes, clock_.now() + opts_.handoff_timeout, {}};
+  cluster_.log().info("[tracker] handing off {} to {} ({})", name, member_name(target.bytes()), kind);
+  ho.kind = kind;
+  ho.state = std::move(h->bytes);
+  ho.prepared = true;
+  ho.deadline = clock_.now() + opts_.handoff_timeout;
   uint64_t corr = requests_.next_id();
-  handoffs_[e.name] = std::move(ho);
-  requests_.add(corr, target, clock_.now() + opts_.handoff_timeout, [this, name = e.name](Result<std::string, Error> r) {
+  requests_.add(corr, target, clock_.now() + opts_.handoff_timeout, [this, name](Result<std::string, Error> r) {
     if (r) {
       if (auto entry = registry::decode_entry(*r, cluster_.unknown_fields())) apply_remote(*entry);
     }
@@ -115,7 +160,7 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
   });
   // A large state goes in slices, each one frame, all with this corr.
   wire::HandoffOffer part{registry::encode(e), kind, {}, 0, 1};
-  const std::string& state = handoffs_[e.name].state;
+  const std::string& state = ho.state;
   part.parts = std::max<uint64_t>(1, (state.size() + kHandoffSliceBytes - 1) / kHandoffSliceBytes);
   if (part.parts > wire::kMaxHandoffParts) {
     part.parts = 1;  // cannot travel: let the taker restart it from its args
@@ -166,6 +211,10 @@ void Tracker::on_handoff_done(const bus::Envelope& env) { complete_answer(env); 
 void Tracker::finish_handoff(const std::string& name, bool ok, const std::string& why) {
   auto it = handoffs_.find(name);
   if (it == handoffs_.end()) return;
+  if (!it->second.prepared) {
+    it->second.abandoned = why;  // the worker's answer decides (send_offer)
+    return;
+  }
   Handoff h = std::move(it->second);
   handoffs_.erase(it);
   if (ok) {

@@ -127,23 +127,39 @@ struct CallMsg final : Message {
   Supervisor::CallCallback cb;
 };
 
+// The answer to a control message, given once: to a caller waiting on a
+// Waiter, or to an asynchronous caller's callback (on the answering thread).
+template <class T>
+struct Reply {
+  std::function<void(Result<T>)> f;
+  void set(Result<T> r) {
+    if (!f) return;
+    auto g = std::move(f);
+    f = nullptr;
+    g(std::move(r));
+  }
+  static Reply to(const std::shared_ptr<Waiter<T>>& w) {
+    return {[w](Result<T> r) { w->set(std::move(r)); }};
+  }
+};
+
 struct StopMsg final : Message {
-  explicit StopMsg(std::shared_ptr<Waiter<void>> d) : done(std::move(d)) {}
-  ~StopMsg() override { done->set({}); }  // already exited: stopped all the same
-  std::shared_ptr<Waiter<void>> done;
+  explicit StopMsg(Reply<void> d) : done(std::move(d)) {}
+  ~StopMsg() override { done.set({}); }  // already exited: stopped all the same
+  Reply<void> done;
 };
 
 struct HandoffMsg final : Message {
-  explicit HandoffMsg(std::shared_ptr<Waiter<Handoff>> d) : done(std::move(d)) {}
-  ~HandoffMsg() override { done->set(make_error(Errc::stopped, "worker exited before handoff")); }
-  std::shared_ptr<Waiter<Handoff>> done;
+  explicit HandoffMsg(Reply<Handoff> d) : done(std::move(d)) {}
+  ~HandoffMsg() override { done.set(make_error(Errc::stopped, "worker exited before handoff")); }
+  Reply<Handoff> done;
 };
 
 struct ConflictMsg final : Message {
-  ConflictMsg(std::string o, std::shared_ptr<Waiter<void>> d) : other(std::move(o)), done(std::move(d)) {}
-  ~ConflictMsg() override { done->set({}); }
+  ConflictMsg(std::string o, Reply<void> d) : other(std::move(o)), done(std::move(d)) {}
+  ~ConflictMsg() override { done.set({}); }
   std::string other;
-  std::shared_ptr<Waiter<void>> done;
+  Reply<void> done;
 };
 
 }  // namespace
@@ -264,7 +280,7 @@ class WorkerActor final : public Actor {
     } else if (auto* stop = dynamic_cast<StopMsg*>(&m)) {
       release_state(ZSWARM_EXIT_STOPPED);
       finish(ExitReason::stopped, "");
-      stop->done->set({});
+      stop->done.set({});
     } else if (auto* h = dynamic_cast<HandoffMsg*>(&m)) {
       handoff(*h);
     } else if (auto* c = dynamic_cast<ConflictMsg*>(&m)) {
@@ -277,9 +293,9 @@ class WorkerActor final : public Actor {
       release_state(ZSWARM_EXIT_CONFLICT);
       finish(ExitReason::conflict, detail);
       if (rc < 0) {
-        c->done->set(make_error(Errc::callback_failed, detail));
+        c->done.set(make_error(Errc::callback_failed, detail));
       } else {
-        c->done->set({});
+        c->done.set({});
       }
     }
   }
@@ -303,18 +319,18 @@ class WorkerActor final : public Actor {
       // Answered after the restart, so the caller sees the worker's new state.
       std::string detail = crash_detail(rc);
       crash(rc);
-      h.done->set(make_error(Errc::callback_failed, detail));
+      h.done.set(make_error(Errc::callback_failed, detail));
       return;
     }
     if (kind == ZSWARM_HANDOFF_IGNORE) {
-      h.done->set(Handoff{HandoffKind::ignore, {}});
+      h.done.set(Handoff{HandoffKind::ignore, {}});
       return;
     }
     release_state(ZSWARM_EXIT_HANDOFF);
     finish(ExitReason::handoff, "");
     auto k = kind == ZSWARM_HANDOFF_STATE ? HandoffKind::state : HandoffKind::restart;
     if (k == HandoffKind::restart) bytes.clear();
-    h.done->set(Handoff{k, std::move(bytes)});
+    h.done.set(Handoff{k, std::move(bytes)});
   }
 
   int invoke_handle(const std::string& bytes, std::string* reply_to) {
@@ -606,7 +622,7 @@ Result<void> Supervisor::stop(std::string_view name) {
   }
   auto done = std::make_shared<Waiter<void>>();
   // Urgent: a stop does not wait behind a backlog.
-  impl_->runtime.post(w, std::make_unique<StopMsg>(done), /*urgent=*/true);
+  impl_->runtime.post(w, std::make_unique<StopMsg>(Reply<void>::to(done)), /*urgent=*/true);
   if (Runtime::on_pool_thread()) return {};
   return done->wait(impl_->opts.sync_timeout, "stop " + std::string(name));
 }
@@ -635,19 +651,35 @@ Result<std::string> Supervisor::call_sync(std::string_view name, std::string byt
 }
 
 Result<Handoff> Supervisor::begin_handoff(std::string_view name) {
-  auto w = impl_->find(name);
-  if (!w) return make_error(Errc::not_found, std::string(name));
   auto done = std::make_shared<Waiter<Handoff>>();
-  impl_->runtime.post(w, std::make_unique<HandoffMsg>(done));
+  begin_handoff_async(name, Reply<Handoff>::to(done).f);
   return done->wait(impl_->opts.sync_timeout, "begin_handoff " + std::string(name));
+}
+
+void Supervisor::begin_handoff_async(std::string_view name, HandoffCallback cb) {
+  auto w = impl_->find(name);
+  if (!w) return cb(make_error(Errc::not_found, std::string(name)));
+  impl_->runtime.post(w, std::make_unique<HandoffMsg>(Reply<Handoff>{std::move(cb)}));
 }
 
 Result<void> Supervisor::resolve_conflict(std::string_view name, std::string other) {
   auto w = impl_->find(name);
   if (!w) return make_error(Errc::not_found, std::string(name));
   auto done = std::make_shared<Waiter<void>>();
-  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), done));
+  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<void>::to(done)));
   return done->wait(impl_->opts.sync_timeout, "resolve_conflict " + std::string(name));
+}
+
+void Supervisor::resolve_conflict_async(std::string_view name, std::string other, DoneCallback cb) {
+  std::shared_ptr<WorkerActor> w;
+  {
+    port::MutexLock lock(impl_->mu);
+    auto it = impl_->workers.find(std::string(name));
+    if (it == impl_->workers.end()) return cb(make_error(Errc::not_found, std::string(name)));
+    w = std::move(it->second);
+    impl_->workers.erase(it);  // the name is free now; the loser finishes its mailbox first
+  }
+  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<void>{std::move(cb)}));
 }
 
 namespace {

@@ -141,8 +141,17 @@ class Supervisor {
   // In mailbox order. For state/restart the worker is terminated (reason
   // handoff) and removed before this returns; ignore leaves it running.
   Result<Handoff> begin_handoff(std::string_view name);
+  // The same without waiting: cb runs once, on the pool thread that asked
+  // the worker (or at once with not_found). An event loop uses these.
+  using HandoffCallback = std::function<void(Result<Handoff>)>;
+  void begin_handoff_async(std::string_view name, HandoffCallback cb);
   // Tells the worker it lost to `other`, then terminates it (reason conflict).
   Result<void> resolve_conflict(std::string_view name, std::string other);
+  // The same without waiting: the name is free at once (a later start or
+  // stop of it does not meet the loser), and the loser hears of its loss
+  // after the messages already in its mailbox; cb runs once, on that thread.
+  using DoneCallback = std::function<void(Result<void>)>;
+  void resolve_conflict_async(std::string_view name, std::string other, DoneCallback cb);
 
   std::vector<WorkerInfo> list() const;  // sorted by name
   std::optional<WorkerInfo> info(std::string_view name) const;

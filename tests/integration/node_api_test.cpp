@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "registry/hash_ring.hpp"
 #include "support/wait.hpp"
 #include "zswarm/node.hpp"
 
@@ -84,6 +85,56 @@ TEST_F(NodeApi, SendsFromFourThreadsArriveAllAndInOrderPerSender) {
     return report.rfind(std::to_string(kSenders * kEach) + " ", 0) == 0;
   }, 20s)) << report;
   EXPECT_EQ(report, std::to_string(kSenders * kEach) + " 0 0") << "count, out of order, overlapping";
+}
+
+// A worker whose handle and begin_handoff each block for seconds holds up
+// only itself: its node's loop keeps heartbeating and answering, no peer
+// suspects it, and the handoff completes once the worker answers.
+TEST_F(NodeApi, ABlockingWorkerNeverStallsItsNode) {
+  base.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
+  base.host = "h";
+  Node& a = start("a");
+  registry::HashRing ring;  // where names go once b has joined
+  ring.add_member("a", "a@h");
+  ring.add_member("b", "b@h");
+  std::string slow;
+  for (int i = 0; i < 64 && slow.empty(); ++i) {
+    std::string n = std::string("slow").append(std::to_string(i));
+    if (*ring.owner(n) == "b") slow = n;
+  }
+  ASSERT_FALSE(slow.empty());
+  ASSERT_TRUE(a.register_name(slow, "probe").ok());
+  ASSERT_TRUE(a.send(slow, "handoff_sleep 2000").ok());
+  ASSERT_TRUE(a.send(slow, "sleep 5000").ok());  // the handoff waits behind this in the mailbox
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
+  auto state_of = [](Node& n, const std::string& who) {
+    for (const auto& m : n.members())
+      if (m.name == who) return m.state;
+    return std::string("unknown");
+  };
+  const uint64_t probes_before = b.info().stats.probes_sent;  // b probes whom it suspects
+  const auto until = std::chrono::steady_clock::now() + 7500ms;
+  std::chrono::steady_clock::duration slowest{};
+  while (std::chrono::steady_clock::now() < until) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto info = a.info();  // the control socket's path: a hop through a's loop
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+    EXPECT_EQ(info.name, "a@h");
+    ASSERT_EQ(state_of(b, "a@h"), "alive") << "b suspected a while its worker blocked";
+    ASSERT_EQ(state_of(a, "b@h"), "alive");
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_LT(slowest, 500ms) << "a's loop stalled";
+  EXPECT_EQ(b.info().stats.probes_sent, probes_before) << "b suspected a at some point";
+  // The worker answered at last: the name moved, with its state.
+  EXPECT_TRUE(wait_until([&] {
+    auto r = b.whereis(slow);
+    return r && r->rfind("b@h/", 0) == 0;
+  }, 10s)) << (a.whereis(slow) ? *a.whereis(slow) : "gone");
+  auto restored = b.call(slow, "restored", 2s);
+  ASSERT_TRUE(restored.ok()) << restored.error().to_string();
+  EXPECT_NE(*restored, "0") << "handed off without its state";
 }
 
 // A call from the thread that sent never overtakes what it sent.
