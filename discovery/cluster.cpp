@@ -238,9 +238,8 @@ void Cluster::leave() {
 }
 
 Clock::time_point Cluster::next_deadline() const {
-  auto next = std::min(next_heartbeat_, next_beacon_);
-  // The failure detector needs a look at least every 50 ms to stay prompt.
-  return std::min(next, clock_.now() + std::chrono::milliseconds(50));
+  if (leaving_) return Clock::time_point::max();
+  return std::min({next_heartbeat_, next_beacon_, membership_.next_deadline()});
 }
 
 void Cluster::on_message(MessageType t, Handler h) { handlers_[static_cast<std::size_t>(t)] = std::move(h); }

@@ -91,6 +91,18 @@ void Membership::on_goodbye(const bus::NodeId& id, MembershipEvents& out) {
   set_state(m, MemberState::left, MembershipEvent::left, "goodbye", out);
 }
 
+Clock::time_point Membership::next_deadline() const {
+  // tick() compares with '>': one clock tick past each limit.
+  constexpr auto kPast = Clock::duration(1);
+  auto next = Clock::time_point::max();
+  for (const auto& [id, m] : members_) {
+    if (m.state == MemberState::alive) next = std::min(next, m.last_heard + opts_.suspect_after + kPast);
+    if (m.state == MemberState::suspect)
+      next = std::min(next, std::max(m.state_since, m.last_heard) + opts_.probe_timeout + kPast);
+  }
+  return next;
+}
+
 void Membership::tick(MembershipEvents& out) {
   auto now = clock_.now();
   for (auto& [id, m] : members_) {

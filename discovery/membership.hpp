@@ -72,6 +72,8 @@ class Membership {
   void on_goodbye(const bus::NodeId& id, MembershipEvents& out);
   // Advances the failure detector to clock.now().
   void tick(MembershipEvents& out);
+  // When tick() next may change a state (max() when no one can change).
+  Clock::time_point next_deadline() const;
 
   const Member* find(const bus::NodeId& id) const;
   const Member* find_by_name(const std::string& name) const;

@@ -31,6 +31,7 @@ class Resync {
   void forget(const bus::NodeId& peer);
   std::vector<bus::NodeId> owed() const { return {owed_.begin(), owed_.end()}; }
   bool is_owed(const bus::NodeId& peer) const { return owed_.count(peer) != 0; }
+  bool owes_any() const { return !owed_.empty(); }
 
  private:
   std::chrono::milliseconds interval_;

@@ -468,6 +468,15 @@ void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
   if (auto tomb = registry_.remove(exit.name, self_id_)) publish(*tomb);
 }
 
+Clock::time_point Tracker::next_deadline() const {
+  auto next = std::min(next_reconcile_, next_digest_);
+  // Requests, partial handoffs, owed snapshots and a leave are looked at on
+  // the 10 ms housekeeping cadence while there are any.
+  if (requests_.size() > 0 || assembler_.partial() > 0 || resync_.owes_any() || leaving_)
+    next = std::min(next, next_housekeeping_);
+  return next;
+}
+
 void Tracker::tick() {
   auto now = clock_.now();
   // The loop calls tick() after every wake-up, i.e. after every frame; the

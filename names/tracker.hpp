@@ -102,8 +102,10 @@ class Tracker {
 
   // Hands everything off, then calls done (at once if there is nobody to take it).
   void leave(std::function<void()> done);
-  // Timeouts, anti-entropy, digests; the loop calls it often.
+  // Timeouts, anti-entropy, digests; the loop calls it after every wake-up.
   void tick();
+  // When tick() next has something to do.
+  Clock::time_point next_deadline() const;
   // A worker left the supervisor (posted from a pool thread).
   void on_worker_exit(const workers::ExitInfo& exit);
   // A worker cast to a name that is not local (posted from a pool thread).

@@ -47,7 +47,8 @@ Json info_json(const NodeInfo& i) {
                 {"messages_sent", s.messages_sent},
                 {"frames_unsent", s.frames_unsent},
                 {"sends_refused", s.sends_refused},
-                {"sends_failed", s.sends_failed}}}};
+                {"sends_failed", s.sends_failed},
+                {"loop_wakeups", s.loop_wakeups}}}};
 }
 
 // Answers {"ok":true, KEY: value} or the error.

@@ -65,6 +65,8 @@ class Loop {
   // for it to go quiet before each step. `wait_idle` returns false on timeout.
   virtual void set_background(std::function<bool()> wait_idle) { (void)wait_idle; }
   virtual PoolShape pool_shape() const { return {}; }
+  // How many times the loop has woken up (0 where it does not count).
+  virtual uint64_t wakeups() const { return 0; }
   // The poller and ZeroMQ context, for sockets served on this loop; null in
   // loops without them (a simulator's).
   virtual bus::Reactor* reactor() { return nullptr; }

@@ -62,11 +62,17 @@ void EventLoop::drain() {
 }
 
 void EventLoop::run(Tick tick) {
+  // The loop sleeps until its next deadline or a socket or post wakes it.
+  // The cap is a safety net (and lets a manual clock move on); a running
+  // node's heartbeat deadline always comes sooner.
+  constexpr auto kMaxWait = std::chrono::milliseconds(1000);
   auto next = tick();
   while (!stop_) {
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.now());
-    // A manual clock never reaches `next` by itself: cap the wait.
-    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(50));
+    auto now = clock_.now();
+    auto wait = kMaxWait;
+    if (next <= now) wait = std::chrono::milliseconds(0);
+    else if (next - now < kMaxWait) wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+    ++wakeups_;
     reactor_.run_once(wait);
     drain();
     next = tick();

@@ -34,6 +34,7 @@ class EventLoop final : public Loop {
   // since thread_ is still being assigned while the loop starts running.
   bool on_loop_thread() const override { return std::this_thread::get_id() == loop_id_.load(); }
   bool running() const override { return running_; }
+  uint64_t wakeups() const override { return wakeups_.load(std::memory_order_relaxed); }
   void post(Task t) override;
   bool run_until(const std::function<bool()>& ready, Clock::duration) override { return ready(); }
   bus::Reactor* reactor() override { return &reactor_; }
@@ -54,6 +55,7 @@ class EventLoop final : public Loop {
   port::CondVar done_cv_;
   bool done_ GUARDED_BY(done_mu_) = false;
   std::atomic<bool> running_{false};
+  std::atomic<uint64_t> wakeups_{0};  // turns of the loop: what an idle node should keep few
   std::atomic<std::thread::id> loop_id_{};
   std::thread thread_;
 };

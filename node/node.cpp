@@ -191,7 +191,11 @@ class NodeImpl final : public Node {
       if (fire_timers_) supervisor_->fire_due_timers();
       register_at_start();
       cluster_->flush();  // what this wake-up queued, a frame per peer
-      return cluster_->next_deadline();
+      auto next = std::min(cluster_->next_deadline(), tracker_->next_deadline());
+      if (register_at_.time_since_epoch().count() != 0) next = std::min(next, register_at_);
+      // Worker timers fired by this loop (no timer thread): look every 10 ms.
+      if (fire_timers_) next = std::min(next, clock_.now() + std::chrono::milliseconds(10));
+      return next;
     });
     return {};
   }
@@ -404,6 +408,7 @@ class NodeImpl final : public Node {
     n.frames_unsent = s.frames_unsent;
     n.sends_refused = sends_refused_.load(std::memory_order_relaxed);
     n.sends_failed = sends_failed_;
+    n.loop_wakeups = loop_->wakeups();
     return i;
   }
 

@@ -119,6 +119,9 @@ struct NodeStats {
   // and accepted messages whose delivery failed later (owner gone, moving).
   uint64_t sends_refused = 0;
   uint64_t sends_failed = 0;
+  // Turns of the node's event loop: each a poll that returned (a socket, a
+  // post or a timer). An idle node turns for its heartbeats and little else.
+  uint64_t loop_wakeups = 0;
 };
 
 struct NodeInfo {

@@ -47,6 +47,7 @@ struct LocalCluster {
 
 LocalCluster* g_cluster = nullptr;
 double g_raw_rate = 0;  // messages/s of the raw libzmq baseline, once measured
+double g_raw_rtt_us = 0;  // p50 of a raw libzmq round trip, once measured
 
 // CPU time of the whole process (every thread), in seconds.
 double process_cpu_s() {
@@ -179,15 +180,23 @@ void BM_ClusterIdle(benchmark::State& state) {
   auto* c = cluster(state);
   if (!c) return;
   double cpu_s = 0, wall_s = 0;
+  uint64_t wakeups = 0;
   for (auto _ : state) {
     auto t0 = now_ns();
     auto cpu0 = process_cpu_s();
+    uint64_t w0 = 0;
+    for (const auto& n : c->nodes) w0 += n->info().stats.loop_wakeups;
     std::this_thread::sleep_for(1s);
+    for (const auto& n : c->nodes) wakeups += n->info().stats.loop_wakeups;
+    wakeups -= w0;
     cpu_s += process_cpu_s() - cpu0;
     wall_s += static_cast<double>(now_ns() - t0) / 1e9;
   }
   state.counters["cpu_cores"] = wall_s > 0 ? cpu_s / wall_s : 0;
   state.counters["threads"] = thread_count();
+  // Per node and second: heartbeats (5/s), beacons, digests and the peers'
+  // frames make some; the target is that nothing else does.
+  state.counters["wakeups_per_node_s"] = wall_s > 0 ? static_cast<double>(wakeups) / kNodes / wall_s : 0;
 }
 BENCHMARK(BM_ClusterIdle)->Apply(zswarm::bench::iterations<1>)->UseRealTime()->Unit(benchmark::kMillisecond);
 
@@ -396,6 +405,45 @@ void BM_ClusterWhereis(benchmark::State& state) {
 BENCHMARK(BM_ClusterWhereis)->Apply(zswarm::bench::iterations<20000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Node::call round trip; arg 1: the worker runs on another node, 0: on this one.
+// Baseline for calls: a DEALER asks, a ROUTER on another thread echoes it
+// back, over tcp://127.0.0.1: the p50 of one round trip.
+void BM_RawZmqRoundTrip(benchmark::State& state) {
+  zmq::context_t ctx;
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(endpoint);
+  std::atomic<bool> stop{false};
+  std::thread echo([&] {
+    zmq::pollitem_t item{static_cast<void*>(router), 0, ZMQ_POLLIN, 0};
+    while (!stop) {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) <= 0) continue;
+      zmq::message_t id, msg;
+      (void)router.recv(id);
+      (void)router.recv(msg);
+      (void)router.send(id, zmq::send_flags::sndmore);
+      (void)router.send(msg, zmq::send_flags::none);
+    }
+  });
+  Samples samples;
+  zmq::message_t reply;
+  for (auto _ : state) {
+    auto t0 = now_ns();
+    (void)dealer.send(zmq::buffer(std::string_view("ping")), zmq::send_flags::none);
+    (void)dealer.recv(reply);
+    samples.add(now_ns() - t0);
+  }
+  stop = true;
+  echo.join();
+  samples.report(state);
+  g_raw_rtt_us = samples.percentile_us(0.5);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RawZmqRoundTrip)->Apply(zswarm::bench::iterations<5000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 void BM_ClusterCall(benchmark::State& state) {
   auto* c = cluster(state);
   if (!c) return;
@@ -417,6 +465,8 @@ void BM_ClusterCall(benchmark::State& state) {
     }
   }
   samples.report(state);
+  // Target for a remote call: p50 at most 1.5x a raw round trip.
+  if (remote && g_raw_rtt_us > 0) state.counters["ratio_to_raw_rtt"] = samples.percentile_us(0.5) / g_raw_rtt_us;
   state.SetItemsProcessed(state.iterations());
   state.SetLabel(remote ? "remote worker" : "local worker");
 }
