@@ -404,18 +404,25 @@ void BM_ClusterWhereis(benchmark::State& state) {
 }
 BENCHMARK(BM_ClusterWhereis)->Apply(zswarm::bench::iterations<20000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
-// Node::call round trip; arg 1: the worker runs on another node, 0: on this one.
+// A DEALER connected to a ROUTER over tcp://127.0.0.1: the raw baselines.
+struct RawPair {
+  zmq::context_t ctx;
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  zmq::socket_t dealer{ctx, zmq::socket_type::dealer};
+  RawPair() {
+    router.set(zmq::sockopt::linger, 0);
+    router.bind("tcp://127.0.0.1:*");
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(router.get(zmq::sockopt::last_endpoint));
+  }
+};
+
 // Baseline for calls: a DEALER asks, a ROUTER on another thread echoes it
 // back, over tcp://127.0.0.1: the p50 of one round trip.
 void BM_RawZmqRoundTrip(benchmark::State& state) {
-  zmq::context_t ctx;
-  zmq::socket_t router(ctx, zmq::socket_type::router);
-  router.set(zmq::sockopt::linger, 0);
-  router.bind("tcp://127.0.0.1:*");
-  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
-  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
-  dealer.set(zmq::sockopt::linger, 0);
-  dealer.connect(endpoint);
+  RawPair raw;
+  zmq::socket_t& router = raw.router;
+  zmq::socket_t& dealer = raw.dealer;
   std::atomic<bool> stop{false};
   std::thread echo([&] {
     zmq::pollitem_t item{static_cast<void*>(router), 0, ZMQ_POLLIN, 0};
@@ -444,6 +451,7 @@ void BM_RawZmqRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_RawZmqRoundTrip)->Apply(zswarm::bench::iterations<5000>)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+// Node::call round trip; arg 1: the worker runs on another node, 0: on this one.
 void BM_ClusterCall(benchmark::State& state) {
   auto* c = cluster(state);
   if (!c) return;
@@ -481,14 +489,9 @@ const std::string kPayload(16, 'x');
 // tcp://127.0.0.1; a receiver thread counts them. Timed until the last one
 // arrived.
 void BM_RawZmqDealerRouter(benchmark::State& state) {
-  zmq::context_t ctx;
-  zmq::socket_t router(ctx, zmq::socket_type::router);
-  router.set(zmq::sockopt::linger, 0);
-  router.bind("tcp://127.0.0.1:*");
-  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
-  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
-  dealer.set(zmq::sockopt::linger, 0);
-  dealer.connect(endpoint);
+  RawPair raw;
+  zmq::socket_t& router = raw.router;
+  zmq::socket_t& dealer = raw.dealer;
   // Make sure the connection is up before timing.
   (void)dealer.send(zmq::buffer(std::string("hello")), zmq::send_flags::none);
   {
