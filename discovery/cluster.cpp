@@ -257,24 +257,16 @@ bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string_view body
   uint8_t version = version_for(peer);
   if (version == 0) return false;
   auto it = direct_out_.find(peer);
-  if (it == direct_out_.end()) it = direct_out_.emplace(peer, bus::FrameBuilder(version, opts_.self, opts_.incarnation)).first;
-  bus::FrameBuilder& out = it->second;
-  if (out.messages() > 0 && (out.bytes() + body.size() > bus::kBatchBytes || out.messages() >= bus::kBatchMessages)) {
+  if (it == direct_out_.end())
+    it = direct_out_.emplace(peer, Outbox{bus::FrameBuilder(version, opts_.self, opts_.incarnation), {}}).first;
+  Outbox& out = it->second;
+  // Its queue is full: refuse now, so the caller can fail fast.
+  if (!out.stuck.empty() && !flush_to(peer, out)) return false;
+  if (out.batch.messages() > 0 &&
+      (out.batch.bytes() + body.size() > bus::kBatchBytes || out.batch.messages() >= bus::kBatchMessages))
     flush_to(peer, out);
-  }
-  out.add(t, 0, corr, body);
-  if (!opts_.batch || out.bytes() > bus::kBatchBytes) {
-    // Sent now, so the caller learns at once whether the queue took it.
-    std::size_t n = out.messages();
-    bool queued = transport_.send(peer, out.take());
-    if (queued) {
-      ++stats_.frames_sent;
-      stats_.messages_sent += n;
-    } else {
-      ++stats_.frames_unsent;
-    }
-    return queued;
-  }
+  out.batch.add(t, 0, corr, body);
+  if (!opts_.batch || out.batch.bytes() > bus::kBatchBytes) return flush_to(peer, out);
   return true;
 }
 
@@ -285,15 +277,25 @@ void Cluster::flush_pub() {
   transport_.publish(pub_out_.take());
 }
 
-void Cluster::flush_to(const bus::NodeId& peer, bus::FrameBuilder& out) {
-  if (out.messages() == 0) return;
-  std::size_t n = out.messages();
-  if (transport_.send(peer, out.take())) {
+bool Cluster::flush_to(const bus::NodeId& peer, Outbox& out) {
+  if (!out.stuck.empty()) {
+    if (!transport_.send(peer, out.stuck)) return false;
+    out.stuck.clear();
     ++stats_.frames_sent;
-    stats_.messages_sent += n;
-  } else {
-    ++stats_.frames_unsent;  // its queue is full: the requests in it time out
   }
+  if (out.batch.messages() == 0) return true;
+  std::size_t n = out.batch.messages();
+  stats_.messages_sent += n;
+  std::string frame = out.batch.take();
+  if (transport_.send(peer, frame)) {
+    ++stats_.frames_sent;
+    return true;
+  }
+  // Kept, not dropped: it goes first once the peer's queue has room (or is
+  // dropped with the outbox when the peer goes down).
+  ++stats_.frames_unsent;
+  out.stuck = std::move(frame);
+  return true;
 }
 
 void Cluster::flush() {
@@ -308,15 +310,20 @@ uint8_t Cluster::version_for(const bus::NodeId& peer) const {
 }
 
 void Cluster::update_pub_version() {
-  // The PUB reaches everyone: it speaks the highest version all members
-  // speak, and the lowest it knows while it knows no one.
-  uint8_t v = 0;
+  // The PUB reaches everyone: it speaks the highest version in every
+  // member's range (and the lowest it knows while it knows no one). Ranges
+  // with nothing in common: the lowest pairwise version, which the members
+  // of the older ranges read.
+  bus::VersionRange all = opts_.protocol;
+  uint8_t lowest = 0;
   for (const auto& m : membership_.members())
     if (m.state == MemberState::alive || m.state == MemberState::suspect) {
-      uint8_t common = bus::common_version(opts_.protocol, m.protocol);
-      v = v ? std::min(v, common) : common;
+      all = {std::max(all.min, m.protocol.min), std::min(all.max, m.protocol.max)};
+      uint8_t pair = bus::common_version(opts_.protocol, m.protocol);
+      lowest = lowest ? std::min(lowest, pair) : pair;
     }
-  if (v == 0) v = opts_.protocol.min;
+  uint8_t v = all.min <= all.max ? all.max : lowest;
+  if (lowest == 0) v = opts_.protocol.min;
   if (v == pub_version_) return;
   flush_pub();
   pub_version_ = v;

@@ -63,7 +63,7 @@ struct ClusterStats {
   uint64_t messages_received = 0;    // messages in the frames received
   uint64_t frames_sent = 0;
   uint64_t messages_sent = 0;
-  uint64_t frames_unsent = 0;        // a peer's queue was full (or it just went): dropped
+  uint64_t frames_unsent = 0;        // a peer's queue was full: kept, sent first once it has room
   uint64_t frames_unknown_sender = 0;
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
@@ -97,7 +97,8 @@ class Cluster {
   void on_gap(GapObserver o) { gap_observers_.push_back(std::move(o)); }
   // To every member. With batching, it goes out at the next flush().
   void publish(bus::MessageType t, std::string_view body);
-  // To one member; false if it is not one (alive or suspect), or its queue is full.
+  // To one member; false if it is not one (alive or suspect), or its queue is
+  // full (a frame it refused is kept and sent first once there is room).
   bool send(const bus::NodeId& peer, bus::MessageType t, std::string_view body, uint64_t corr = 0);
   // Sends every queued batch; the node calls it at the end of each wake-up.
   void flush();
@@ -124,7 +125,14 @@ class Cluster {
   void handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m);
   void update_pub_version();
   void flush_pub();
-  void flush_to(const bus::NodeId& peer, bus::FrameBuilder& out);
+  // What is on its way to one peer: the batch being built, and a frame its
+  // full queue did not take yet (sent first, before anything else goes).
+  struct Outbox {
+    bus::FrameBuilder batch;
+    std::string stuck;
+  };
+  // False while the peer's queue still refuses the stuck frame.
+  bool flush_to(const bus::NodeId& peer, Outbox& out);
 
   const Clock& clock_;
   bus::Transport& transport_;
@@ -137,7 +145,7 @@ class Cluster {
   uint64_t next_seq_ = 1;
   uint8_t pub_version_;
   bus::FrameBuilder pub_out_;
-  std::unordered_map<bus::NodeId, bus::FrameBuilder> direct_out_;
+  std::unordered_map<bus::NodeId, Outbox> direct_out_;
   Clock::time_point next_beacon_{};
   Clock::time_point next_heartbeat_{};
   Clock::time_point last_reject_log_{};

@@ -314,6 +314,8 @@ void Tracker::call(const std::string& name, const std::string& message, std::chr
 void Tracker::deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                       Done<std::string> done) {
   if (auto h = handoffs_.find(name); h != handoffs_.end()) {
+    if (h->second.buffered.size() >= kMaxBuffered)
+      return done(fail(Error{Errc::node_down, name + " is moving and holds too many messages; try again"}));
     h->second.buffered.push_back({is_call, message, std::move(done)});  // delivered where it lands
     return;
   }
@@ -470,19 +472,38 @@ void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
 
 Clock::time_point Tracker::next_deadline() const {
   auto next = std::min(next_reconcile_, next_digest_);
-  // Requests, partial handoffs, owed snapshots and a leave are looked at on
-  // the 10 ms housekeeping cadence while there are any.
-  if (requests_.size() > 0 || assembler_.partial() > 0 || resync_.owes_any() || leaving_)
-    next = std::min(next, next_housekeeping_);
+  // Requests, partial handoffs, owed snapshots, a leave and handoffs whose
+  // worker has not answered yet are looked at on the 10 ms housekeeping
+  // cadence while there are any.
+  bool preparing = false;
+  for (const auto& [name, h] : handoffs_) preparing |= !h.prepared && !h.abandoned;
+  if (requests_.size() > 0 || assembler_.partial() > 0 || resync_.owes_any() || leaving_ || preparing)
+    next = std::min(next, std::max(next_housekeeping_, clock_.now()));
   return next;
 }
 
 void Tracker::tick() {
   auto now = clock_.now();
+  if (now >= next_reconcile_) {
+    next_reconcile_ = now + opts_.reconcile_interval;
+    reconcile();
+  }
+  if (now >= next_digest_) {
+    next_digest_ = now + opts_.digest_interval;
+    cluster_.publish(MessageType::digest, registry::encode(registry_.summary()));
+    std::vector<std::string> live{self_id_};
+    for (const auto& id : cluster_.membership().alive()) live.push_back(id.bytes());
+    registry_.collect_garbage(live, self_id_);
+  }
   // The loop calls tick() after every wake-up, i.e. after every frame; the
   // scans below are O(pending), so they run on a 10 ms cadence, not per frame.
   if (now < next_housekeeping_) return;
   next_housekeeping_ = now + std::chrono::milliseconds(10);
+  // A worker that does not answer its handoff in time keeps its name: the
+  // offer is not sent (send_offer restarts it here if it stopped meanwhile).
+  for (auto& [name, h] : handoffs_)
+    if (!h.prepared && !h.abandoned && now >= h.deadline)
+      h.abandoned = "the worker did not answer begin_handoff in time";
   requests_.expire(now);
   check_leave_done();
   for (const auto& sender : assembler_.expire(now))
@@ -494,17 +515,6 @@ void Tracker::tick() {
       resync_.forget(peer);
     else
       request_sync(peer);
-  }
-  if (now >= next_reconcile_) {
-    next_reconcile_ = now + opts_.reconcile_interval;
-    reconcile();
-  }
-  if (now >= next_digest_) {
-    next_digest_ = now + opts_.digest_interval;
-    cluster_.publish(MessageType::digest, registry::encode(registry_.summary()));
-    std::vector<std::string> live{self_id_};
-    for (const auto& id : cluster_.membership().alive()) live.push_back(id.bytes());
-    registry_.collect_garbage(live, self_id_);
   }
 }
 

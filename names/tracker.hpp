@@ -119,6 +119,8 @@ class Tracker {
     std::string message;
     Done<std::string> done;
   };
+  // Messages a moving name holds until it lands.
+  static constexpr std::size_t kMaxBuffered = 100000;
   struct Handoff {
     std::string name;
     bus::NodeId target;

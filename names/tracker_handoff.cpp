@@ -95,13 +95,18 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
   ho.name = e.name;
   ho.target = target;
   ho.entry = e;
-  ho.deadline = clock_.now() + opts_.handoff_timeout;
+  // The worker answers after what is already in its mailbox: give it the
+  // handoff time and a worker's synchronous grace (5 s) on top.
+  ho.deadline = clock_.now() + opts_.handoff_timeout + std::chrono::seconds(5);
   handoffs_[e.name] = std::move(ho);
-  supervisor_.begin_handoff_async(e.name, [this, alive = alive_, name = e.name, leaving](Result<workers::Handoff, Error> h) {
-    post_([this, alive, name, leaving, h = std::move(h)] {
-      if (*alive) send_offer(name, leaving, h);
-    });
-  });
+  // The answer comes on a pool thread, maybe after this tracker is gone:
+  // it touches nothing of it but through the posted task.
+  supervisor_.begin_handoff_async(
+      e.name, [post = post_, alive = alive_, this, name = e.name, leaving](Result<workers::Handoff, Error> h) {
+        post([this, alive, name, leaving, h = std::move(h)] {
+          if (*alive) send_offer(name, leaving, h);
+        });
+      });
 }
 
 void Tracker::drop_handoff(const std::string& name) {
@@ -119,22 +124,34 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
   Handoff& ho = it->second;
   const registry::Entry e = ho.entry;
   const bus::NodeId target = ho.target;
+  leaving = leaving || leaving_;  // a join offer may be answered after this node began to leave
+  const bool still_running = !h || h->kind == workers::HandoffKind::ignore;
+  // Unregistered or moved meanwhile: nothing to hand off (and a worker that
+  // is still running here is the stop's business, already under way).
+  const auto* now_stored = registry_.lookup(name);
+  if (!now_stored || now_stored->owner != self_id_ || now_stored->worker != e.worker) {
+    cluster_.log().info("[tracker] not handing off {}: no longer registered here", name);
+    return drop_handoff(name);
+  }
   if (ho.abandoned) {
-    // The target went away while the worker was being asked. If the worker
-    // stopped for the handoff, it runs here again (with its state) unless
-    // this node is leaving too.
-    if (h && h->kind != workers::HandoffKind::ignore && !leaving_) {
+    // The target went away, or the worker took too long: the name stays.
+    // If the worker stopped for the handoff it runs here again, with its
+    // state, unless this node is leaving (then its new owner restarts it).
+    if (!still_running && !leaving_) {
       cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, *ho.abandoned,
                           cluster_.options().name);
       std::optional<std::string> st;
       if (h->kind == workers::HandoffKind::state) st = h->bytes;
       if (auto r = run_here(e, std::move(st)); !r)
         cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
+    } else if (still_running && leaving_) {
+      (void)supervisor_.stop(name);  // it cannot stay on a node that leaves
     }
     return drop_handoff(name);
   }
   if (!h) {
     cluster_.log().warn("[tracker] cannot hand off {}: {}", name, h.error().to_string());
+    if (leaving) (void)supervisor_.stop(name);  // its new owner restarts it after the goodbye
     return drop_handoff(name);
   }
   std::string kind = h->kind == workers::HandoffKind::state ? "state" : "restart";

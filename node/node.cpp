@@ -477,6 +477,8 @@ class NodeImpl final : public Node {
       loop_->stop();
       loop_->join();
     }
+    // What the loop's last tasks queued (after its last tick) still goes out.
+    if (cluster_) cluster_->flush();
     control_.reset();
     tracker_.reset();
     supervisor_.reset();  // workers terminate (reason shutdown)

@@ -114,7 +114,7 @@ struct NodeStats {
   uint64_t messages_received = 0;
   uint64_t frames_sent = 0;
   uint64_t messages_sent = 0;
-  uint64_t frames_unsent = 0;  // a peer's send queue was full
+  uint64_t frames_unsent = 0;  // a peer's send queue was full: kept, and sent once it has room
   // Node::send: messages it refused with would_block (its queue was full),
   // and accepted messages whose delivery failed later (owner gone, moving).
   uint64_t sends_refused = 0;
