@@ -203,8 +203,8 @@ class ZSWARM_API Node {
   // not_found and too_large are known at once, a failure later (the owner
   // died) only in the node's counters. When the queue (send_queue_size
   // messages) is full it waits for room up to `max_wait`, then fails with
-  // would_block: 0 never waits. Accepted messages are never dropped while
-  // the node runs.
+  // would_block: 0 never waits. An accepted message is never dropped while
+  // the node runs, unless the node it goes to goes down first.
   virtual Result<void, Error> send(const std::string& name, const std::string& message,
                                    std::chrono::milliseconds max_wait) = 0;
   Result<void, Error> send(const std::string& name, const std::string& message) {
