@@ -241,7 +241,7 @@ Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::op
   fields.worker = *id;
   auto entry = registry_.put(std::move(fields), self_id_);
   if (!entry) {
-    (void)supervisor_.stop(name);  // unrecorded, it must not run
+    (void)supervisor_.stop_async(name);  // unrecorded, it must not run
     return fail(Error{Errc::invalid_entry, std::string(registry::to_string(entry.error()))});
   }
   running_here_[entry->name] = entry->worker;
@@ -278,7 +278,7 @@ void Tracker::unregister_here(const std::string& name, Done<std::string> done) {
   const auto* e = registry_.lookup(name);
   if (!e || e->owner != self_id_) return done(fail(Error{Errc::not_found, name + " is not registered here"}));
   std::string r = ref(*e);
-  (void)supervisor_.stop(name);
+  (void)supervisor_.stop_async(name);
   if (auto tomb = registry_.remove(name, self_id_)) publish(*tomb);
   cluster_.log().info("[tracker] unregistered {} ({})", name, r);
   done(r);
@@ -410,7 +410,7 @@ void Tracker::stop_if_not_named(const std::string& name) {
   if (!local || local->id != id) return;  // gone already (handed off, stopped, exited)
   cluster_.log().warn("[tracker] stopping local {} ({}/{}): the replica names {}", name, cluster_.options().name, id,
                       e ? ref(*e) : std::string("no one"));
-  (void)supervisor_.stop(name);
+  (void)supervisor_.stop_async(name);
 }
 
 void Tracker::on_delta(const bus::Envelope& env) {

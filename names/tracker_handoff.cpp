@@ -145,13 +145,13 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
       if (auto r = run_here(e, std::move(st)); !r)
         cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
     } else if (still_running && leaving_) {
-      (void)supervisor_.stop(name);  // it cannot stay on a node that leaves
+      (void)supervisor_.stop_async(name);  // it cannot stay on a node that leaves
     }
     return drop_handoff(name);
   }
   if (!h) {
     cluster_.log().warn("[tracker] cannot hand off {}: {}", name, h.error().to_string());
-    if (leaving) (void)supervisor_.stop(name);  // its new owner restarts it after the goodbye
+    if (leaving) (void)supervisor_.stop_async(name);  // its new owner restarts it after the goodbye
     return drop_handoff(name);
   }
   std::string kind = h->kind == workers::HandoffKind::state ? "state" : "restart";
@@ -161,7 +161,7 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
       cluster_.log().info("[tracker] {} stays on {} (handoff ignored)", name, cluster_.options().name);
       return drop_handoff(name);
     }
-    (void)supervisor_.stop(name);  // it cannot stay on a node that leaves
+    (void)supervisor_.stop_async(name);  // it cannot stay on a node that leaves
   }
   cluster_.log().info("[tracker] handing off {} to {} ({})", name, member_name(target.bytes()), kind);
   ho.kind = kind;
@@ -261,7 +261,7 @@ void Tracker::leave(std::function<void()> done) {
     auto target = ring_owner(e.name);
     if (!target) {
       cluster_.log().info("[tracker] no node left to take {}; stopping it", e.name);
-      (void)supervisor_.stop(e.name);
+      (void)supervisor_.stop_async(e.name);
       continue;
     }
     offer(e, *target, true);

@@ -611,20 +611,33 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
   return id;
 }
 
+namespace {
+// Takes the worker out of the table, so its name is free at once.
+std::shared_ptr<WorkerActor> take_out(Supervisor::Impl& impl, std::string_view name) {
+  port::MutexLock lock(impl.mu);
+  auto it = impl.workers.find(std::string(name));
+  if (it == impl.workers.end()) return nullptr;
+  auto w = std::move(it->second);
+  impl.workers.erase(it);
+  return w;
+}
+}  // namespace
+
 Result<void> Supervisor::stop(std::string_view name) {
-  std::shared_ptr<WorkerActor> w;
-  {
-    port::MutexLock lock(impl_->mu);
-    auto it = impl_->workers.find(std::string(name));
-    if (it == impl_->workers.end()) return make_error(Errc::not_found, std::string(name));
-    w = std::move(it->second);
-    impl_->workers.erase(it);
-  }
+  auto w = take_out(*impl_, name);
+  if (!w) return make_error(Errc::not_found, std::string(name));
   auto done = std::make_shared<Waiter<void>>();
   // Urgent: a stop does not wait behind a backlog.
   impl_->runtime.post(w, std::make_unique<StopMsg>(Reply<void>::to(done)), /*urgent=*/true);
   if (Runtime::on_pool_thread()) return {};
   return done->wait(impl_->opts.sync_timeout, "stop " + std::string(name));
+}
+
+bool Supervisor::stop_async(std::string_view name) {
+  auto w = take_out(*impl_, name);
+  if (!w) return false;
+  impl_->runtime.post(w, std::make_unique<StopMsg>(Reply<void>{}), /*urgent=*/true);
+  return true;
 }
 
 Result<void> Supervisor::cast(std::string_view name, std::string bytes) {
@@ -671,14 +684,8 @@ Result<void> Supervisor::resolve_conflict(std::string_view name, std::string oth
 }
 
 void Supervisor::resolve_conflict_async(std::string_view name, std::string other, DoneCallback cb) {
-  std::shared_ptr<WorkerActor> w;
-  {
-    port::MutexLock lock(impl_->mu);
-    auto it = impl_->workers.find(std::string(name));
-    if (it == impl_->workers.end()) return cb(make_error(Errc::not_found, std::string(name)));
-    w = std::move(it->second);
-    impl_->workers.erase(it);  // the name is free now; the loser finishes its mailbox first
-  }
+  auto w = take_out(*impl_, name);  // the name is free now; the loser finishes its mailbox first
+  if (!w) return cb(make_error(Errc::not_found, std::string(name)));
   impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<void>{std::move(cb)}));
 }
 

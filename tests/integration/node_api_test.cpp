@@ -137,6 +137,23 @@ TEST_F(NodeApi, ABlockingWorkerNeverStallsItsNode) {
   EXPECT_NE(*restored, "0") << "handed off without its state";
 }
 
+// Unregistering a worker that is busy in a long callback does not wait for it.
+TEST_F(NodeApi, UnregisteringABusyWorkerDoesNotStallTheNode) {
+  base.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
+  Node& a = start("a");
+  ASSERT_TRUE(a.register_name("busy", "probe").ok());
+  ASSERT_TRUE(a.send("busy", "sleep 3000").ok());
+  std::this_thread::sleep_for(100ms);  // inside the callback now
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(a.unregister_name("busy").ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_FALSE(a.whereis("busy").ok());
+  // The name is free at once, though the old worker is still in its callback.
+  ASSERT_TRUE(a.register_name("busy", "probe").ok());
+  auto pong = a.call("busy", "ping", 2s);
+  EXPECT_TRUE(pong.ok() && *pong == "pong");
+}
+
 // A call from the thread that sent never overtakes what it sent.
 TEST_F(NodeApi, ACallSeesEveryMessageItsThreadSentBefore) {
   Node& a = start("a");
