@@ -239,7 +239,11 @@ void Cluster::leave() {
 
 Clock::time_point Cluster::next_deadline() const {
   if (leaving_) return Clock::time_point::max();
-  return std::min({next_heartbeat_, next_beacon_, membership_.next_deadline()});
+  auto next = std::min({next_heartbeat_, next_beacon_, membership_.next_deadline()});
+  // A frame a full queue refused is offered again soon, not only at the next heartbeat.
+  for (const auto& [peer, out] : direct_out_)
+    if (!out.stuck.empty()) return std::min(next, clock_.now() + std::chrono::milliseconds(5));
+  return next;
 }
 
 void Cluster::on_message(MessageType t, Handler h) { handlers_[static_cast<std::size_t>(t)] = std::move(h); }
@@ -260,13 +264,16 @@ bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string_view body
   if (it == direct_out_.end())
     it = direct_out_.emplace(peer, Outbox{bus::FrameBuilder(version, opts_.self, opts_.incarnation), {}}).first;
   Outbox& out = it->second;
-  // Its queue is full: refuse now, so the caller can fail fast.
+  // Its queue is full: refuse now, so the caller can fail fast. False means
+  // the message was not taken; once it is in the batch it goes out.
   if (!out.stuck.empty() && !flush_to(peer, out)) return false;
   if (out.batch.messages() > 0 &&
-      (out.batch.bytes() + body.size() > bus::kBatchBytes || out.batch.messages() >= bus::kBatchMessages))
+      (out.batch.bytes() + body.size() > bus::kBatchBytes || out.batch.messages() >= bus::kBatchMessages)) {
     flush_to(peer, out);
+    if (!out.stuck.empty()) return false;
+  }
   out.batch.add(t, 0, corr, body);
-  if (!opts_.batch || out.batch.bytes() > bus::kBatchBytes) return flush_to(peer, out);
+  if (!opts_.batch || out.batch.bytes() > bus::kBatchBytes) flush_to(peer, out);
   return true;
 }
 
@@ -279,9 +286,15 @@ void Cluster::flush_pub() {
 
 bool Cluster::flush_to(const bus::NodeId& peer, Outbox& out) {
   if (!out.stuck.empty()) {
-    if (!transport_.send(peer, out.stuck)) return false;
-    out.stuck.clear();
-    ++stats_.frames_sent;
+    if (clock_.now() - out.stuck_since > kMaxStuck) {
+      out.stuck.clear();  // too late to be of use: its requests time out
+      ++stats_.frames_expired;
+    } else if (!transport_.send(peer, out.stuck)) {
+      return false;
+    } else {
+      out.stuck.clear();
+      ++stats_.frames_sent;
+    }
   }
   if (out.batch.messages() == 0) return true;
   std::size_t n = out.batch.messages();
@@ -295,6 +308,7 @@ bool Cluster::flush_to(const bus::NodeId& peer, Outbox& out) {
   // dropped with the outbox when the peer goes down).
   ++stats_.frames_unsent;
   out.stuck = std::move(frame);
+  out.stuck_since = clock_.now();
   return true;
 }
 

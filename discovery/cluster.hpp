@@ -64,6 +64,7 @@ struct ClusterStats {
   uint64_t frames_sent = 0;
   uint64_t messages_sent = 0;
   uint64_t frames_unsent = 0;        // a peer's queue was full: kept, sent first once it has room
+  uint64_t frames_expired = 0;       // such a frame still refused after kMaxStuck: dropped
   uint64_t frames_unknown_sender = 0;
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
@@ -130,7 +131,12 @@ class Cluster {
   struct Outbox {
     bus::FrameBuilder batch;
     std::string stuck;
+    Clock::time_point stuck_since{};
   };
+  // A refused frame older than this is dropped, not sent late: the requests
+  // in it have given up (or soon will), and a late handoff offer could start
+  // a name its sender already restarted.
+  static constexpr auto kMaxStuck = std::chrono::seconds(1);
   // False while the peer's queue still refuses the stuck frame.
   bool flush_to(const bus::NodeId& peer, Outbox& out);
 

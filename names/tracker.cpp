@@ -313,7 +313,7 @@ void Tracker::call(const std::string& name, const std::string& message, std::chr
 
 void Tracker::deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                       Done<std::string> done) {
-  if (auto h = handoffs_.find(name); h != handoffs_.end()) {
+  if (auto h = handoffs_.find(name); h != handoffs_.end() && !h->second.late) {
     if (h->second.buffered.size() >= kMaxBuffered)
       return done(fail(Error{Errc::node_down, name + " is moving and holds too many messages; try again"}));
     h->second.buffered.push_back({is_call, message, std::move(done)});  // delivered where it lands
@@ -501,9 +501,19 @@ void Tracker::tick() {
   next_housekeeping_ = now + std::chrono::milliseconds(10);
   // A worker that does not answer its handoff in time keeps its name: the
   // offer is not sent (send_offer restarts it here if it stopped meanwhile).
+  std::vector<std::string> late;
   for (auto& [name, h] : handoffs_)
-    if (!h.prepared && !h.abandoned && now >= h.deadline)
+    if (!h.prepared && !h.abandoned && now >= h.deadline) {
       h.abandoned = "the worker did not answer begin_handoff in time";
+      h.late = true;
+      late.push_back(name);
+    }
+  // Their messages wait no longer: they go to the worker, behind its handoff.
+  for (const auto& name : late) {
+    auto buffered = std::move(handoffs_[name].buffered);
+    handoffs_[name].buffered.clear();
+    for (auto& b : buffered) deliver(name, b.is_call, b.message, 0, std::move(b.done));
+  }
   requests_.expire(now);
   check_leave_done();
   for (const auto& sender : assembler_.expire(now))

@@ -133,6 +133,7 @@ class Tracker {
     // a target that goes away meanwhile is noted here and acted on then.
     bool prepared = false;
     std::optional<std::string> abandoned;
+    bool late = false;  // the worker did not answer in time: messages no longer wait here
   };
 
   std::string self() const { return self_id_; }

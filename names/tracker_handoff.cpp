@@ -95,9 +95,10 @@ void Tracker::offer(const registry::Entry& e, const bus::NodeId& target, bool le
   ho.name = e.name;
   ho.target = target;
   ho.entry = e;
-  // The worker answers after what is already in its mailbox: give it the
-  // handoff time and a worker's synchronous grace (5 s) on top.
-  ho.deadline = clock_.now() + opts_.handoff_timeout + std::chrono::seconds(5);
+  // The worker answers after what is already in its mailbox: a join offer
+  // gives it the handoff time and a worker's synchronous grace (5 s) on
+  // top; a leaving node waits no longer than its leave does.
+  ho.deadline = clock_.now() + opts_.handoff_timeout + (leaving ? Clock::duration{} : std::chrono::seconds(5));
   handoffs_[e.name] = std::move(ho);
   // The answer comes on a pool thread, maybe after this tracker is gone:
   // it touches nothing of it but through the posted task.
@@ -126,28 +127,36 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
   const bus::NodeId target = ho.target;
   leaving = leaving || leaving_;  // a join offer may be answered after this node began to leave
   const bool still_running = !h || h->kind == workers::HandoffKind::ignore;
-  // Unregistered or moved meanwhile: nothing to hand off (and a worker that
-  // is still running here is the stop's business, already under way).
+  // Unregistered or moved meanwhile: nothing to hand off, and a worker still
+  // running here for it must stop.
   const auto* now_stored = registry_.lookup(name);
   if (!now_stored || now_stored->owner != self_id_ || now_stored->worker != e.worker) {
     cluster_.log().info("[tracker] not handing off {}: no longer registered here", name);
-    return drop_handoff(name);
+    drop_handoff(name);
+    return stop_if_not_named(name);
   }
   if (ho.abandoned) {
-    // The target went away, or the worker took too long: the name stays.
-    // If the worker stopped for the handoff it runs here again, with its
-    // state, unless this node is leaving (then its new owner restarts it).
-    if (!still_running && !leaving_) {
-      cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, *ho.abandoned,
-                          cluster_.options().name);
-      std::optional<std::string> st;
-      if (h->kind == workers::HandoffKind::state) st = h->bytes;
-      if (auto r = run_here(e, std::move(st)); !r)
-        cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
-    } else if (still_running && leaving_) {
-      (void)supervisor_.stop_async(name);  // it cannot stay on a node that leaves
+    if (still_running) {
+      if (leaving_) (void)supervisor_.stop_async(name);  // it cannot stay on a node that leaves
+      return drop_handoff(name);
     }
-    return drop_handoff(name);
+    // The worker stopped for the handoff, and its state is in hand.
+    auto owner = leaving_ ? ring_owner(name) : std::nullopt;
+    if (!owner || !member_alive(owner->bytes())) {
+      if (!leaving_) {
+        cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, *ho.abandoned,
+                            cluster_.options().name);
+        std::optional<std::string> st;
+        if (h->kind == workers::HandoffKind::state) st = h->bytes;
+        if (auto r = run_here(e, std::move(st)); !r)
+          cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
+      }
+      return drop_handoff(name);
+    }
+    // Leaving: the name goes to its owner now, state and all.
+    ho.abandoned.reset();
+    ho.target = *owner;
+    return send_offer(name, true, std::move(h));
   }
   if (!h) {
     cluster_.log().warn("[tracker] cannot hand off {}: {}", name, h.error().to_string());
@@ -185,10 +194,13 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
     cluster_.log().warn("[tracker] the state of {} ({} bytes) is too large to hand off; {} restarts it from its args",
                         e.name, state.size(), member_name(target.bytes()));
   }
-  for (; part.part < part.parts; ++part.part) {
+  bool queued = true;
+  for (; queued && part.part < part.parts; ++part.part) {
     part.state = part.kind == "state" ? state.substr(part.part * kHandoffSliceBytes, kHandoffSliceBytes) : "";
-    cluster_.send(target, MessageType::handoff_offer, wire::encode(part), corr);
+    queued = cluster_.send(target, MessageType::handoff_offer, wire::encode(part), corr);
   }
+  // Its queue is full (or it went): the name runs here again, with its state.
+  if (!queued) requests_.complete(corr, fail(Error{Errc::node_down, "the offer could not be queued"}));
 }
 
 void Tracker::on_handoff_offer(const bus::Envelope& env) {
@@ -237,10 +249,12 @@ void Tracker::finish_handoff(const std::string& name, bool ok, const std::string
   if (ok) {
     cluster_.log().info("[tracker] handed off {} to {}", name, member_name(h.target.bytes()));
   } else if (!leaving_) {
-    // Not taken: it must not be lost, so it runs here again (from its args).
+    // Not taken: it must not be lost, so it runs here again (with its state).
     cluster_.log().warn("[tracker] handoff of {} failed ({}); restarting it on {}", name, why,
                         cluster_.options().name);
-    if (auto e = run_here(h.entry, std::nullopt); !e)
+    std::optional<std::string> st;
+    if (h.kind == "state") st = std::move(h.state);  // what the worker handed over is not lost
+    if (auto e = run_here(h.entry, std::move(st)); !e)
       cluster_.log().error("[tracker] could not restart {}: {} {}", name, e.error().name(), e.error().detail);
   } else {
     cluster_.log().warn("[tracker] handoff of {} failed ({}); its new owner will restart it", name, why);
@@ -272,6 +286,10 @@ void Tracker::leave(std::function<void()> done) {
 void Tracker::check_leave_done() {
   if (!leaving_ || !leave_done_) return;
   if (!handoffs_.empty() && clock_.now() < leave_deadline_) return;
+  // Workers that never answered must not run on after the goodbye; their
+  // names restart on their new owners.
+  for (const auto& [name, h] : handoffs_)
+    if (!h.prepared) (void)supervisor_.stop_async(name);
   auto done = std::move(leave_done_);
   leave_done_ = nullptr;
   done();

@@ -46,6 +46,7 @@ Json info_json(const NodeInfo& i) {
                 {"frames_sent", s.frames_sent},
                 {"messages_sent", s.messages_sent},
                 {"frames_unsent", s.frames_unsent},
+                {"frames_expired", s.frames_expired},
                 {"sends_refused", s.sends_refused},
                 {"sends_failed", s.sends_failed},
                 {"loop_wakeups", s.loop_wakeups}}}};

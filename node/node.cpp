@@ -406,6 +406,7 @@ class NodeImpl final : public Node {
     n.frames_sent = s.frames_sent;
     n.messages_sent = s.messages_sent;
     n.frames_unsent = s.frames_unsent;
+    n.frames_expired = s.frames_expired;
     n.sends_refused = sends_refused_.load(std::memory_order_relaxed);
     n.sends_failed = sends_failed_;
     n.loop_wakeups = loop_->wakeups();

@@ -377,6 +377,7 @@ class WorkerActor final : public Actor {
   // Re-runs init until it succeeds or the intensity is exceeded; a failing
   // init counts as one more crash.
   void restart(std::string detail) {
+    if (detached.load()) return finish(ExitReason::stopped, "stopped: " + detail);
     const auto& intensity = sup->opts.intensity;
     for (;;) {
       auto now = sup->clock->now();
@@ -469,6 +470,9 @@ class WorkerActor final : public Actor {
   const RestartPolicy policy;
   std::atomic<WorkerState> status{WorkerState::starting};
   std::atomic<std::uint32_t> restarts{0};
+  // Taken out of the table (stopped or lost a conflict): it ends after its
+  // current callback, and a crash there does not restart it.
+  std::atomic<bool> detached{false};
 
   zswarm_worker_ctx ctx{};
   void* state = nullptr;
@@ -619,6 +623,7 @@ std::shared_ptr<WorkerActor> take_out(Supervisor::Impl& impl, std::string_view n
   if (it == impl.workers.end()) return nullptr;
   auto w = std::move(it->second);
   impl.workers.erase(it);
+  w->detached.store(true);
   return w;
 }
 }  // namespace

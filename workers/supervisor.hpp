@@ -134,8 +134,10 @@ class Supervisor {
   // Terminates (reason stopped) without restart; the name is free on return.
   Result<void> stop(std::string_view name);
   // The same without waiting for the worker to end: the name is free at
-  // once, and the worker ends after the callback it may be in. An event
-  // loop uses this. False if there is no such worker.
+  // once, and the worker ends after the callback it may be in (a crash
+  // there does not restart it). A worker started under the same name at
+  // once may overlap that last callback and the old one's terminate. An
+  // event loop uses this. False if there is no such worker.
   bool stop_async(std::string_view name);
   Result<void> cast(std::string_view name, std::string bytes);
   // cb runs exactly once: with the reply (pool thread), or an error

@@ -115,6 +115,7 @@ struct NodeStats {
   uint64_t frames_sent = 0;
   uint64_t messages_sent = 0;
   uint64_t frames_unsent = 0;  // a peer's send queue was full: kept, and sent once it has room
+  uint64_t frames_expired = 0;  // such a frame still refused after 1 s: dropped
   // Node::send: messages it refused with would_block (its queue was full),
   // and accepted messages whose delivery failed later (owner gone, moving).
   uint64_t sends_refused = 0;
@@ -203,8 +204,9 @@ class ZSWARM_API Node {
   // not_found and too_large are known at once, a failure later (the owner
   // died) only in the node's counters. When the queue (send_queue_size
   // messages) is full it waits for room up to `max_wait`, then fails with
-  // would_block: 0 never waits. An accepted message is never dropped while
-  // the node runs, unless the node it goes to goes down first.
+  // would_block: 0 never waits. An accepted message can still be lost on
+  // the way (docs/operations.md 4.4 says when); sends_failed counts those
+  // this node knows of.
   virtual Result<void, Error> send(const std::string& name, const std::string& message,
                                    std::chrono::milliseconds max_wait) = 0;
   Result<void, Error> send(const std::string& name, const std::string& message) {
