@@ -22,6 +22,10 @@ void FaultTransport::publish(std::string_view frame) {
 }
 
 bool FaultTransport::send(const NodeId& peer, std::string_view frame) {
+  if (plan_.full.count(peer)) {
+    ++stats_.refused;
+    return false;  // like a DEALER at its high-water mark: nothing queued
+  }
   admit(Held{clock_.now(), Held::out_send, peer, Inbound{}, std::string(frame)}, &peer);
   return true;  // like a real network: the sender cannot tell it was lost
 }

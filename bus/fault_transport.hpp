@@ -25,10 +25,11 @@ struct FaultPlan {
   std::chrono::milliseconds delay{0};  // every frame is held this long
   bool cut_all = false;  // partition from everyone
   std::set<NodeId> cut;  // partition from these peers
+  std::set<NodeId> full;  // these peers' send queues are full: send() refuses (returns false)
 };
 
 struct FaultStats {
-  uint64_t passed = 0, dropped = 0, duplicated = 0, reordered = 0, delayed = 0, cut = 0;
+  uint64_t passed = 0, dropped = 0, duplicated = 0, reordered = 0, delayed = 0, cut = 0, refused = 0;
 };
 
 class FaultTransport final : public Transport {

@@ -279,6 +279,48 @@ TEST_F(TrackerSim, AFullSendQueueSaysWouldBlockAndLosesNothingItTook) {
   EXPECT_EQ(a.node->send(remote, std::string(2u << 20, 'x')).error().code, Errc::too_large);
 }
 
+TEST_F(TrackerSim, AFrameAFullPeerQueueRefusedGoesOutLaterOrExpires) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  std::string remote;  // a counter on b
+  for (int i = 0; i < 8; ++i) register_from(a, std::string("f").append(std::to_string(i)), "counter");
+  settle();
+  for (int i = 0; i < 8 && remote.empty(); ++i)
+    if (a.node->whereis(std::string("f").append(std::to_string(i)))->rfind("b@", 0) == 0)
+      remote = std::string("f").append(std::to_string(i));
+  ASSERT_FALSE(remote.empty());
+  auto stats = [&] { return a.parts.cluster->stats(); };
+
+  // b's queue is full: the three casts leave in one frame, which is kept.
+  a.fault->plan().full.insert(b.id);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(a.node->send(remote, "inc").ok());
+  settle();
+  EXPECT_EQ(stats().frames_unsent, 1u);
+  // Meanwhile a request to b fails at once instead of waiting for its deadline.
+  std::optional<Result<std::string, Error>> answer;
+  a.parts.tracker->call(remote, "get", 5s, [&](Result<std::string, Error> r) { answer = std::move(r); });
+  settle();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->ok() ? "ok" : answer->error().name(), "node_down");
+  // Room again: the kept frame goes first, within a few ms.
+  a.fault->plan().full.clear();
+  run_for(20ms);
+  auto got = a.node->call(remote, "get", 1s);
+  EXPECT_EQ(got ? *got : got.error().name(), "3");
+
+  // Full for longer than a second: the kept frame is dropped, not sent late.
+  a.fault->plan().full.insert(b.id);
+  ASSERT_TRUE(a.node->send(remote, "inc").ok());
+  settle();
+  run_for(1500ms);
+  EXPECT_EQ(stats().frames_expired, 1u);
+  a.fault->plan().full.clear();
+  run_for(20ms);
+  got = a.node->call(remote, "get", 1s);
+  EXPECT_EQ(got ? *got : got.error().name(), "3");
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
