@@ -9,7 +9,7 @@ using bus::MessageType;
 namespace {
 bool has_empty_body(MessageType t) {
   return t == MessageType::heartbeat || t == MessageType::goodbye || t == MessageType::probe ||
-         t == MessageType::probe_ack || t == MessageType::sync_request;
+         t == MessageType::probe_ack;
 }
 }  // namespace
 using discovery::MembershipEvent;

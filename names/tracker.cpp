@@ -420,8 +420,10 @@ void Tracker::on_delta(const bus::Envelope& env) {
 }
 
 void Tracker::on_sync_request(const bus::Envelope& env) {
-  // At most one whole replica per peer per second: a peer that asks in a loop
-  // must not make this node queue copy after copy (an honest one asks again).
+  auto req = wire::decode_sync_request(env.body, cluster_.unknown_fields());
+  if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
+  // At most one answer per peer per second: a peer that asks in a loop must
+  // not make this node queue copy after copy (an honest one asks again).
   auto now = clock_.now();
   auto [last, first] = snapshot_sent_.try_emplace(env.sender, now);
   if (!first) {
@@ -430,9 +432,11 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
   }
   // In chunks that fit a frame; corr counts the chunks still to come, so the
   // last one (corr 0) tells the peer it has everything.
-  auto chunks = registry::encode_snapshot_chunks(registry_.snapshot());
-  for (std::size_t i = 0; i < chunks.size(); ++i)
-    cluster_.send(env.sender, MessageType::sync_snapshot, std::move(chunks[i]), chunks.size() - 1 - i);
+  if (req->snapshot) {
+    auto chunks = registry::encode_snapshot_chunks(registry_.snapshot());
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+      cluster_.send(env.sender, MessageType::sync_snapshot, std::move(chunks[i]), chunks.size() - 1 - i);
+  }
   // The peer knows us now (it asked), and the snapshot goes first on this
   // channel: a good moment to hand it the names it now owns.
   rebalance_to(env.sender);
@@ -444,6 +448,7 @@ void Tracker::on_snapshot(const bus::Envelope& env) {
   for (const auto& e : *entries) apply_remote(e);
   if (env.corr != 0) return;  // more chunks follow
   resync_.synced(env.sender);
+  synced_once_ = true;
   reconcile();
 }
 

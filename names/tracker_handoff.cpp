@@ -17,12 +17,23 @@ void Tracker::on_member(const MembershipEvent& ev) {
   std::string id = m.id.bytes();
   switch (ev.kind) {
     case MembershipEvent::up:
+    {
       pinned_.clear();  // "ignore" held for the old topology; ask again
+      const bool back = names_.count(id) > 0;  // reachable again (a healed partition), not new
       names_[id] = m.name;
       if (!m.observer) ring_.add_member(id, m.name);  // observers read; never owners, never handoff targets
       resync_.reset(m.id);
-      request_sync(m.id);
+      // Its whole replica only if it may hold what this node lacks: after a
+      // partition, or as the one peer a joiner asks. Every other newcomer
+      // gets a hello, which makes it hand over the names it owns now.
+      if (back || (!synced_once_ && !asked_once_)) {
+        asked_once_ = true;
+        request_sync(m.id);
+      } else {
+        cluster_.send(m.id, MessageType::sync_request, wire::encode(wire::SyncRequest{false}));
+      }
       break;
+    }
     case MembershipEvent::down:
     case MembershipEvent::left: {
       ring_.remove_member(id);

@@ -99,6 +99,27 @@ Result<RegisterRequest, DecodeError> decode_register_request(std::string_view bo
   return m;
 }
 
+std::string encode(const SyncRequest& m) {
+  if (m.snapshot) return {};  // the default needs no body
+  msgpack::sbuffer b(16);
+  Packer pk(b);
+  pk.pack_map(1);
+  str(pk, "snapshot"), pk.pack_false();
+  return out(b);
+}
+
+Result<SyncRequest, DecodeError> decode_sync_request(std::string_view body, uint64_t* unknown_fields) {
+  SyncRequest m;
+  if (body.empty()) return m;
+  auto seen = read_map(body, "sync_request", unknown_fields,
+                       [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+                         if (k == "snapshot") return take(read_bool(v, "sync_request.snapshot"), m.snapshot, 1);
+                         return 0u;
+                       });
+  if (!seen) return fail(seen.error());
+  return m;
+}
+
 std::string encode(const UnregisterRequest& m) {
   msgpack::sbuffer b;
   Packer pk(b);

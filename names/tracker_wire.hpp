@@ -25,6 +25,13 @@ inline constexpr std::size_t kMaxBodyDepth = 4;
 // Elements of any one array or map inside a request body.
 inline constexpr std::size_t kMaxBodyElements = 64;
 
+// 11. Empty (the version 2 form): send the whole replica. A map with
+// `snapshot` false: no replica, only "I know you now" (the receiver hands the
+// sender the names it owns on the ring, as after any sync_request).
+struct SyncRequest {
+  bool snapshot = true;  // optional on the wire (default true)
+};
+
 struct RegisterRequest {  // 14
   std::string name;
   std::string plugin;
@@ -52,11 +59,13 @@ struct HandoffOffer {
 };
 inline constexpr uint64_t kMaxHandoffParts = 256;  // 64 MiB of state in 256 KiB slices
 
+std::string encode(const SyncRequest& m);
 std::string encode(const RegisterRequest& m);
 std::string encode(const UnregisterRequest& m);
 std::string encode(const WorkerMessage& m);
 std::string encode(const HandoffOffer& m);
 
+Result<SyncRequest, DecodeError> decode_sync_request(std::string_view body, uint64_t* unknown_fields = nullptr);
 Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body,
                     uint64_t* unknown_fields = nullptr);
 Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_view body,

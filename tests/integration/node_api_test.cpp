@@ -257,6 +257,9 @@ TEST_F(NodeApi, LeaveHandsOffAndStops) {
     ASSERT_TRUE(a.register_name(std::string("c").append(std::to_string(i)), "counter").ok());
     ASSERT_TRUE(a.send(std::string("c").append(std::to_string(i)), "inc 7").ok());
   }
+  // send() returns once the message is queued: a call behind it on the same
+  // channel says it has arrived, before b leaves with the state.
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(*a.call(std::string("c").append(std::to_string(i)), "get"), "7");
   b.leave();
   b.wait();
   EXPECT_TRUE(b.stopped());

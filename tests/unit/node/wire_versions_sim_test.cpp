@@ -18,17 +18,23 @@ namespace {
 
 constexpr bus::VersionRange kLater{2, 3};
 
+// A SimEnv::Wire layer of type W over the next node's transport; `out`
+// points at it once the node has started.
+template <class W>
+std::function<std::unique_ptr<bus::Transport>(std::unique_ptr<bus::Transport>)> wrap_with(W*& out) {
+  return [&out](std::unique_ptr<bus::Transport> inner) -> std::unique_ptr<bus::Transport> {
+    auto w = std::make_unique<W>(std::move(inner));
+    out = w.get();
+    return w;
+  };
+}
+
 struct WireSim : Sim {
   std::map<std::string, FutureWire*> wires;  // by node name
 
   SimNode& add_later(const std::string& full_name) {
     FutureWire* wire = nullptr;
-    env.set_next_wire({[&wire](std::unique_ptr<bus::Transport> inner) -> std::unique_ptr<bus::Transport> {
-                         auto w = std::make_unique<FutureWire>(std::move(inner));
-                         wire = w.get();
-                         return w;
-                       },
-                       future_beacon});
+    env.set_next_wire({wrap_with(wire), future_beacon});
     SimNode& n = add(full_name, false, kLater);
     wires[full_name] = wire;
     return n;
@@ -178,6 +184,85 @@ TEST_F(WireSim, WhatOneWakeUpSendsToAPeerSharesAFrame) {
   EXPECT_GE(sent, static_cast<uint64_t>(to_b));
   EXPECT_LT(frames * 10, sent) << frames << " frames for " << sent << " messages";
   EXPECT_GT(b.parts.cluster->stats().messages_received, b.parts.cluster->stats().frames_received);
+}
+
+}  // namespace
+}  // namespace zswarm::sim
+
+namespace zswarm::sim {
+namespace {
+
+// Counts the messages of each type a node receives, by sender.
+class CountingWire final : public bus::Transport {
+ public:
+  explicit CountingWire(std::unique_ptr<bus::Transport> inner) : inner_(std::move(inner)) {}
+  void connect(const bus::NodeId& peer, const bus::PeerEndpoint& at) override { inner_->connect(peer, at); }
+  void disconnect(const bus::NodeId& peer) override { inner_->disconnect(peer); }
+  void publish(std::string_view frame) override { inner_->publish(frame); }
+  bool send(const bus::NodeId& peer, std::string_view frame) override { return inner_->send(peer, frame); }
+  void set_receiver(Receiver r) override {
+    inner_->set_receiver([this, r = std::move(r)](bus::Inbound&& in) {
+      if (in.kind != bus::Inbound::link_down)
+        if (auto f = bus::decode_frame(in.frame))
+          for (const auto& e : f->messages) ++received[{e.sender, static_cast<int>(e.type)}];
+      r(std::move(in));
+    });
+  }
+  void tick(Clock::time_point now) override { inner_->tick(now); }
+  int from(const bus::NodeId& sender, bus::MessageType t) const {
+    auto it = received.find({sender, static_cast<int>(t)});
+    return it == received.end() ? 0 : it->second;
+  }
+  int total(bus::MessageType t) const {
+    int n = 0;
+    for (const auto& [k, v] : received) n += k.second == static_cast<int>(t) ? v : 0;
+    return n;
+  }
+  std::map<std::pair<bus::NodeId, int>, int> received;
+
+ private:
+  std::unique_ptr<bus::Transport> inner_;
+};
+
+struct HealSim : Sim {
+  std::map<std::string, CountingWire*> wires;
+  SimNode& add_counted(const std::string& full_name) {
+    CountingWire* wire = nullptr;
+    env.set_next_wire({wrap_with(wire), {}});
+    SimNode& n = add(full_name);
+    wires[full_name] = wire;
+    return n;
+  }
+};
+
+TEST_F(HealSim, AJoinerGetsOneSnapshotAndEveryPeerHandsItsNames) {
+  auto& a = add_counted("a@h");
+  auto& b = add_counted("b@h");
+  auto& c = add_counted("c@h");
+  settle();
+  run_for(100ms);
+  int ok = 0;
+  for (int i = 0; i < 90; ++i)
+    a.parts.tracker->register_name(std::string("j").append(std::to_string(i)), "counter", "",
+                                   [&ok](Result<std::string, Error> r) { ok += r.ok(); });
+  settle();
+  ASSERT_EQ(ok, 90);
+  std::map<std::string, std::string> before;  // name -> owner node, before the join
+  for (const auto& r : a.node->registered()) before[r.name] = r.owner;
+
+  auto& d = add_counted("d@h");
+  settle();
+  run_for(300ms);
+  // One whole replica for the joiner, from one peer; none from it.
+  EXPECT_EQ(wires["d@h"]->total(bus::MessageType::sync_snapshot), 1);
+  for (auto* n : {&a, &b, &c}) EXPECT_EQ(wires[n->name]->from(d.id, bus::MessageType::sync_snapshot), 0) << n->name;
+  // Yet it knows every name, and took names from every previous owner.
+  EXPECT_EQ(d.node->registered().size(), 90u);
+  std::set<std::string> gave;
+  for (const auto& r : d.node->registered())
+    if (r.owner == "d@h") gave.insert(before[r.name]);
+  EXPECT_EQ(gave, (std::set<std::string>{"a@h", "b@h", "c@h"})) << "a peer did not hand over its names";
+  for (auto& [name, count] : census()) EXPECT_EQ(count, 1) << name;
 }
 
 }  // namespace
