@@ -26,7 +26,7 @@ void round_trip(std::string_view body, Decode decode, bool (*same)(const T&, con
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0:
       round_trip<RegisterRequest>(body, decode_register_request, [](const auto& a, const auto& b) {
         return a.name == b.name && a.plugin == b.plugin && a.args == b.args;
@@ -46,6 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return a.entry == b.entry && a.kind == b.kind && a.state == b.state && a.part == b.part &&
                a.parts == b.parts;
       });
+      break;
+    case 5:
+      round_trip<SyncRequest>(body, decode_sync_request,
+                              [](const auto& a, const auto& b) { return a.snapshot == b.snapshot; });
       break;
     default: {
       auto r = decode_answer(body);
@@ -69,6 +73,7 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   add(3, encode(HandoffOffer{"entry", "state", "bytes", 1, 3}));
   add(4, encode_answer(std::string("b@host/1")));
   add(4, encode_answer(zswarm::fail(zswarm::Error{zswarm::Errc::already_registered, "b@host/1"})));
-  for (uint8_t which = 0; which < 5; ++which) zswarm::fuzz::add_hostile(out, {which});
+  add(5, encode(SyncRequest{false}));
+  for (uint8_t which = 0; which < 6; ++which) zswarm::fuzz::add_hostile(out, {which});
   return out->size();
 }

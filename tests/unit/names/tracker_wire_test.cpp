@@ -73,6 +73,28 @@ TEST(TrackerWire, UnregisterRequestRoundTrips) {
   EXPECT_EQ(back->name, "x");
 }
 
+TEST(TrackerWire, SyncRequestIsEmptyForAWholeReplicaAndAMapForAHello) {
+  EXPECT_EQ(encode(SyncRequest{}), "");  // the version 2 form: ask for everything
+  auto whole = decode_sync_request("");
+  ASSERT_TRUE(whole);
+  EXPECT_TRUE(whole->snapshot);
+  std::string hello = encode(SyncRequest{false});
+  EXPECT_EQ(hello, std::string("\x81\xa8" "snapshot" "\xc2", 11));
+  auto back = decode_sync_request(hello);
+  ASSERT_TRUE(back);
+  EXPECT_FALSE(back->snapshot);
+  // The key is optional (default true); unknown keys are skipped and counted.
+  uint64_t skipped = 0;
+  auto later = decode_sync_request(std::string("\x81\xa5" "later" "\x01", 8), &skipped);
+  ASSERT_TRUE(later);
+  EXPECT_TRUE(later->snapshot);
+  EXPECT_EQ(skipped, 1u);
+  // Malformed: not a map, a mistyped field, trailing bytes.
+  EXPECT_FALSE(decode_sync_request("\x91\x01"));
+  EXPECT_FALSE(decode_sync_request(std::string("\x81\xa8" "snapshot" "\x01", 11)));
+  EXPECT_FALSE(decode_sync_request(hello + "x"));
+}
+
 TEST(TrackerWire, HandoffOfferRoundTripsWholeAndInParts) {
   HandoffOffer whole{"entry-bytes", "state", "state-bytes", 0, 1};
   auto w = decode_handoff_offer(encode(whole));
