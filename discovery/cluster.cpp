@@ -160,6 +160,8 @@ void Cluster::handle(const bus::Envelope& e, bus::Inbound::Kind kind, const disc
       ++stats_.frames_stale;
       return;
     }
+    if (v.kind == bus::SeqVerdict::first)
+      for (auto& o : stream_observers_) o(e.sender);
     if (v.kind == bus::SeqVerdict::gap) {
       ++stats_.sequence_gaps;
       log_->debug("[bus] missed {} messages from {}", v.missed, m.name);

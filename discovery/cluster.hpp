@@ -96,6 +96,10 @@ class Cluster {
   void on_message(bus::MessageType t, Handler h);
   void on_member_event(MemberObserver o) { member_observers_.push_back(std::move(o)); }
   void on_gap(GapObserver o) { gap_observers_.push_back(std::move(o)); }
+  // The first published message heard from a member's incarnation (or after
+  // it was down): this node's SUB link to it is live from here on.
+  using LinkObserver = std::function<void(const bus::NodeId& peer)>;
+  void on_stream_start(LinkObserver o) { stream_observers_.push_back(std::move(o)); }
   // To every member. With batching, it goes out at the next flush().
   void publish(bus::MessageType t, std::string_view body);
   // To one member; false if it is not one (alive or suspect), or its queue is
@@ -159,6 +163,7 @@ class Cluster {
   std::array<Handler, 256> handlers_{};
   std::vector<MemberObserver> member_observers_;
   std::vector<GapObserver> gap_observers_;
+  std::vector<LinkObserver> stream_observers_;
   bool leaving_ = false;
 };
 

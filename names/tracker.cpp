@@ -31,6 +31,13 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
   if (!cluster_.options().observer) ring_.add_member(self_id_, cluster_.options().name);  // an observer owns nothing
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
   cluster_.on_gap([this](const bus::NodeId& peer, uint64_t) { request_sync(peer); });
+  // A peer's whole replica is asked for once its PUB reaches this node: a
+  // snapshot built after that, plus the deltas that follow, miss nothing
+  // (deltas published before the link was up are lost without a gap).
+  cluster_.on_stream_start([this](const bus::NodeId& peer) {
+    resync_.reset(peer);  // even if it was asked a moment ago, before the link was live
+    request_sync(peer);
+  });
   using Handler = void (Tracker::*)(const bus::Envelope&);
   static constexpr std::pair<MessageType, Handler> kHandlers[] = {
       {MessageType::registry_delta, &Tracker::on_delta},
@@ -422,10 +429,12 @@ void Tracker::on_delta(const bus::Envelope& env) {
 void Tracker::on_sync_request(const bus::Envelope& env) {
   auto req = wire::decode_sync_request(env.body, cluster_.unknown_fields());
   if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
-  // At most one answer per peer per second: a peer that asks in a loop must
-  // not make this node queue copy after copy (an honest one asks again).
+  // At most one answer of each form per peer per second: a peer that asks in
+  // a loop must not make this node queue copy after copy (an honest one asks
+  // again).
   auto now = clock_.now();
-  auto [last, first] = snapshot_sent_.try_emplace(env.sender, now);
+  auto& answered = req->snapshot ? snapshot_sent_ : hello_seen_;
+  auto [last, first] = answered.try_emplace(env.sender, now);
   if (!first) {
     if (now - last->second < opts_.snapshot_interval) return;
     last->second = now;
@@ -448,7 +457,6 @@ void Tracker::on_snapshot(const bus::Envelope& env) {
   for (const auto& e : *entries) apply_remote(e);
   if (env.corr != 0) return;  // more chunks follow
   resync_.synced(env.sender);
-  synced_once_ = true;
   reconcile();
 }
 

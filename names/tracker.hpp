@@ -211,10 +211,8 @@ class Tracker {
   Resync resync_;        // replication: peers whose snapshot this node still needs
   HandoffAssembler assembler_;  // handoff: incoming offers that come in parts
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
-  // A joiner asks one peer for the whole replica, and only says hello to the
-  // rest; a member already in sync only says hello to a newcomer.
-  bool asked_once_ = false;   // a whole replica was asked for since start
-  bool synced_once_ = false;  // and one has arrived
+  std::unordered_map<bus::NodeId, Clock::time_point> hello_seen_;     // the same, for hellos
+
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
   std::unordered_map<std::string, uint64_t> running_here_;  // name -> worker id this node started for it

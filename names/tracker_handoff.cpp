@@ -23,13 +23,13 @@ void Tracker::on_member(const MembershipEvent& ev) {
       names_[id] = m.name;
       if (!m.observer) ring_.add_member(id, m.name);  // observers read; never owners, never handoff targets
       resync_.reset(m.id);
-      // Its whole replica only if it may hold what this node lacks: after a
-      // partition, or as the one peer a joiner asks. Every other newcomer
-      // gets a hello, which makes it hand over the names it owns now.
-      if (back || (!synced_once_ && !asked_once_)) {
-        asked_once_ = true;
+      if (back) {
+        // Both sides may run the same names: merge replicas first (conflicts
+        // resolve there); the handoffs follow the snapshot.
         request_sync(m.id);
       } else {
+        // A newcomer holds nothing we lack: a hello now makes it hand over
+        // the names this node now owns; its replica once its PUB reaches us.
         cluster_.send(m.id, MessageType::sync_request, wire::encode(wire::SyncRequest{false}));
       }
       break;
@@ -45,6 +45,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       // Requests waiting on it: re-route or fail now rather than at their deadline.
       requests_.target_gone(m.id, m.name + " went down");
       snapshot_sent_.erase(m.id);
+      hello_seen_.erase(m.id);
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)
         if (h.target == m.id) outgoing.push_back(name);

@@ -205,6 +205,7 @@ TEST_F(TrackerSim, JoinHandoffHonoursStateRestartAndIgnore) {
   settle();
   auto& b = add("b@h");
   settle();
+  run_for(300ms);  // b asks for a's replica once a's PUB reaches it (a heartbeat)
   auto ra = replica(a);
   EXPECT_EQ(replica(b), ra);
   int moved[3] = {0, 0, 0}, offered[3] = {0, 0, 0};
@@ -237,6 +238,7 @@ TEST_F(TrackerSim, MessagesDuringAHandoffAreNotLost) {
     net.deliver(3);  // interleave with the handoff traffic
   }
   settle();
+  run_for(300ms);  // b's replica of a's names comes once a's PUB reaches it
   int moved = 0;
   for (auto& [name, ref] : replica(a)) moved += ref[0] == 'b';
   EXPECT_GT(moved, 0);
@@ -375,6 +377,7 @@ TEST_F(TrackerSim, LargeSnapshotsAndHandoffStatesTravelInChunks) {
   settle();
   auto& b = add("b@h");
   settle();
+  run_for(300ms);  // b asks for a's replica once a's PUB reaches it (a heartbeat)
   auto ra = replica(a);
   ASSERT_EQ(ra.size(), 1308u);
   EXPECT_EQ(replica(b), ra) << diff(replica(b), ra);
