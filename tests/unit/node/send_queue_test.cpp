@@ -32,8 +32,7 @@ TEST(SendQueue, AFullQueueRefusesOrWaitsForRoom) {
   EXPECT_NE(q.push(2, 0ms), Q::Pushed::full);
   EXPECT_EQ(q.push(3, 0ms), Q::Pushed::full);
   EXPECT_EQ(q.push(3, 20ms), Q::Pushed::full);  // nobody takes: the deadline passes
-  std::thread taker([&] {
-    std::this_thread::sleep_for(20ms);
+  std::thread taker([&] {  // makes room, before or while the push below waits
     std::vector<int> out;
     q.take(out, 1);
   });
