@@ -197,9 +197,9 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
   auto owner = ring_owner(name);
   if (!owner) return done(fail(Error{Errc::no_node_available, "no node is eligible to run " + name}));
   if (owner->bytes() == self_id_) {
-    auto r = register_here(name, plugin, args, "starting");
-    if (!r) return done(fail(r.error()));
-    return done(ref(*r));
+    return register_here(name, plugin, args, "starting", [this, done](const Result<registry::Entry, Error>& r) {
+      done(r ? Result<std::string, Error>(ref(*r)) : fail(r.error()));
+    });
   }
   auto retry = [this, name, plugin, args, done, alive = alive_] {
     if (*alive) register_name(name, plugin, args, done);
@@ -216,44 +216,93 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
           retry);
 }
 
-Result<registry::Entry, Error> Tracker::register_here(const std::string& name, const std::string& plugin,
-                                                      const std::string& args, const char* why) {
+void Tracker::register_here(const std::string& name, const std::string& plugin, const std::string& args,
+                            const char* why, Started done) {
   if (const auto* e = registry_.lookup(name); e && e->owner != self_id_ && !owner_gone(e->owner)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
-    return fail(Error{Errc::already_registered, ref(*e)});
+    return done(fail(Error{Errc::already_registered, ref(*e)}));
   } else if (e && e->owner == self_id_) {
-    return fail(Error{Errc::already_registered, ref(*e)});
+    return done(fail(Error{Errc::already_registered, ref(*e)}));
   }
   cluster_.log().info("[tracker] {} {} on {}", why, name, cluster_.options().name);
   registry::Entry fields;
   fields.name = name;
   fields.plugin = plugin;
   fields.args = args;
-  auto entry = run_here(std::move(fields), std::nullopt);
-  if (entry) cluster_.log().info("[tracker] started {} on {}", name, cluster_.options().name);
-  return entry;
+  run_here(std::move(fields), std::nullopt, std::move(done));
 }
 
-Result<registry::Entry, Error> Tracker::run_here(registry::Entry fields, std::optional<std::string> state) {
-  auto id = supervisor_.start(workers::WorkerSpec{fields.name, fields.plugin, fields.args,
-                                                  workers::RestartPolicy::permanent, std::move(state)});
-  if (!id) {
-    cluster_.log().warn("[tracker] could not start {} on {}: {}", fields.name, cluster_.options().name,
-                        id.error().to_string());
-    return fail(id.error());
+void Tracker::run_here(registry::Entry fields, std::optional<std::string> state, Started done) {
+  if (auto it = starting_.find(fields.name); it != starting_.end()) {
+    it->second.waiters.push_back(std::move(done));
+    return;
   }
-  const std::string name = fields.name;
+  Starting& s = starting_[fields.name];
+  if (const auto* stored = registry_.find(fields.name)) s.seen = stored->clock;
+  s.done = std::move(done);
+  // init runs on the pool; its answer comes back through the loop, maybe
+  // after this tracker is gone.
+  std::string name = fields.name;
+  workers::WorkerSpec spec{name, fields.plugin, fields.args, workers::RestartPolicy::permanent, std::move(state)};
+  supervisor_.start_async(std::move(spec), [post = post_, alive = alive_, this, name,
+                                            fields = std::move(fields)](workers::Result<uint64_t> id) mutable {
+    post([this, alive, name, fields = std::move(fields), id = std::move(id)]() mutable {
+      if (*alive) started(name, std::move(fields), std::move(id));
+    });
+  });
+}
+
+void Tracker::started(const std::string& name, registry::Entry fields, workers::Result<uint64_t> id) {
+  auto node = starting_.extract(name);
+  if (node.empty()) return;
+  Starting& s = node.mapped();
+  auto finish = [&](const Result<registry::Entry, Error>& r) {
+    if (s.done) s.done(r);
+    for (auto& w : s.waiters)
+      w(r ? Result<registry::Entry, Error>(fail(Error{Errc::already_registered, ref(*r)})) : fail(r.error()));
+    // Held messages go where the name now is (here, or its winner).
+    for (auto& b : s.buffered) deliver(name, b.is_call, b.message, 0, std::move(b.done));
+    check_leave_done();
+  };
+  if (!id) {
+    cluster_.log().warn("[tracker] could not start {} on {}: {}", name, cluster_.options().name,
+                        id.error().to_string());
+    return finish(fail(id.error()));
+  }
+  auto stop_new = [&] {
+    if (auto local = supervisor_.info(name); local && local->id == *id) (void)supervisor_.stop_async(name);
+  };
+  if (leaving_) {
+    stop_new();
+    return finish(fail(Error{Errc::node_leaving, "this node began to leave while " + name + " started"}));
+  }
+  // Another live node took the name while init ran: it keeps it.
+  const auto* now = registry_.find(name);
+  const bool changed = now && (!s.seen || now->clock != *s.seen);
+  if (changed && !now->tombstone && now->owner != self_id_ && !owner_gone(now->owner)) {
+    cluster_.log().info("[tracker] {} was registered on {} while it started here; stopping it here", name,
+                        member_name(now->owner));
+    stop_new();
+    return finish(fail(Error{Errc::already_registered, ref(*now)}));
+  }
   fields.owner = self_id_;
   fields.owner_name = cluster_.options().name;
   fields.worker = *id;
   auto entry = registry_.put(std::move(fields), self_id_);
   if (!entry) {
-    (void)supervisor_.stop_async(name);  // unrecorded, it must not run
-    return fail(Error{Errc::invalid_entry, std::string(registry::to_string(entry.error()))});
+    stop_new();  // unrecorded, it must not run
+    return finish(fail(Error{Errc::invalid_entry, std::string(registry::to_string(entry.error()))}));
   }
   running_here_[entry->name] = entry->worker;
   publish(*entry);
-  return *entry;
+  cluster_.log().info("[tracker] started {} on {}", name, cluster_.options().name);
+  finish(*entry);
+}
+
+Tracker::Started Tracker::log_restart(const std::string& name) {
+  return [this, name](const Result<registry::Entry, Error>& r) {
+    if (!r) cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
+  };
 }
 
 void Tracker::on_register_request(const bus::Envelope& env) {
@@ -263,8 +312,11 @@ void Tracker::on_register_request(const bus::Envelope& env) {
   if (!leaving_) {
     cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", req->name,
                         req->plugin, req->args, member_name(env.sender.bytes()));
-    auto entry = register_here(req->name, req->plugin, req->args, "starting");
-    r = entry ? Result<std::string, Error>(registry::encode(*entry)) : fail(entry.error());
+    return register_here(req->name, req->plugin, req->args, "starting",
+                         [this, sender = env.sender, corr = env.corr](const Result<registry::Entry, Error>& entry) {
+                           auto answer = entry ? Result<std::string, Error>(registry::encode(*entry)) : fail(entry.error());
+                           cluster_.send(sender, MessageType::register_reply, wire::encode_answer(answer), corr);
+                         });
   }
   cluster_.send(env.sender, MessageType::register_reply, wire::encode_answer(r), env.corr);
 }
@@ -320,10 +372,14 @@ void Tracker::call(const std::string& name, const std::string& message, std::chr
 
 void Tracker::deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                       Done<std::string> done) {
-  if (auto h = handoffs_.find(name); h != handoffs_.end() && !h->second.late) {
-    if (h->second.buffered.size() >= kMaxBuffered)
+  // A name moving away, or starting here, holds its messages until it lands.
+  std::vector<Buffered>* hold = nullptr;
+  if (auto h = handoffs_.find(name); h != handoffs_.end() && !h->second.late) hold = &h->second.buffered;
+  else if (auto s = starting_.find(name); s != starting_.end()) hold = &s->second.buffered;
+  if (hold) {
+    if (hold->size() >= kMaxBuffered)
       return done(fail(Error{Errc::node_down, name + " is moving and holds too many messages; try again"}));
-    h->second.buffered.push_back({is_call, message, std::move(done)});  // delivered where it lands
+    hold->push_back({is_call, message, std::move(done)});
     return;
   }
   const auto* e = registry_.lookup(name);

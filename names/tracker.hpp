@@ -20,13 +20,10 @@
 // (incoming offers in parts); the replica, the ring and the outgoing
 // handoffs stay here, as the name-service face that ties them together.
 //
-// Its state is split by what changes together: Requests (requests in
-// flight), Resync (whose replica this node still needs), HandoffAssembler
-// (incoming offers in parts); the replica, the ring and the outgoing
-// handoffs stay here, as the name-service face that ties them together.
-//
-// Not thread-safe: lives on the node's event loop. Worker callbacks arrive on
-// pool threads and are posted to the loop through `post`.
+// Not thread-safe: lives on the node's event loop, which never waits for a
+// worker: init, handoff and conflict answers arrive on pool threads and are
+// posted to the loop through `post`; meanwhile the name is "starting" or
+// "moving" and holds its messages.
 #pragma once
 
 #include <chrono>
@@ -161,13 +158,20 @@ class Tracker {
   void on_handoff_offer(const bus::Envelope& e);
   void on_handoff_done(const bus::Envelope& e);
 
+  using Started = std::function<void(const Result<registry::Entry, Error>&)>;
   // The owner's side of a registration: start, record, publish.
-  Result<registry::Entry, Error> register_here(const std::string& name, const std::string& plugin,
-                                               const std::string& args, const char* why);
-  // Start the worker for `fields` (from `state`, or its args), record the
-  // entry as this node's and publish it. If the entry cannot be recorded the
-  // worker is stopped again: nothing runs unregistered.
-  Result<registry::Entry, Error> run_here(registry::Entry fields, std::optional<std::string> state);
+  void register_here(const std::string& name, const std::string& plugin, const std::string& args, const char* why,
+                     Started done);
+  // Starts the worker for `fields` (from `state`, or its args) on the pool;
+  // once init is done, records the entry as this node's and publishes it,
+  // then calls done on the loop. Nothing runs unregistered: the new worker
+  // stops again if the entry cannot be recorded, if another live node took
+  // the name meanwhile, or if this node began to leave. A second start of a
+  // name already starting waits for the first and gets already_registered.
+  void run_here(registry::Entry fields, std::optional<std::string> state, Started done);
+  void started(const std::string& name, registry::Entry fields, workers::Result<uint64_t> id);
+  // For a restart nobody waits on: logs a failure.
+  Started log_restart(const std::string& name);
   void unregister_here(const std::string& name, Done<std::string> done);
   void deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                Done<std::string> done);
@@ -213,6 +217,15 @@ class Tracker {
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::unordered_map<bus::NodeId, Clock::time_point> hello_seen_;     // the same, for hellos
 
+  // Names whose worker is starting on the pool (run_here): the version
+  // stored when it began, later starts that wait, and messages held meanwhile.
+  struct Starting {
+    std::optional<registry::VectorClock> seen;
+    Started done;
+    std::vector<Started> waiters;
+    std::vector<Buffered> buffered;
+  };
+  std::unordered_map<std::string, Starting> starting_;
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
   std::unordered_map<std::string, uint64_t> running_here_;  // name -> worker id this node started for it

@@ -81,9 +81,9 @@ void Tracker::reconcile() {
   for (const auto& e : orphans) {
     auto owner = ring_owner(e.name);
     if (!owner || owner->bytes() != self_id_) continue;  // its new owner restarts it
+    if (starting_.count(e.name)) continue;
     cluster_.log().info("[tracker] restarting {} on {}", e.name, cluster_.options().name);
-    auto r = register_here(e.name, e.plugin, e.args, "starting");
-    if (!r) cluster_.log().error("[tracker] could not restart {}: {} {}", e.name, r.error().name(), r.error().detail);
+    register_here(e.name, e.plugin, e.args, "starting", log_restart(e.name));
   }
 }
 
@@ -160,8 +160,7 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
                             cluster_.options().name);
         std::optional<std::string> st;
         if (h->kind == workers::HandoffKind::state) st = h->bytes;
-        if (auto r = run_here(e, std::move(st)); !r)
-          cluster_.log().error("[tracker] could not restart {}: {} {}", name, r.error().name(), r.error().detail);
+        run_here(e, std::move(st), log_restart(name));
       }
       return drop_handoff(name);
     }
@@ -233,18 +232,20 @@ void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, 
                         std::string state) {
   auto entry = registry::decode_entry(raw_entry, cluster_.unknown_fields());
   if (!entry) return cluster_.reject_body(env, registry::to_string(entry.error()));
-  auto reply = [&](Result<std::string, Error> r) {
-    cluster_.send(env.sender, MessageType::handoff_done, wire::encode_answer(r), env.corr);
+  auto reply = [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
+    cluster_.send(sender, MessageType::handoff_done, wire::encode_answer(r), corr);
   };
   if (leaving_) return reply(fail(Error{Errc::node_leaving, "cannot take over while leaving"}));
   registry_.apply(*entry);  // its clock, so our version supersedes it
   std::optional<std::string> st;
   if (kind == "state") st = std::move(state);
-  auto stored = run_here(*entry, std::move(st));
-  if (!stored) return reply(fail(stored.error()));
-  cluster_.log().info("[tracker] took over {} from {} ({}); started {} on {}", entry->name,
-                      member_name(env.sender.bytes()), kind, entry->name, cluster_.options().name);
-  reply(registry::encode(*stored));
+  run_here(*entry, std::move(st), [this, reply, kind, from = member_name(env.sender.bytes())](
+                                      const Result<registry::Entry, Error>& stored) {
+    if (!stored) return reply(fail(stored.error()));
+    cluster_.log().info("[tracker] took over {} from {} ({}); started {} on {}", stored->name, from, kind,
+                        stored->name, cluster_.options().name);
+    reply(registry::encode(*stored));
+  });
 }
 
 void Tracker::on_handoff_done(const bus::Envelope& env) { complete_answer(env); }
@@ -266,8 +267,7 @@ void Tracker::finish_handoff(const std::string& name, bool ok, const std::string
                         cluster_.options().name);
     std::optional<std::string> st;
     if (h.kind == "state") st = std::move(h.state);  // what the worker handed over is not lost
-    if (auto e = run_here(h.entry, std::move(st)); !e)
-      cluster_.log().error("[tracker] could not restart {}: {} {}", name, e.error().name(), e.error().detail);
+    run_here(h.entry, std::move(st), log_restart(name));
   } else {
     cluster_.log().warn("[tracker] handoff of {} failed ({}); its new owner will restart it", name, why);
   }
@@ -297,7 +297,7 @@ void Tracker::leave(std::function<void()> done) {
 
 void Tracker::check_leave_done() {
   if (!leaving_ || !leave_done_) return;
-  if (!handoffs_.empty() && clock_.now() < leave_deadline_) return;
+  if ((!handoffs_.empty() || !starting_.empty()) && clock_.now() < leave_deadline_) return;
   // Workers that never answered must not run on after the goodbye; their
   // names restart on their new owners.
   for (const auto& [name, h] : handoffs_)

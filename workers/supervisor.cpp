@@ -616,6 +616,30 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
 }
 
 namespace {
+// A one-shot actor that runs a task on the pool (a start_async).
+struct TaskMsg final : Message {
+  explicit TaskMsg(std::function<void()> f) : fn(std::move(f)) {}
+  std::function<void()> fn;
+};
+class TaskActor final : public Actor {
+  void receive(std::unique_ptr<Message> m) noexcept override {
+    try {
+      static_cast<TaskMsg&>(*m).fn();
+    } catch (const std::exception& e) {
+      spdlog::error("[supervisor] a pool task threw: {}", e.what());
+    }
+  }
+};
+}  // namespace
+
+void Supervisor::start_async(WorkerSpec spec, StartCallback cb) {
+  impl_->runtime.post(std::make_shared<TaskActor>(),
+                      std::make_unique<TaskMsg>([this, spec = std::move(spec), cb = std::move(cb)]() mutable {
+                        cb(start(std::move(spec)));
+                      }));
+}
+
+namespace {
 // Takes the worker out of the table, so its name is free at once.
 std::shared_ptr<WorkerActor> take_out(Supervisor::Impl& impl, std::string_view name) {
   port::MutexLock lock(impl.mu);

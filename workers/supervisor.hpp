@@ -1,6 +1,7 @@
 // Supervisor: the per-node dynamic supervisor of plugin workers (OTP's
-// DynamicSupervisor for zswarm). It starts workers on demand (synchronously:
-// start returns once init succeeded or failed), restarts them per policy
+// DynamicSupervisor for zswarm). It starts workers on demand (start returns
+// once init succeeded or failed; start_async runs it on the pool, so an event
+// loop never waits on a plugin), restarts them per policy
 // with restart intensity measured on the injected Clock, and serves casts,
 // calls, handoff and conflict resolution through each worker's mailbox, so a
 // worker's callbacks never overlap. Workers run on the Runtime's thread pool.
@@ -131,6 +132,11 @@ class Supervisor {
   // given) on the calling thread. Errors: invalid_name, the loader's errors,
   // already_started, init_failed, init_threw, handoff_failed.
   Result<WorkerId> start(WorkerSpec spec);
+  // The same on a pool thread: cb runs there once with start's result (or
+  // never, if the supervisor is destroyed first). The name is taken only
+  // when init begins, so a stop_async before then finds nothing to stop.
+  using StartCallback = std::function<void(Result<WorkerId>)>;
+  void start_async(WorkerSpec spec, StartCallback cb);
   // Terminates (reason stopped) without restart; the name is free on return.
   Result<void> stop(std::string_view name);
   // The same without waiting for the worker to end: the name is free at

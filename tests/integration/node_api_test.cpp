@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -42,6 +43,22 @@ struct NodeApi : ::testing::Test {
     EXPECT_TRUE(n.ok()) << (n.ok() ? "" : n.error().detail);
     nodes.push_back(std::move(n).value());
     return *nodes.back();
+  }
+  // A name that a@h's ring gives to b@h once b has joined ("" if none).
+  static std::string placed_on_b_after_join(const std::string& prefix) {
+    registry::HashRing ring;
+    ring.add_member("a", "a@h");
+    ring.add_member("b", "b@h");
+    for (int i = 0; i < 64; ++i) {
+      std::string n = std::string(prefix).append(std::to_string(i));
+      if (*ring.owner(n) == "b") return n;
+    }
+    return "";
+  }
+  static std::string state_of(Node& n, const std::string& who) {
+    for (const auto& m : n.members())
+      if (m.name == who) return m.state;
+    return "unknown";
   }
   static int alive(Node& n) {
     int k = 0;
@@ -94,25 +111,13 @@ TEST_F(NodeApi, ABlockingWorkerNeverStallsItsNode) {
   base.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
   base.host = "h";
   Node& a = start("a");
-  registry::HashRing ring;  // where names go once b has joined
-  ring.add_member("a", "a@h");
-  ring.add_member("b", "b@h");
-  std::string slow;
-  for (int i = 0; i < 64 && slow.empty(); ++i) {
-    std::string n = std::string("slow").append(std::to_string(i));
-    if (*ring.owner(n) == "b") slow = n;
-  }
+  const std::string slow = placed_on_b_after_join("slow");
   ASSERT_FALSE(slow.empty());
   ASSERT_TRUE(a.register_name(slow, "probe").ok());
   ASSERT_TRUE(a.send(slow, "handoff_sleep 2000").ok());
   ASSERT_TRUE(a.send(slow, "sleep 5000").ok());  // the handoff waits behind this in the mailbox
   Node& b = start("b");
   ASSERT_TRUE(wait_until([&] { return alive(a) == 2 && alive(b) == 2; }));
-  auto state_of = [](Node& n, const std::string& who) {
-    for (const auto& m : n.members())
-      if (m.name == who) return m.state;
-    return std::string("unknown");
-  };
   const uint64_t probes_before = b.info().stats.probes_sent;  // b probes whom it suspects
   // Sample every 100 ms for 7.5 s, while the worker blocks.
   const auto until = std::chrono::steady_clock::now() + 7500ms;
@@ -139,6 +144,73 @@ TEST_F(NodeApi, ABlockingWorkerNeverStallsItsNode) {
   auto restored = b.call(slow, "restored", 2s);
   ASSERT_TRUE(restored.ok()) << restored.error().to_string();
   EXPECT_NE(*restored, "0") << "handed off without its state";
+}
+
+// A plugin whose init blocks holds up only its own name: init runs on the
+// pool, the node's loop keeps answering and heartbeating meanwhile, the
+// registration answers once init is done, and messages for a name that is
+// starting here by handoff wait for it, in order.
+TEST_F(NodeApi, ASlowInitHoldsUpOnlyItsName) {
+  base.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
+  base.host = "h";
+  Node& a = start("a");
+  const std::string slow = placed_on_b_after_join("slowinit");
+  ASSERT_FALSE(slow.empty());
+  auto worker_state = [](Node& n, const std::string& name) {
+    for (const auto& w : n.workers())
+      if (w.name == name) return w.state;
+    return std::string("none");
+  };
+  // While `busy` holds, the loop answers at once and no peer is suspected.
+  auto watch = [&](const std::function<bool()>& busy, Node& n, const std::vector<Node*>& peers) {
+    std::chrono::steady_clock::duration slowest{};
+    bool always_alive = true;
+    EXPECT_TRUE(wait_until(
+        [&] {
+          auto t0 = std::chrono::steady_clock::now();
+          (void)n.info();  // a hop through the loop
+          slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+          for (Node* p : peers)
+            for (Node* q : peers)
+              if (p != q) always_alive = always_alive && state_of(*p, q->info().name) == "alive";
+          return !busy();
+        },
+        15s, 50ms));
+    EXPECT_LT(slowest, 500ms) << "the loop stalled during init";
+    EXPECT_TRUE(always_alive) << "a peer was suspected during init";
+  };
+
+  std::promise<Result<std::string, Error>> registered;
+  auto answer = registered.get_future();
+  a.register_name_async(slow, "probe", "init_sleep 1500",
+                        [&](Result<std::string, Error> r) { registered.set_value(std::move(r)); });
+  ASSERT_TRUE(wait_until([&] { return worker_state(a, slow) == "starting"; }));
+  EXPECT_EQ(answer.wait_for(0ms), std::future_status::timeout) << "answered before init was done";
+  EXPECT_FALSE(a.whereis(slow).ok()) << "registered before init was done";
+  watch([&] { return answer.wait_for(0ms) != std::future_status::ready; }, a, {});
+  auto ref = answer.get();
+  ASSERT_TRUE(ref.ok()) << ref.error().to_string();
+  EXPECT_EQ(ref->rfind("a@h/", 0), 0u) << *ref;
+
+  // b joins and takes the name over: its init sleeps again, on b.
+  Node& b = start("b");
+  ASSERT_TRUE(wait_until([&] { return worker_state(b, slow) == "starting"; }, 15s));
+  constexpr int kEach = 200;
+  for (int i = 1; i <= kEach; ++i) {
+    ASSERT_TRUE(b.send(slow, "seq b " + std::to_string(i)).ok());
+    ASSERT_TRUE(a.send(slow, "seq a " + std::to_string(i)).ok());
+  }
+  watch([&] { return worker_state(b, slow) == "starting"; }, b, {&a, &b});
+  std::string report;
+  EXPECT_TRUE(wait_until([&] {
+    auto r = b.call(slow, "report", 2s);
+    report = r ? *r : r.error().name();
+    return report.rfind(std::to_string(2 * kEach) + " ", 0) == 0;
+  }, 15s)) << report;
+  EXPECT_EQ(report, std::to_string(2 * kEach) + " 0 0") << "count, out of order, overlapping";
+  auto where = b.whereis(slow);
+  ASSERT_TRUE(where.ok());
+  EXPECT_EQ(where->rfind("b@h/", 0), 0u) << *where;
 }
 
 // Unregistering a worker that is busy in a long callback does not wait for it.

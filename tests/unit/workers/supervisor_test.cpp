@@ -82,6 +82,40 @@ TEST_F(SupervisorTest, StartCallStop) {
   EXPECT_FALSE(sup->cast("w1", "x"));
 }
 
+// start_async runs init on the pool: the caller goes on while init blocks,
+// the callback gets what start would have returned, and a message cast once
+// the name is taken waits for init.
+TEST_F(SupervisorTest, StartAsyncRunsInitOnThePool) {
+  std::promise<Result<WorkerId>> slow, bad;
+  auto slow_done = slow.get_future(), bad_done = bad.get_future();
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> on_caller{false};
+  sup->start_async(WorkerSpec{"slow", "probe", "init_sleep 300", RestartPolicy::permanent, std::nullopt},
+                   [&](Result<WorkerId> r) {
+                     on_caller = std::this_thread::get_id() == caller;
+                     slow.set_value(std::move(r));
+                   });
+  sup->start_async(WorkerSpec{"bad", "probe", "fail_init", RestartPolicy::permanent, std::nullopt},
+                   [&](Result<WorkerId> r) { bad.set_value(std::move(r)); });
+  EXPECT_EQ(slow_done.wait_for(0ms), std::future_status::timeout) << "start_async waited for init";
+  ASSERT_TRUE(wait_until([&] { return sup->info("slow").has_value(); }));
+  EXPECT_EQ(sup->info("slow")->state, WorkerState::starting);
+  ASSERT_TRUE(sup->cast("slow", "seq t 1").ok());  // queued behind init
+  ASSERT_EQ(slow_done.wait_for(10s), std::future_status::ready);
+  auto id = slow_done.get();
+  ASSERT_TRUE(id.ok()) << id.error().to_string();
+  EXPECT_FALSE(on_caller.load());
+  EXPECT_EQ(sup->info("slow")->id, *id);
+  auto report = sup->call_sync("slow", "report");
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(*report, "1 0 0") << "count, out of order, overlapping";
+  ASSERT_EQ(bad_done.wait_for(10s), std::future_status::ready);
+  auto failed = bad_done.get();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, Errc::init_failed);
+  EXPECT_FALSE(sup->info("bad").has_value());
+}
+
 TEST_F(SupervisorTest, IdsAreUniqueAndMonotonic) {
   ASSERT_EQ(*start("a"), 1u);
   ASSERT_EQ(*start("b"), 2u);
