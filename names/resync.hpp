@@ -1,7 +1,7 @@
 // Resync: which peers this node still needs a whole replica from, and when
 // it may ask again. A sync_request can be lost like any frame, so a peer
 // stays "owed" until the last chunk of its snapshot arrives, and is asked
-// again on every tick, at most once per interval.
+// again on every tick, at most once per interval without a chunk from it.
 //
 // Not thread-safe: lives on the node's event loop with the Tracker.
 #pragma once
@@ -25,6 +25,11 @@ class Resync {
   bool want(const bus::NodeId& peer, Clock::time_point now);
   // A member (re)appeared: its first request need not wait for the interval.
   void reset(const bus::NodeId& peer) { last_asked_.erase(peer); }
+  // A chunk of its snapshot arrived: the pass is alive, so asking again
+  // (which would restart it) waits another interval.
+  void progress(const bus::NodeId& peer, Clock::time_point now) {
+    if (owed_.count(peer)) last_asked_[peer] = now;
+  }
   // The last chunk of its snapshot arrived.
   void synced(const bus::NodeId& peer) { owed_.erase(peer); }
   // It is down or left: nothing more to ask.

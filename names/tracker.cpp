@@ -495,24 +495,41 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
     if (now - last->second < opts_.snapshot_interval) return;
     last->second = now;
   }
-  // In chunks that fit a frame; corr counts the chunks still to come, so the
-  // last one (corr 0) tells the peer it has everything.
-  if (req->snapshot) {
-    auto chunks = registry::encode_snapshot_chunks(registry_.snapshot());
-    for (std::size_t i = 0; i < chunks.size(); ++i)
-      cluster_.send(env.sender, MessageType::sync_snapshot, std::move(chunks[i]), chunks.size() - 1 - i);
-  }
-  // The peer knows us now (it asked), and the snapshot goes first on this
-  // channel: a good moment to hand it the names it now owns.
-  rebalance_to(env.sender);
+  // The peer knows us now (it asked): a good moment to hand it the names it
+  // now owns. A snapshot goes first on this channel, in chunks that fit a
+  // frame, one a turn (tick); corr is 1 while more follow, so the last one
+  // (corr 0) tells the peer it has everything. The offers follow it, so a
+  // peer back from a partition resolves conflicts before any handoff.
+  if (!req->snapshot) return rebalance_to(env.sender);
+  snapshots_.start(env.sender);
 }
 
 void Tracker::on_snapshot(const bus::Envelope& env) {
-  auto entries = registry::decode_snapshot(env.body, cluster_.unknown_fields());
-  if (!entries) return cluster_.reject_body(env, registry::to_string(entries.error()));
+  if (chunks_in_.size() >= kMaxChunksIn)  // the peer is asked again once it owes nothing more
+    return cluster_.reject_body(env, "too many snapshot chunks waiting to be merged");
+  resync_.progress(env.sender, clock_.now());
+  chunks_in_.push_back({env.sender, std::string(env.body), env.corr == 0});
+}
+
+void Tracker::merge_chunks_from(const bus::NodeId& sender) {
+  while (std::any_of(chunks_in_.begin(), chunks_in_.end(), [&](const Chunk& c) { return c.sender == sender; }))
+    merge_chunk();
+}
+
+void Tracker::merge_chunk() {
+  Chunk c = std::move(chunks_in_.front());
+  chunks_in_.pop_front();
+  auto entries = registry::decode_snapshot(c.body, cluster_.unknown_fields());
+  if (!entries) {
+    bus::Envelope env;
+    env.sender = c.sender;
+    env.type = MessageType::sync_snapshot;
+    env.body = c.body;
+    return cluster_.reject_body(env, registry::to_string(entries.error()));
+  }
   for (const auto& e : *entries) apply_remote(e);
-  if (env.corr != 0) return;  // more chunks follow
-  resync_.synced(env.sender);
+  if (!c.last) return;  // more chunks follow
+  resync_.synced(c.sender);
   reconcile();
 }
 
@@ -548,11 +565,22 @@ Clock::time_point Tracker::next_deadline() const {
   for (const auto& [name, h] : handoffs_) preparing |= !h.prepared && !h.abandoned;
   if (requests_.size() > 0 || assembler_.partial() > 0 || resync_.owes_any() || leaving_ || preparing)
     next = std::min(next, std::max(next_housekeeping_, clock_.now()));
+  // A chunk to merge or to pack goes next turn; a refused one after a pause.
+  if (!chunks_in_.empty() || (snapshots_.busy() && !snapshots_.blocked())) next = clock_.now();
+  else if (snapshots_.busy()) next = std::min(next, clock_.now() + std::chrono::milliseconds(5));
   return next;
 }
 
 void Tracker::tick() {
   auto now = clock_.now();
+  // Replicas in and out, a chunk a turn each.
+  if (!chunks_in_.empty()) merge_chunk();
+  if (snapshots_.busy()) {
+    auto served = snapshots_.step([this](const bus::NodeId& peer, const std::string& chunk, bool last) {
+      return cluster_.send(peer, MessageType::sync_snapshot, chunk, last ? 0 : 1);
+    });
+    for (const auto& peer : served) rebalance_to(peer);
+  }
   if (now >= next_reconcile_) {
     next_reconcile_ = now + opts_.reconcile_interval;
     reconcile();

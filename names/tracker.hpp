@@ -16,8 +16,8 @@
 // digest that lets tombstones be collected once everyone has seen them.
 //
 // Its state is split by what changes together: Requests (requests in
-// flight), Resync (whose replica this node still needs), HandoffAssembler
-// (incoming offers in parts); the replica, the ring and the outgoing
+// flight), Resync (whose replica this node still needs), SnapshotServer
+// (replicas being served), HandoffAssembler (incoming offers in parts); the replica, the ring and the outgoing
 // handoffs stay here, as the name-service face that ties them together.
 //
 // Not thread-safe: lives on the node's event loop, which never waits for a
@@ -41,6 +41,7 @@
 #include "names/handoff_assembler.hpp"
 #include "names/requests.hpp"
 #include "names/resync.hpp"
+#include "names/snapshot_server.hpp"
 #include "registry/registry.hpp"
 #include "workers/supervisor.hpp"
 #include "zswarm/error.hpp"
@@ -214,6 +215,20 @@ class Tracker {
   Requests requests_;    // requests in flight: ids, deadlines, re-routing
   Resync resync_;        // replication: peers whose snapshot this node still needs
   HandoffAssembler assembler_;  // handoff: incoming offers that come in parts
+  SnapshotServer snapshots_{registry_};  // replication: replicas being served, a chunk a turn
+  // Snapshot chunks received, merged one a turn so a big replica does not
+  // stall the loop either.
+  struct Chunk {
+    bus::NodeId sender;
+    std::string body;
+    bool last;
+  };
+  std::deque<Chunk> chunks_in_;
+  static constexpr std::size_t kMaxChunksIn = 256;
+  void merge_chunk();
+  // What a peer sends after its snapshot (a handoff offer) must not overtake
+  // the chunks still waiting here.
+  void merge_chunks_from(const bus::NodeId& sender);
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::unordered_map<bus::NodeId, Clock::time_point> hello_seen_;     // the same, for hellos
 

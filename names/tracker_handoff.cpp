@@ -45,6 +45,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       // Requests waiting on it: re-route or fail now rather than at their deadline.
       requests_.target_gone(m.id, m.name + " went down");
       snapshot_sent_.erase(m.id);
+      snapshots_.forget(m.id);
       hello_seen_.erase(m.id);
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)
@@ -215,6 +216,7 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
 }
 
 void Tracker::on_handoff_offer(const bus::Envelope& env) {
+  merge_chunks_from(env.sender);
   auto offer = wire::decode_handoff_offer(env.body, cluster_.unknown_fields());
   if (!offer) return cluster_.reject_body(env, registry::to_string(offer.error()));
   auto whole = assembler_.add(env.sender, env.corr, std::move(offer).value(), clock_.now() + opts_.handoff_timeout);

@@ -195,27 +195,32 @@ std::string encode_snapshot(const std::vector<Entry>& entries) {
   return std::string(buffer.data(), buffer.size());
 }
 
+void SnapshotChunker::add(const Entry& entry) {
+  msgpack::packer<msgpack::sbuffer> pk(body_);
+  pack(pk, entry);
+  if (++count_ == kMaxSnapshotEntries || body_.size() >= chunk_bytes_) close();
+}
+
+void SnapshotChunker::close() {
+  msgpack::sbuffer out(body_.size() + 8);
+  msgpack::packer<msgpack::sbuffer> pk(out);
+  pk.pack_array(static_cast<std::uint32_t>(count_));
+  out.write(body_.data(), body_.size());
+  chunks_.emplace_back(out.data(), out.size());
+  body_.clear();
+  count_ = 0;
+}
+
+std::vector<std::string> SnapshotChunker::finish() {
+  if (count_ > 0 || chunks_.empty()) close();
+  return std::exchange(chunks_, {});
+}
+
 std::vector<std::string> encode_snapshot_chunks(const std::vector<Entry>& entries,
                                                 std::size_t chunk_bytes) {
-  std::vector<std::string> chunks;
-  msgpack::sbuffer body;  // the entries of the chunk being filled
-  std::size_t count = 0;
-  auto close = [&] {
-    msgpack::sbuffer out(body.size() + 8);
-    msgpack::packer<msgpack::sbuffer> pk(out);
-    pk.pack_array(static_cast<std::uint32_t>(count));
-    out.write(body.data(), body.size());
-    chunks.emplace_back(out.data(), out.size());
-    body.clear();
-    count = 0;
-  };
-  for (const auto& entry : entries) {
-    msgpack::packer<msgpack::sbuffer> pk(body);
-    pack(pk, entry);
-    if (++count == kMaxSnapshotEntries || body.size() >= chunk_bytes) close();
-  }
-  if (count > 0 || chunks.empty()) close();
-  return chunks;
+  SnapshotChunker chunker(chunk_bytes);
+  for (const auto& entry : entries) chunker.add(entry);
+  return chunker.finish();
 }
 
 Result<Entry, DecodeError> entry_from_object(const msgpack::object& o, uint64_t* unknown_fields) {

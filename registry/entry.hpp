@@ -91,6 +91,26 @@ std::string encode_snapshot(const std::vector<Entry>& entries);
 std::vector<std::string> encode_snapshot_chunks(const std::vector<Entry>& entries,
                                                 std::size_t chunk_bytes = kSnapshotChunkBytes);
 
+// Packs entries into snapshot chunks as they come: a chunk closes at
+// kMaxSnapshotEntries entries or once it passes chunk_bytes.
+class SnapshotChunker {
+ public:
+  explicit SnapshotChunker(std::size_t chunk_bytes = kSnapshotChunkBytes) : chunk_bytes_(chunk_bytes) {}
+  void add(const Entry& entry);
+  // Closes the chunk being filled (an empty one if no chunk was made yet).
+  std::vector<std::string> finish();
+  // Bytes and entries in the open chunk.
+  std::size_t bytes() const { return body_.size(); }
+  std::size_t count() const { return count_; }
+
+ private:
+  void close();
+  std::size_t chunk_bytes_;
+  msgpack::sbuffer body_;  // the entries of the chunk being filled
+  std::size_t count_ = 0;
+  std::vector<std::string> chunks_;
+};
+
 // Decoders add the keys they skipped (a later version's fields) to
 // *unknown_fields when it is given.
 Result<Entry, DecodeError> entry_from_object(const msgpack::object& object, uint64_t* unknown_fields = nullptr);

@@ -95,6 +95,29 @@ class Registry {
   // Every stored version, tombstones included, sorted by name: what a peer
   // needs to repair its replica with merge_snapshot().
   std::vector<Entry> snapshot() const;
+  // A resumable pass over every stored version (tombstones too), for a
+  // snapshot served a piece at a time: visits whole hash buckets from
+  // `cursor` on, stops after the bucket in which `visit` returned false,
+  // and returns whether the pass has more. The table may change between
+  // calls: a rehash restarts the pass (a merge takes a version twice without
+  // harm), and a version written after its bucket was passed travels as a
+  // delta instead.
+  struct ScanCursor {
+    std::size_t bucket = 0;
+    std::size_t buckets = 0;  // the table's bucket count when the pass began
+  };
+  template <class F>
+  bool scan(ScanCursor& cursor, F&& visit) const {
+    if (cursor.buckets != table_.bucket_count()) cursor = ScanCursor{0, table_.bucket_count()};
+    while (cursor.bucket < cursor.buckets) {
+      bool more = true;
+      for (auto it = table_.begin(cursor.bucket); it != table_.end(cursor.bucket); ++it)
+        more = visit(it->second) && more;
+      ++cursor.bucket;
+      if (!more) break;
+    }
+    return cursor.bucket < cursor.buckets;
+  }
   std::size_t size() const { return live_; }  // live entries
   std::size_t tombstones() const { return table_.size() - live_; }
 

@@ -1,0 +1,54 @@
+// SnapshotServer: the replica a peer asked for (sync_request), served a chunk
+// per loop turn straight from the registry's table, so a 100k-name snapshot
+// never stalls the loop (and never needs a copy of the table). A chunk the
+// bus refuses (the peer's queue is full) is offered again next turn.
+//
+// Not thread-safe: lives on the node's event loop with the Tracker.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bus/node_id.hpp"
+#include "registry/registry.hpp"
+
+namespace zswarm::names {
+
+class SnapshotServer {
+ public:
+  // Sends one chunk; `last` marks the end of the pass. False = not taken.
+  using Send = std::function<bool(const bus::NodeId& peer, const std::string& chunk, bool last)>;
+
+  explicit SnapshotServer(const registry::Registry& registry) : registry_(registry) {}
+
+  // Serves peer a whole pass; a pass already under way starts again from the
+  // top (the peer asked again: it may have lost a chunk).
+  void start(const bus::NodeId& peer);
+  void forget(const bus::NodeId& peer) { streams_.erase(peer); }
+  bool busy() const { return !streams_.empty(); }
+  // Did the last step leave a refused chunk behind (worth a short wait)?
+  bool blocked() const { return blocked_; }
+  // One chunk for every peer being served; returns the peers whose last
+  // chunk the bus has taken in this step.
+  std::vector<bus::NodeId> step(const Send& send);
+
+  // Entries packed per chunk: below the hard limit, with room for the rest
+  // of the hash bucket that crosses it.
+  static constexpr std::size_t kChunkEntries = registry::kMaxSnapshotEntries - 256;
+
+ private:
+  struct Stream {
+    registry::Registry::ScanCursor cursor;
+    bool scanned = false;            // the pass is packed; what is left is in `pending`
+    std::deque<std::string> pending;  // packed, not yet taken by the bus
+  };
+  const registry::Registry& registry_;
+  std::unordered_map<bus::NodeId, Stream> streams_;
+  bool blocked_ = false;
+};
+
+}  // namespace zswarm::names
