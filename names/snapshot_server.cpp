@@ -1,5 +1,6 @@
 #include "names/snapshot_server.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace zswarm::names {
@@ -14,15 +15,18 @@ std::vector<bus::NodeId> SnapshotServer::step(const Send& send) {
       // The chunk closes by size here, not inside the chunker, so it never
       // splits what one step packs.
       registry::SnapshotChunker chunker(std::numeric_limits<std::size_t>::max());
+      const std::size_t stored = registry_.size() + registry_.tombstones();
+      const std::uint64_t rest = std::max<std::size_t>(1, stored > s.packed ? stored - s.packed : 1);
       s.scanned = !registry_.scan(s.cursor, [&](const registry::Entry& e) {
         chunker.add(e);
+        ++s.packed;
         return chunker.bytes() < registry::kSnapshotChunkBytes && chunker.count() < kChunkEntries;
       });
-      for (auto& c : chunker.finish()) s.pending.push_back(std::move(c));
+      for (auto& c : chunker.finish()) s.pending.emplace_back(std::move(c), rest);
     }
     while (!s.pending.empty()) {
       const bool last = s.scanned && s.pending.size() == 1;
-      if (!send(peer, s.pending.front(), last)) {
+      if (!send(peer, s.pending.front().first, last ? 0 : s.pending.front().second)) {
         blocked_ = true;
         break;
       }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "bus/node_id.hpp"
@@ -20,8 +21,10 @@ namespace zswarm::names {
 
 class SnapshotServer {
  public:
-  // Sends one chunk; `last` marks the end of the pass. False = not taken.
-  using Send = std::function<bool(const bus::NodeId& peer, const std::string& chunk, bool last)>;
+  // Sends one chunk with `more`: 0 on the last chunk of the pass, else about
+  // how many entries this chunk and the rest of the pass hold (at least 1).
+  // False = not taken.
+  using Send = std::function<bool(const bus::NodeId& peer, const std::string& chunk, std::uint64_t more)>;
 
   explicit SnapshotServer(const registry::Registry& registry) : registry_(registry) {}
 
@@ -44,7 +47,10 @@ class SnapshotServer {
   struct Stream {
     registry::Registry::ScanCursor cursor;
     bool scanned = false;            // the pass is packed; what is left is in `pending`
-    std::deque<std::string> pending;  // packed, not yet taken by the bus
+    // Packed, not yet taken by the bus: each with the entries stored then
+    // that had not been packed before it.
+    std::deque<std::pair<std::string, std::uint64_t>> pending;
+    std::size_t packed = 0;  // entries packed so far
   };
   const registry::Registry& registry_;
   std::unordered_map<bus::NodeId, Stream> streams_;

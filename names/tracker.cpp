@@ -508,6 +508,13 @@ void Tracker::on_snapshot(const bus::Envelope& env) {
   if (chunks_in_.size() >= kMaxChunksIn)  // the peer is asked again once it owes nothing more
     return cluster_.reject_body(env, "too many snapshot chunks waiting to be merged");
   resync_.progress(env.sender, clock_.now());
+  // corr: about how many entries this chunk and the rest of the pass hold.
+  // Room for them now (they are mostly new to a joiner, mostly known to a
+  // peer back from a partition) spares the loop rehashing the whole table
+  // in the middle of the merge.
+  const std::size_t stored = registry_.size() + registry_.tombstones();
+  const std::size_t coming = static_cast<std::size_t>(std::min<uint64_t>(env.corr, kMaxReserve));
+  registry_.reserve(std::max(stored, coming) + std::max(stored, coming) / 8);
   chunks_in_.push_back({env.sender, std::string(env.body), env.corr == 0});
 }
 
@@ -576,8 +583,8 @@ void Tracker::tick() {
   // Replicas in and out, a chunk a turn each.
   if (!chunks_in_.empty()) merge_chunk();
   if (snapshots_.busy()) {
-    auto served = snapshots_.step([this](const bus::NodeId& peer, const std::string& chunk, bool last) {
-      return cluster_.send(peer, MessageType::sync_snapshot, chunk, last ? 0 : 1);
+    auto served = snapshots_.step([this](const bus::NodeId& peer, const std::string& chunk, uint64_t more) {
+      return cluster_.send(peer, MessageType::sync_snapshot, chunk, more);
     });
     for (const auto& peer : served) rebalance_to(peer);
   }

@@ -225,6 +225,8 @@ class Tracker {
   };
   std::deque<Chunk> chunks_in_;
   static constexpr std::size_t kMaxChunksIn = 256;
+  // The most table room a peer's snapshot hint may reserve.
+  static constexpr std::size_t kMaxReserve = 4u << 20;
   void merge_chunk();
   // What a peer sends after its snapshot (a handoff offer) must not overtake
   // the chunks still waiting here.

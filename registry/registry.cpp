@@ -67,6 +67,13 @@ Entry Registry::store(Table::iterator it, Entry entry) {
   return std::exchange(it->second, std::move(entry));
 }
 
+void Registry::reserve(std::size_t n) {
+  // Only ever grows: libstdc++'s reserve would rehash to fewer buckets too.
+  if (static_cast<double>(n) <= static_cast<double>(table_.bucket_count()) * table_.max_load_factor()) return;
+  std::unique_lock lock(table_lock_.mu);
+  table_.reserve(n);
+}
+
 std::optional<Location> Registry::locate(std::string_view name) const {
   std::shared_lock lock(table_lock_.mu);
   auto it = table_.find(name);

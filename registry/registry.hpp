@@ -118,6 +118,9 @@ class Registry {
     }
     return cursor.bucket < cursor.buckets;
   }
+  // Room for n stored versions (never less than there is), so that merging
+  // a big snapshot does not rehash the table (a stall) several times on the way.
+  void reserve(std::size_t n);
   std::size_t size() const { return live_; }  // live entries
   std::size_t tombstones() const { return table_.size() - live_; }
 

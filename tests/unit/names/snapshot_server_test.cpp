@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace zswarm::names {
 namespace {
@@ -26,6 +28,7 @@ registry::Entry named(const std::string& name, std::size_t args_bytes = 100) {
 
 struct Received {
   std::set<std::string> names;
+  std::vector<std::pair<uint64_t, std::size_t>> hints;  // per chunk: more, entries in it
   int chunks = 0;
   int lasts = 0;
   bool last_was_last = true;  // no chunk after the one marked last
@@ -42,8 +45,9 @@ struct SnapshotServerTest : ::testing::Test {
     for (int i = from; i < to; ++i) ASSERT_TRUE(reg.put(named(std::string("n").append(std::to_string(i))), "self").ok());
   }
   SnapshotServer::Send sender() {
-    return [this](const bus::NodeId& to, const std::string& chunk, bool last) {
+    return [this](const bus::NodeId& to, const std::string& chunk, uint64_t more) {
       if (refuse) return false;
+      const bool last = more == 0;
       auto entries = registry::decode_snapshot(chunk);
       EXPECT_TRUE(entries.ok());
       EXPECT_LE(chunk.size(), registry::kSnapshotChunkBytes + 4096) << "a chunk must fit a frame";
@@ -51,8 +55,10 @@ struct SnapshotServerTest : ::testing::Test {
       r.last_was_last = r.lasts == 0;
       ++r.chunks;
       r.lasts += last;
-      if (entries)
+      if (entries) {
         for (const auto& e : *entries) r.names.insert(e.name);
+        r.hints.emplace_back(more, entries->size());
+      }
       return true;
     };
   }
@@ -82,6 +88,15 @@ TEST_F(SnapshotServerTest, OneChunkAStepAndTheLastSaysSo) {
   EXPECT_EQ(r.chunks, steps) << "one chunk per step";
   EXPECT_EQ(r.lasts, 1);
   EXPECT_TRUE(r.last_was_last);
+  // Each chunk but the last says how many entries it and the rest hold (the
+  // receiver sizes its table by it); the table did not change meanwhile.
+  std::size_t rest = 20000;
+  for (std::size_t k = 0; k + 1 < r.hints.size(); ++k) {
+    EXPECT_EQ(r.hints[k].first, rest) << "chunk " << k;
+    rest -= r.hints[k].second;
+  }
+  EXPECT_EQ(r.hints.back().first, 0u);
+  EXPECT_EQ(r.hints.back().second, rest);
 }
 
 TEST_F(SnapshotServerTest, AnEmptyReplicaIsOneEmptyLastChunk) {
