@@ -97,13 +97,14 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
                       {"mailbox", w.mailbox_depth},
                       {"registered", w.registered}});
     reply(Json{{"ok", true}, {"workers", list}});
-  } else if (cmd == "start_local") {
-    auto r = node.start_local(name, req.value("plugin", ""), req.value("args", ""), req.value("policy", "permanent"));
-    reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", node.info().name + "/" + std::to_string(*r)}}
-            : error_json(r.error()));
+  } else if (cmd == "start_local") {  // the loop does not wait for init
+    node.start_local_async(name, req.value("plugin", ""), req.value("args", ""), req.value("policy", "permanent"),
+                           [&node, reply](Result<uint64_t, Error> r) {
+                             reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", node.info().name + "/" + std::to_string(*r)}}
+                                     : error_json(r.error()));
+                           });
   } else if (cmd == "stop_local") {
-    auto r = node.stop_local(name);
-    reply(r ? Json{{"ok", true}} : error_json(r.error()));
+    node.stop_local_async(name, [reply](Result<void, Error> r) { reply(r ? Json{{"ok", true}} : error_json(r.error())); });
   } else if (cmd == "register") {
     node.register_name_async(name, req.value("plugin", ""), req.value("args", ""), answer_with(reply, "ref"));
   } else if (cmd == "whereis") {

@@ -317,13 +317,35 @@ class NodeImpl final : public Node {
     return {};
   }
 
+  void start_local_async(const std::string& name, const std::string& plugin, const std::string& args,
+                         const std::string& policy, Done<uint64_t> done) override {
+    auto p = workers::parse_policy(policy);
+    if (!p) return done(fail(Error{Errc::bad_option, "policy must be permanent, transient or temporary"}));
+    if (!loop_->running()) return done(fail(Error{Errc::stopped, "the node has stopped"}));
+    // The pool is joined before the loop goes: the answer can always be posted.
+    supervisor_->start_async(workers::WorkerSpec{name, plugin, args, *p, {}},
+                             [loop = loop_.get(), done](workers::Result<uint64_t> r) {
+                               Result<uint64_t, Error> out = r ? Result<uint64_t, Error>(*r) : fail(r.error());
+                               loop->post([done, out] { done(out); });
+                             });
+  }
+  void stop_local_async(const std::string& name, Done<void> done) override {
+    on_loop(
+        [=, this] {
+          if (tracker_->owns(name)) return done(fail(Error{Errc::registered, name + " is registered: use unregister"}));
+          if (!supervisor_->stop_async(name)) return done(fail(Error{Errc::not_found, name}));
+          done({});
+        },
+        done);
+  }
+
   void wait() override { loop_->wait_stopped(); }
   bool stopped() const override { return !loop_->running(); }
 
  private:
   // Runs `start` on the loop: at once when already there, else posted.
-  template <class Start>
-  void on_loop(Start start, const Done<std::string>& done) {
+  template <class Start, class T>
+  void on_loop(Start start, const Done<T>& done) {
     if (!loop_->running()) return done(fail(Error{Errc::stopped, "the node has stopped"}));
     if (loop_->on_loop_thread()) return start();
     loop_->post(std::move(start));

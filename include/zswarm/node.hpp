@@ -239,6 +239,13 @@ class ZSWARM_API Node {
                                               const std::string& args = {},
                                               const std::string& policy = "permanent") = 0;
   virtual Result<void, Error> stop_local(const std::string& name) = 0;
+  // The same without waiting, for code on the loop thread (the control
+  // socket): init runs on the supervisor's pool, and a stopped worker ends
+  // after the callback it may be in (its name is free at once). `done` runs
+  // once, on the loop thread.
+  virtual void start_local_async(const std::string& name, const std::string& plugin, const std::string& args,
+                                 const std::string& policy, Done<uint64_t> done) = 0;
+  virtual void stop_local_async(const std::string& name, Done<void> done) = 0;
 };
 
 }  // namespace zswarm

@@ -318,6 +318,44 @@ TEST_F(NodeApi, LocalWorkersAndErrors) {
   EXPECT_EQ(a.register_name("", "echo").error().name(), "invalid_name");
 }
 
+#ifdef ZSWARM_TEST_FIXTURE_DIR
+// The control socket's start-local and stop-local take the asynchronous
+// forms: a slow init holds up neither the loop nor the answer to others.
+TEST_F(NodeApi, LocalStartAndStopNeverWaitOnTheLoop) {
+  base.plugin_path = {ZSWARM_TEST_PLUGIN_DIR, ZSWARM_TEST_FIXTURE_DIR};
+  Node& a = start("a");
+  std::promise<Result<uint64_t, Error>> started;
+  auto id = started.get_future();
+  a.start_local_async("lazy", "probe", "init_sleep 1000", "permanent",
+                      [&](Result<uint64_t, Error> r) { started.set_value(std::move(r)); });
+  std::chrono::steady_clock::duration slowest{};
+  while (id.wait_for(10ms) != std::future_status::ready) {
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(a.info().name.empty());  // through the loop
+    slowest = std::max(slowest, std::chrono::steady_clock::now() - t0);
+  }
+  EXPECT_LT(slowest, 500ms) << "the loop waited for init";
+  auto r = id.get();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_GT(*r, 0u);
+  std::promise<Result<void, Error>> stopped, missing;
+  auto s1 = stopped.get_future(), s2 = missing.get_future();
+  a.stop_local_async("lazy", [&](Result<void, Error> x) { stopped.set_value(std::move(x)); });
+  a.stop_local_async("lazy", [&](Result<void, Error> x) { missing.set_value(std::move(x)); });
+  ASSERT_EQ(s1.wait_for(5s), std::future_status::ready);
+  ASSERT_EQ(s2.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(s1.get().ok());
+  auto second = s2.get();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().name(), "not_found");
+  std::promise<Result<uint64_t, Error>> bad;
+  auto b = bad.get_future();
+  a.start_local_async("x", "probe", "fail_init", "permanent", [&](Result<uint64_t, Error> x) { bad.set_value(std::move(x)); });
+  ASSERT_EQ(b.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(b.get().error().name(), "init_failed");
+}
+#endif
+
 TEST_F(NodeApi, StartFailsClearly) {
   NodeOptions o = base;
   auto no_name = Node::start(o);
