@@ -1,55 +1,158 @@
 #include "bus/reactor.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <stdexcept>
+#include <system_error>
 
 namespace zswarm::bus {
+namespace {
+
+int epoll_ms(std::chrono::milliseconds timeout) {
+  if (timeout.count() < 0) return -1;
+  return static_cast<int>(std::min<std::chrono::milliseconds::rep>(timeout.count(), INT_MAX));
+}
+
+}  // namespace
+
+Reactor::Reactor() {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+}
+
+Reactor::~Reactor() { ::close(epfd_); }
 
 void Reactor::add(zmq::socket_ref socket, Handler on_readable) {
-  items_.push_back({socket.handle(), -1, std::make_shared<Handler>(std::move(on_readable))});
+  const int fd = socket.get(zmq::sockopt::fd);
+  watch(std::unique_ptr<Item>(new Item{socket.handle(), fd, true, false, std::move(on_readable)}));
 }
 
 void Reactor::add_fd(int fd, Handler on_readable) {
-  items_.push_back({nullptr, fd, std::make_shared<Handler>(std::move(on_readable))});
+  watch(std::unique_ptr<Item>(new Item{nullptr, fd, true, false, std::move(on_readable)}));
+}
+
+void Reactor::watch(std::unique_ptr<Item> item) {
+  // Room first, so nothing can throw once epoll holds the pointer.
+  items_.reserve(items_.size() + 1);
+  ready_.reserve(items_.size() + 1);
+  // Level-triggered: a plain fd a handler did not drain fires again, and a
+  // ZMQ_FD stays quiet once ZMQ_EVENTS has been read, so neither spins.
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = item.get();
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, item->fd, &ev) != 0)
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl add");
+  items_.push_back(std::move(item));
 }
 
 void Reactor::remove(zmq::socket_ref socket) {
   void* h = socket.handle();
-  erase_if([&](const Item& i) { return i.socket == h; });
+  unwatch([h](const Item& i) { return i.socket == h; });
 }
 
 void Reactor::remove_fd(int fd) {
-  erase_if([&](const Item& i) { return !i.socket && i.fd == fd; });
+  unwatch([fd](const Item& i) { return !i.socket && i.fd == fd; });
 }
 
 template <class Pred>
-void Reactor::erase_if(Pred pred) {
-  for (Item& i : items_)
-    if (pred(i)) *i.handler = nullptr;  // a dispatch under way must not call it
-  items_.erase(std::remove_if(items_.begin(), items_.end(), pred), items_.end());
+void Reactor::unwatch(Pred pred) {
+  bool found = false;
+  for (auto& i : items_) {
+    if (!i->live || !pred(*i)) continue;
+    // Fails only if the fd was closed first, which took it out of the set anyway.
+    (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, i->fd, nullptr);
+    i->live = false;
+    found = true;
+  }
+  if (!found) return;
+  // A dispatch under way may still hold the item (or be running its handler).
+  if (dispatching_) dead_items_ = true;
+  else compact();
+}
+
+void Reactor::compact() {
+  items_.erase(std::remove_if(items_.begin(), items_.end(), [](const auto& i) { return !i->live; }), items_.end());
+}
+
+void Reactor::queue_if_readable(Item& item) {
+  int events = 0;
+  size_t size = sizeof events;
+  if (zmq_getsockopt(item.socket, ZMQ_EVENTS, &events, &size) != 0) throw zmq::error_t();
+  if (events & ZMQ_POLLIN) {
+    item.queued = true;
+    ready_.push_back(&item);  // capacity reserved in watch()
+  }
+}
+
+void Reactor::collect(const epoll_event* events, int n) {
+  for (int k = 0; k < n; ++k) {
+    Item& item = *static_cast<Item*>(events[k].data.ptr);
+    if (item.queued) continue;
+    if (item.socket) {
+      queue_if_readable(item);  // the fd fired: only ZMQ_EVENTS says whether a message waits
+    } else {
+      // Readable, or in error or hung up: either way a read does not block
+      // and the handler must see it, or level-triggering would spin.
+      item.queued = true;
+      ready_.push_back(&item);
+    }
+  }
 }
 
 int Reactor::run_once(std::chrono::milliseconds timeout) {
-  std::vector<zmq::pollitem_t> poll;
-  poll.reserve(items_.size());
-  for (const Item& i : items_) poll.push_back({i.socket, i.socket ? 0 : i.fd, ZMQ_POLLIN, 0});
-  // Handlers may change items_, so hold on to what was polled.
-  std::vector<std::shared_ptr<Handler>> handlers;
-  handlers.reserve(items_.size());
-  for (const Item& i : items_) handlers.push_back(i.handler);
-
-  try {
-    zmq::poll(poll.data(), poll.size(), timeout);
-  } catch (const zmq::error_t& e) {
-    if (e.num() == EINTR) return 0;  // a signal; the caller loops
-    throw;
-  }
-  int ran = 0;
-  for (std::size_t k = 0; k < poll.size(); ++k) {
-    if ((poll[k].revents & ZMQ_POLLIN) && *handlers[k]) {
-      (*handlers[k])();
-      ++ran;
+  if (dispatching_) throw std::logic_error("Reactor::run_once called from a handler");
+  // Handlers may add and remove items: a removed one is only marked dead
+  // until the pass ends, so the pointers in ready_ stay valid.
+  struct Pass {
+    Reactor& r;
+    ~Pass() {  // also when a handler or ZMQ_EVENTS throws
+      for (Item* i : r.ready_) i->queued = false;
+      r.ready_.clear();
+      r.dispatching_ = false;
+      if (r.dead_items_) {
+        r.dead_items_ = false;
+        r.compact();
+      }
     }
+  } pass{*this};
+
+  // Before sleeping: whoever last touched a socket (a handler reading one
+  // message, a send at the end of a tick) may have consumed its fd's signal.
+  for (auto& i : items_)
+    if (i->socket) queue_if_readable(*i);
+
+  int wait_ms = ready_.empty() ? epoll_ms(timeout) : 0;
+  const auto start = wait_ms > 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  for (;;) {
+    int n = ::epoll_wait(epfd_, events_, kMaxEvents, wait_ms);
+    if (n < 0) {
+      if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+      n = 0;  // a signal: run what is ready, else the caller loops
+      wait_ms = 0;
+    }
+    collect(events_, n);
+    if (!ready_.empty() || wait_ms == 0) break;
+    // Woken with nothing to read (a socket's fd fires for connects and
+    // POLLOUT too): sleep out the rest of the timeout.
+    if (wait_ms > 0) {
+      const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - start);
+      if (left.count() <= 0) break;
+      wait_ms = epoll_ms(left);
+    }
+  }
+
+  dispatching_ = true;
+  int ran = 0;
+  // By index: a handler's add() may grow ready_'s capacity.
+  for (std::size_t k = 0; k < ready_.size(); ++k) {
+    Item* i = ready_[k];
+    if (!i->live) continue;
+    i->handler();
+    ++ran;
   }
   return ran;
 }
