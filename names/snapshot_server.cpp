@@ -5,7 +5,13 @@
 
 namespace zswarm::names {
 
-void SnapshotServer::start(const bus::NodeId& peer) { streams_[peer] = Stream{}; }
+void SnapshotServer::start(const bus::NodeId& peer, std::optional<std::string> owner) {
+  auto it = streams_.find(peer);
+  if (it != streams_.end() && !it->second.owner && owner) return;  // the whole pass holds the part
+  Stream s;
+  s.owner = std::move(owner);
+  streams_[peer] = std::move(s);
+}
 
 std::vector<bus::NodeId> SnapshotServer::step(const Send& send) {
   blocked_ = false;
@@ -15,14 +21,21 @@ std::vector<bus::NodeId> SnapshotServer::step(const Send& send) {
       // The chunk closes by size here, not inside the chunker, so it never
       // splits what one step packs.
       registry::SnapshotChunker chunker(std::numeric_limits<std::size_t>::max());
+      // The hint: what is stored and not yet packed (a part's size is not
+      // known ahead: 1, "more follow").
       const std::size_t stored = registry_.size() + registry_.tombstones();
-      const std::uint64_t rest = std::max<std::size_t>(1, stored > s.packed ? stored - s.packed : 1);
+      const std::uint64_t rest = s.owner ? 1 : std::max<std::size_t>(1, stored > s.packed ? stored - s.packed : 1);
+      std::size_t looked = 0;
       s.scanned = !registry_.scan(s.cursor, [&](const registry::Entry& e) {
-        chunker.add(e);
-        ++s.packed;
-        return chunker.bytes() < registry::kSnapshotChunkBytes && chunker.count() < kChunkEntries;
+        if (!s.owner || e.owner == *s.owner) {
+          chunker.add(e);
+          ++s.packed;
+        }
+        return chunker.bytes() < registry::kSnapshotChunkBytes && chunker.count() < kChunkEntries &&
+               ++looked < kScanPerStep;
       });
-      for (auto& c : chunker.finish()) s.pending.emplace_back(std::move(c), rest);
+      if (chunker.count() > 0 || s.scanned)  // a part's step may find nothing: no empty chunk mid-pass
+        for (auto& c : chunker.finish()) s.pending.emplace_back(std::move(c), rest);
     }
     while (!s.pending.empty()) {
       const bool last = s.scanned && s.pending.size() == 1;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -28,9 +29,11 @@ class SnapshotServer {
 
   explicit SnapshotServer(const registry::Registry& registry) : registry_(registry) {}
 
-  // Serves peer a whole pass; a pass already under way starts again from the
-  // top (the peer asked again: it may have lost a chunk).
-  void start(const bus::NodeId& peer);
+  // Serves peer a pass over the whole table, or with `owner` only the
+  // versions that name owner (what that node wrote). A pass already under
+  // way starts again from the top (the peer asked again: it may have lost a
+  // chunk), unless it is a whole one and this asks for a part.
+  void start(const bus::NodeId& peer, std::optional<std::string> owner = std::nullopt);
   void forget(const bus::NodeId& peer) { streams_.erase(peer); }
   bool busy() const { return !streams_.empty(); }
   // Did the last step leave a refused chunk behind (worth a short wait)?
@@ -42,6 +45,8 @@ class SnapshotServer {
   // Entries packed per chunk: below the hard limit, with room for the rest
   // of the hash bucket that crosses it.
   static constexpr std::size_t kChunkEntries = registry::kMaxSnapshotEntries - 256;
+  // Entries a step looks at for a part, packed or not: bounds the turn.
+  static constexpr std::size_t kScanPerStep = 4 * kChunkEntries;
 
  private:
   struct Stream {
@@ -51,6 +56,7 @@ class SnapshotServer {
     // that had not been packed before it.
     std::deque<std::pair<std::string, std::uint64_t>> pending;
     std::size_t packed = 0;  // entries packed so far
+    std::optional<std::string> owner;  // a part: only versions this owner wrote
   };
   const registry::Registry& registry_;
   std::unordered_map<bus::NodeId, Stream> streams_;

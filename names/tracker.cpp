@@ -31,12 +31,19 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
   if (!cluster_.options().observer) ring_.add_member(self_id_, cluster_.options().name);  // an observer owns nothing
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
   cluster_.on_gap([this](const bus::NodeId& peer, uint64_t) { request_sync(peer); });
-  // A peer's whole replica is asked for once its PUB reaches this node: a
-  // snapshot built after that, plus the deltas that follow, miss nothing
-  // (deltas published before the link was up are lost without a gap).
+  // Once a peer's PUB reaches this node, what it published before the link
+  // was up (lost without a gap) is asked for: a snapshot built after that,
+  // plus the deltas that follow, miss nothing. What a node publishes is what
+  // it writes, i.e. the versions it owns: from one peer (the first) this node
+  // takes the whole replica once, from every other only that owned part.
   cluster_.on_stream_start([this](const bus::NodeId& peer) {
+    streams_live_.insert(peer);
     resync_.reset(peer);  // even if it was asked a moment ago, before the link was live
-    request_sync(peer);
+    if (!whole_replica_ && (!primary_ || *primary_ == peer)) {
+      primary_ = peer;
+      return request_sync(peer);
+    }
+    request_sync(peer, /*owned=*/true);
   });
   using Handler = void (Tracker::*)(const bus::Envelope&);
   static constexpr std::pair<MessageType, Handler> kHandlers[] = {
@@ -501,7 +508,7 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
   // (corr 0) tells the peer it has everything. The offers follow it, so a
   // peer back from a partition resolves conflicts before any handoff.
   if (!req->snapshot) return rebalance_to(env.sender);
-  snapshots_.start(env.sender);
+  snapshots_.start(env.sender, req->owned ? std::optional<std::string>(self_id_) : std::nullopt);
 }
 
 void Tracker::on_snapshot(const bus::Envelope& env) {
@@ -537,6 +544,7 @@ void Tracker::merge_chunk() {
   for (const auto& e : *entries) apply_remote(e);
   if (!c.last) return;  // more chunks follow
   resync_.synced(c.sender);
+  if (!owned_only_.erase(c.sender)) whole_replica_ = true;
   reconcile();
 }
 
@@ -549,8 +557,13 @@ void Tracker::on_digest(const bus::Envelope& env) {
   if (!registry_.summary().dominates(*clock)) request_sync(env.sender);
 }
 
-void Tracker::request_sync(const bus::NodeId& peer) {
-  if (resync_.want(peer, clock_.now())) cluster_.send(peer, MessageType::sync_request, {});
+void Tracker::request_sync(const bus::NodeId& peer, bool owned) {
+  // A whole replica, once wanted, is not narrowed to a part until it came.
+  if (owned && resync_.is_owed(peer) && !owned_only_.count(peer)) owned = false;
+  if (owned) owned_only_.insert(peer);
+  else owned_only_.erase(peer);
+  if (resync_.want(peer, clock_.now()))
+    cluster_.send(peer, MessageType::sync_request, wire::encode(wire::SyncRequest{true, owned}));
 }
 
 void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
@@ -561,6 +574,19 @@ void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
   cluster_.log().warn("[tracker] {} exited ({}{}{}); unregistering it", exit.name,
                       workers::exit_reason_name(exit.reason), exit.detail.empty() ? "" : ": ", exit.detail);
   if (auto tomb = registry_.remove(exit.name, self_id_)) publish(*tomb);
+}
+
+void Tracker::forget_sync(const bus::NodeId& peer) {
+  streams_live_.erase(peer);
+  owned_only_.erase(peer);
+  resync_.forget(peer);
+  if (whole_replica_ || !primary_ || *primary_ != peer) return;
+  primary_.reset();
+  // Another live stream gives the whole replica instead (or the next to start).
+  if (!streams_live_.empty()) {
+    primary_ = *streams_live_.begin();
+    request_sync(*primary_);
+  }
 }
 
 Clock::time_point Tracker::next_deadline() const {
@@ -628,7 +654,7 @@ void Tracker::tick() {
     if (!m || m->state == discovery::MemberState::down || m->state == discovery::MemberState::left)
       resync_.forget(peer);
     else
-      request_sync(peer);
+      request_sync(peer, owned_only_.count(peer) > 0);
   }
 }
 

@@ -177,7 +177,11 @@ class Tracker {
   void deliver(const std::string& name, bool is_call, const std::string& message, int hops,
                Done<std::string> done);
   void apply_remote(const registry::Entry& incoming);
-  void request_sync(const bus::NodeId& peer);
+  // Asks peer for its whole replica, or (owned) only the versions it owns.
+  void request_sync(const bus::NodeId& peer, bool owned = false);
+  // A peer went away: forget what was asked of it, and if it was to send
+  // this node its first whole replica, ask another.
+  void forget_sync(const bus::NodeId& peer);
   void publish(const registry::Entry& e);
   void request(const bus::NodeId& target, bus::MessageType type, std::string body, Done<std::string> done,
                std::function<void()> retry = {});
@@ -214,6 +218,10 @@ class Tracker {
   // State that changes together, each with its own class and tests:
   Requests requests_;    // requests in flight: ids, deadlines, re-routing
   Resync resync_;        // replication: peers whose snapshot this node still needs
+  std::unordered_set<bus::NodeId> owned_only_;   // of those, the ones asked for their owned part only
+  std::unordered_set<bus::NodeId> streams_live_; // peers whose PUB stream reaches this node
+  std::optional<bus::NodeId> primary_;           // asked for this node's first whole replica
+  bool whole_replica_ = false;                   // a whole replica has been merged here
   HandoffAssembler assembler_;  // handoff: incoming offers that come in parts
   SnapshotServer snapshots_{registry_};  // replication: replicas being served, a chunk a turn
   // Snapshot chunks received, merged one a turn so a big replica does not

@@ -46,6 +46,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       requests_.target_gone(m.id, m.name + " went down");
       snapshot_sent_.erase(m.id);
       snapshots_.forget(m.id);
+      forget_sync(m.id);
       hello_seen_.erase(m.id);
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)

@@ -100,11 +100,12 @@ Result<RegisterRequest, DecodeError> decode_register_request(std::string_view bo
 }
 
 std::string encode(const SyncRequest& m) {
-  if (m.snapshot) return {};  // the default needs no body
-  msgpack::sbuffer b(16);
+  if (m.snapshot && !m.owned) return {};  // the default needs no body
+  msgpack::sbuffer b(24);
   Packer pk(b);
-  pk.pack_map(1);
-  str(pk, "snapshot"), pk.pack_false();
+  pk.pack_map(static_cast<uint32_t>(!m.snapshot) + static_cast<uint32_t>(m.owned));
+  if (m.owned) str(pk, "owned"), pk.pack_true();
+  if (!m.snapshot) str(pk, "snapshot"), pk.pack_false();
   return out(b);
 }
 
@@ -114,6 +115,7 @@ Result<SyncRequest, DecodeError> decode_sync_request(std::string_view body, uint
   auto seen = read_map(body, "sync_request", unknown_fields,
                        [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
                          if (k == "snapshot") return take(read_bool(v, "sync_request.snapshot"), m.snapshot, 1);
+                         if (k == "owned") return take(read_bool(v, "sync_request.owned"), m.owned, 2);
                          return 0u;
                        });
   if (!seen) return fail(seen.error());

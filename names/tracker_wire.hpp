@@ -30,6 +30,9 @@ inline constexpr std::size_t kMaxBodyElements = 64;
 // sender the names it owns on the ring, as after any sync_request).
 struct SyncRequest {
   bool snapshot = true;  // optional on the wire (default true)
+  // Optional (default false): only the versions the receiver owns, live or
+  // deleted, i.e. the ones it wrote and published.
+  bool owned = false;
 };
 
 struct RegisterRequest {  // 14

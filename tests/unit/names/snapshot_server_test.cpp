@@ -153,6 +153,37 @@ TEST_F(SnapshotServerTest, PeersAreServedSideBySideAndForgetStopsOne) {
   EXPECT_EQ(got[gone].chunks, 1);
 }
 
+TEST_F(SnapshotServerTest, APartHoldsOnlyTheOwnersVersionsTombstonesToo) {
+  for (int i = 0; i < 40000; ++i) {  // every 4th owned by "mine": far more than one step looks at
+    auto e = named(std::string("n").append(std::to_string(i)));
+    e.owner = i % 4 == 0 ? "mine" : "theirs";
+    ASSERT_TRUE(reg.put(std::move(e), "self").ok());
+  }
+  ASSERT_TRUE(reg.remove("n8", "self").has_value());  // a tombstone keeps its owner
+  server.start(peer, std::string("mine"));
+  run();
+  std::set<std::string> want;
+  for (int i = 0; i < 40000; i += 4) want.insert(std::string("n").append(std::to_string(i)));
+  const auto& r = got[peer];
+  EXPECT_EQ(r.names, want);
+  EXPECT_EQ(r.lasts, 1);
+  EXPECT_TRUE(r.last_was_last);
+  for (std::size_t k = 0; k + 1 < r.hints.size(); ++k) {
+    EXPECT_GT(r.hints[k].second, 0u) << "an empty chunk before the last";
+    EXPECT_EQ(r.hints[k].first, 1u) << "a part's size is not known ahead";
+  }
+}
+
+TEST_F(SnapshotServerTest, AWholePassIsNotNarrowedByARequestForAPart) {
+  fill(0, 8000);
+  server.start(peer);
+  server.step(sender());
+  server.start(peer, std::string("nobody"));  // the whole pass already holds it
+  run();
+  EXPECT_EQ(got[peer].names, names(0, 8000));
+  EXPECT_EQ(got[peer].lasts, 1);
+}
+
 TEST_F(SnapshotServerTest, TombstonesTravelToo) {
   fill(0, 100);
   ASSERT_TRUE(reg.remove("n7", "self").has_value());

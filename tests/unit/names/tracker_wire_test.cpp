@@ -95,6 +95,17 @@ TEST(TrackerWire, SyncRequestIsEmptyForAWholeReplicaAndAMapForAHello) {
   EXPECT_FALSE(decode_sync_request(hello + "x"));
 }
 
+TEST(TrackerWire, SyncRequestForTheOwnedPartIsOneKey) {
+  const std::string owned = encode(SyncRequest{true, true});
+  EXPECT_EQ(owned, std::string("\x81\xa5" "owned" "\xc3", 8));
+  auto back = decode_sync_request(owned);
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->snapshot);
+  EXPECT_TRUE(back->owned);
+  EXPECT_FALSE(decode_sync_request("")->owned);  // optional, default false
+  EXPECT_FALSE(decode_sync_request(std::string("\x81\xa5" "owned" "\x01", 8)));  // not a bool
+}
+
 TEST(TrackerWire, HandoffOfferRoundTripsWholeAndInParts) {
   HandoffOffer whole{"entry-bytes", "state", "state-bytes", 0, 1};
   auto w = decode_handoff_offer(encode(whole));

@@ -204,7 +204,12 @@ class CountingWire final : public bus::Transport {
     inner_->set_receiver([this, r = std::move(r)](bus::Inbound&& in) {
       if (in.kind != bus::Inbound::link_down)
         if (auto f = bus::decode_frame(in.frame))
-          for (const auto& e : f->messages) ++received[{e.sender, static_cast<int>(e.type)}];
+          for (const auto& e : f->messages) {
+            ++received[{e.sender, static_cast<int>(e.type)}];
+            if (e.type == bus::MessageType::sync_snapshot)
+              if (auto entries = registry::decode_snapshot(e.body))
+                for (const auto& entry : *entries) snapshot_entries[e.sender].push_back(entry.owner);
+          }
       r(std::move(in));
     });
   }
@@ -219,6 +224,7 @@ class CountingWire final : public bus::Transport {
     return n;
   }
   std::map<std::pair<bus::NodeId, int>, int> received;
+  std::map<bus::NodeId, std::vector<std::string>> snapshot_entries;  // sender -> owner of each entry sent
 
  private:
   std::unique_ptr<bus::Transport> inner_;
@@ -235,7 +241,7 @@ struct HealSim : Sim {
   }
 };
 
-TEST_F(HealSim, AJoinerIsHandedItsNamesByEveryPeerAndAsksForReplicasOnlyOnceLinksAreLive) {
+TEST_F(HealSim, AJoinerIsHandedItsNamesByEveryPeerAndTakesOneWholeReplicaOnceLinksAreLive) {
   auto& a = add_counted("a@h");
   auto& b = add_counted("b@h");
   auto& c = add_counted("c@h");
@@ -259,9 +265,22 @@ TEST_F(HealSim, AJoinerIsHandedItsNamesByEveryPeerAndAsksForReplicasOnlyOnceLink
   for (const auto& r : d.node->registered())
     if (r.owner == "d@h") gave.insert(before[r.name]);
   EXPECT_EQ(gave, (std::set<std::string>{"a@h", "b@h", "c@h"})) << "a peer did not hand over its names";
-  // Once each PUB reaches d, d asks that peer for its replica: one each.
+  // Once each PUB reaches d, d asks that peer for what it published before
+  // the link was up: the first for its whole replica (all 90 names), every
+  // other only for the versions it owns (one small chunk each).
   run_for(300ms);
-  for (auto* n : {&a, &b, &c}) EXPECT_EQ(wires["d@h"]->from(n->id, bus::MessageType::sync_snapshot), 1) << n->name;
+  int whole = 0;
+  for (auto* n : {&a, &b, &c}) {
+    EXPECT_EQ(wires["d@h"]->from(n->id, bus::MessageType::sync_snapshot), 1) << n->name;
+    const auto& owners = wires["d@h"]->snapshot_entries[n->id];
+    if (owners.size() == 90u) {
+      ++whole;
+      continue;
+    }
+    EXPECT_LT(owners.size(), 60u) << n->name;
+    for (const auto& o : owners) EXPECT_EQ(o, n->id.bytes()) << n->name << " sent a version it does not own";
+  }
+  EXPECT_EQ(whole, 1) << "one peer, and only one, sends the whole replica";
   EXPECT_EQ(d.node->registered().size(), 90u);
   for (auto& [name, count] : census()) EXPECT_EQ(count, 1) << name;
 }
