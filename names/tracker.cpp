@@ -127,6 +127,8 @@ bool Tracker::owns(const std::string& name) const {
   return e && e->owner == self_id_;
 }
 
+// Only versions this node owns are published (put and remove by their
+// owner): the owned part of a snapshot (protocol.md 5.6) relies on it.
 void Tracker::publish(const registry::Entry& e) { cluster_.publish(MessageType::registry_delta, registry::encode(e)); }
 
 void Tracker::request(const bus::NodeId& target, MessageType type, std::string body, Done<std::string> done,
