@@ -73,28 +73,8 @@ void VectorClock::merge(const VectorClock& other) {
 }
 
 Order VectorClock::compare(const VectorClock& other) const {
-  bool less = false;     // some counter of *this is below other's
-  bool greater = false;  // some counter of *this is above other's
-  auto a = entries_.begin();
-  auto b = other.entries_.begin();
-  while ((a != entries_.end() || b != other.entries_.end()) && !(less && greater)) {
-    if (b == other.entries_.end() || (a != entries_.end() && a->first < b->first)) {
-      greater = true;  // counters are never zero, so a present id beats an absent one
-      ++a;
-    } else if (a == entries_.end() || b->first < a->first) {
-      less = true;
-      ++b;
-    } else {
-      if (a->second < b->second) less = true;
-      if (a->second > b->second) greater = true;
-      ++a;
-      ++b;
-    }
-  }
-  if (less && greater) return Order::concurrent;
-  if (less) return Order::before;
-  if (greater) return Order::after;
-  return Order::equal;
+  auto read = [](const Pair& p) { return std::pair<std::string_view, Counter>(p.first, p.second); };
+  return detail::compare_dots(entries_, other.entries_, read, read);
 }
 
 bool VectorClock::dominates(const VectorClock& other) const {
