@@ -17,7 +17,7 @@ std::vector<bus::NodeId> SnapshotServer::step(const Send& send) {
       registry::SnapshotChunker chunker(std::numeric_limits<std::size_t>::max());
       const std::size_t stored = registry_.size() + registry_.tombstones();
       const std::uint64_t rest = std::max<std::size_t>(1, stored > s.packed ? stored - s.packed : 1);
-      s.scanned = !registry_.scan(s.cursor, [&](const registry::Entry& e) {
+      s.scanned = !registry_.scan(s.cursor, [&](const registry::EntryView& e) {
         chunker.add(e);
         ++s.packed;
         return chunker.bytes() < registry::kSnapshotChunkBytes && chunker.count() < kChunkEntries;

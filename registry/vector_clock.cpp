@@ -95,12 +95,14 @@ VectorClock merge(VectorClock a, const VectorClock& b) {
 
 void pack(msgpack::packer<msgpack::sbuffer>& packer, const VectorClock& clock) {
   packer.pack_array(static_cast<std::uint32_t>(clock.entries().size()));
-  for (const auto& [id, counter] : clock.entries()) {
-    packer.pack_array(2);
-    packer.pack_bin(static_cast<std::uint32_t>(id.size()));
-    packer.pack_bin_body(id.data(), static_cast<std::uint32_t>(id.size()));
-    packer.pack_uint64(counter);
-  }
+  for (const auto& [id, counter] : clock.entries()) detail::pack_dot(packer, id, counter);
+}
+
+void detail::pack_dot(msgpack::packer<msgpack::sbuffer>& packer, std::string_view id, VectorClock::Counter counter) {
+  packer.pack_array(2);
+  packer.pack_bin(static_cast<std::uint32_t>(id.size()));
+  packer.pack_bin_body(id.data(), static_cast<std::uint32_t>(id.size()));
+  packer.pack_uint64(counter);
 }
 
 std::string encode(const VectorClock& clock) {

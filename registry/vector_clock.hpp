@@ -126,6 +126,10 @@ Order compare_dots(const RangeA& a_run, const RangeB& b_run, ProjA proj_a, ProjB
 
 // Appends the wire form to a packer (to embed in a larger message).
 void pack(msgpack::packer<msgpack::sbuffer>& packer, const VectorClock& clock);
+namespace detail {
+// One [id, counter] pair of the wire form.
+void pack_dot(msgpack::packer<msgpack::sbuffer>& packer, std::string_view id, VectorClock::Counter counter);
+}  // namespace detail
 // The wire form on its own.
 std::string encode(const VectorClock& clock);
 // Strict decoders: bounded allocation, an error value for any bad input.

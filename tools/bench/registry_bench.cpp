@@ -59,7 +59,7 @@ void BM_Whereis(benchmark::State& state) {
   const Registry& registry = filled_registry(names);
   std::size_t i = 0;
   for (auto _ : state) {
-    const Entry* e = registry.lookup(names[i]);
+    auto e = registry.lookup(names[i]);
     benchmark::DoNotOptimize(e);
     i = (i + 7919) % names.size();
   }
@@ -76,7 +76,7 @@ void BM_WhereisLatency(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     auto t0 = zswarm::bench::now_ns();
-    const Entry* e = registry.lookup(names[i]);
+    auto e = registry.lookup(names[i]);
     benchmark::DoNotOptimize(e);
     samples.add(zswarm::bench::now_ns() - t0);
     i = (i + 7919) % names.size();
