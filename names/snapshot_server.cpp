@@ -26,7 +26,7 @@ std::vector<bus::NodeId> SnapshotServer::step(const Send& send) {
       const std::size_t stored = registry_.size() + registry_.tombstones();
       const std::uint64_t rest = s.owner ? 1 : std::max<std::size_t>(1, stored > s.packed ? stored - s.packed : 1);
       std::size_t looked = 0;
-      s.scanned = !registry_.scan(s.cursor, [&](const registry::Entry& e) {
+      s.scanned = !registry_.scan(s.cursor, [&](const registry::EntryView& e) {
         if (!s.owner || e.owner == *s.owner) {
           chunker.add(e);
           ++s.packed;

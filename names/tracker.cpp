@@ -72,7 +72,7 @@ Tracker::~Tracker() { *alive_ = false; }
 
 // --- helpers -----------------------------------------------------------------
 
-std::string Tracker::ref(const registry::Entry& e) const {
+std::string Tracker::ref(const registry::EntryView& e) const {
   return (e.owner_name.empty() ? member_name(e.owner) : e.owner_name) + "/" + std::to_string(e.worker);
 }
 
@@ -123,7 +123,7 @@ Result<void, Error> Tracker::check_name(const std::string& name) const {
 }
 
 bool Tracker::owns(const std::string& name) const {
-  const auto* e = registry_.lookup(name);
+  auto e = registry_.lookup(name);
   return e && e->owner == self_id_;
 }
 
@@ -185,7 +185,7 @@ Result<void, Error> Tracker::check_send(const std::string& name, const std::stri
 
 std::vector<RegisteredName> Tracker::registered() const {
   std::vector<RegisteredName> out;
-  for (const auto* e : registry_.list()) out.push_back({e->name, ref(*e), member_name(e->owner), e->plugin});
+  for (const auto& e : registry_.list()) out.push_back({e.name, ref(e), member_name(e.owner), e.plugin});
   return out;  // list() is sorted by name
 }
 
@@ -199,7 +199,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
     return done(fail(Error{Errc::too_large, "args have at most " + std::to_string(registry::kMaxArgsBytes) + " bytes"}));
   if (leaving_) return done(fail(Error{Errc::node_leaving, "this node is leaving the cluster"}));
   cluster_.log().info("[tracker] registering {} as process started by {} with args [{}]", name, plugin, args);
-  if (const auto* e = registry_.lookup(name)) {
+  if (auto e = registry_.lookup(name)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
     return done(fail(Error{Errc::already_registered, ref(*e)}));
   }
@@ -227,7 +227,7 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
 
 void Tracker::register_here(const std::string& name, const std::string& plugin, const std::string& args,
                             const char* why, Started done) {
-  if (const auto* e = registry_.lookup(name); e && e->owner != self_id_ && !owner_gone(e->owner)) {
+  if (auto e = registry_.lookup(name); e && e->owner != self_id_ && !owner_gone(e->owner)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
     return done(fail(Error{Errc::already_registered, ref(*e)}));
   } else if (e && e->owner == self_id_) {
@@ -247,7 +247,7 @@ void Tracker::run_here(registry::Entry fields, std::optional<std::string> state,
     return;
   }
   Starting& s = starting_[fields.name];
-  if (const auto* stored = registry_.find(fields.name)) s.seen = stored->clock;
+  if (auto stored = registry_.find(fields.name)) s.seen = stored->clock();
   s.done = std::move(done);
   // init runs on the pool; its answer comes back through the loop, maybe
   // after this tracker is gone.
@@ -286,8 +286,8 @@ void Tracker::started(const std::string& name, registry::Entry fields, workers::
     return finish(fail(Error{Errc::node_leaving, "this node began to leave while " + name + " started"}));
   }
   // Another live node took the name while init ran: it keeps it.
-  const auto* now = registry_.find(name);
-  const bool changed = now && (!s.seen || now->clock != *s.seen);
+  auto now = registry_.find(name);
+  const bool changed = now && (!s.seen || now->clock() != *s.seen);
   if (changed && !now->tombstone && now->owner != self_id_ && !owner_gone(now->owner)) {
     cluster_.log().info("[tracker] {} was registered on {} while it started here; stopping it here", name,
                         member_name(now->owner));
@@ -333,7 +333,7 @@ void Tracker::on_register_request(const bus::Envelope& env) {
 void Tracker::on_register_reply(const bus::Envelope& env) { complete_answer(env); }
 
 void Tracker::unregister_name(const std::string& name, Done<std::string> done) {
-  const auto* e = registry_.lookup(name);
+  auto e = registry_.lookup(name);
   if (!e) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (e->owner == self_id_) return unregister_here(name, std::move(done));
   auto owner = bus::NodeId::from_bytes(e->owner);
@@ -343,7 +343,7 @@ void Tracker::unregister_name(const std::string& name, Done<std::string> done) {
 }
 
 void Tracker::unregister_here(const std::string& name, Done<std::string> done) {
-  const auto* e = registry_.lookup(name);
+  auto e = registry_.lookup(name);
   if (!e || e->owner != self_id_) return done(fail(Error{Errc::not_found, name + " is not registered here"}));
   std::string r = ref(*e);
   (void)supervisor_.stop_async(name);
@@ -391,7 +391,7 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
     hold->push_back({is_call, message, std::move(done)});
     return;
   }
-  const auto* e = registry_.lookup(name);
+  auto e = registry_.lookup(name);
   bool local = (e && e->owner == self_id_) || (!e && supervisor_.info(name).has_value());
   if (!e && !local) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (local) {
@@ -474,7 +474,7 @@ void Tracker::apply_remote(const registry::Entry& incoming) {
 void Tracker::stop_if_not_named(const std::string& name) {
   auto it = running_here_.find(name);
   if (it == running_here_.end() || handoffs_.count(name)) return;
-  const auto* e = registry_.lookup(name);
+  auto e = registry_.lookup(name);
   if (e && e->owner == self_id_ && e->worker == it->second) return;
   const uint64_t id = it->second;
   running_here_.erase(it);
@@ -571,7 +571,7 @@ void Tracker::request_sync(const bus::NodeId& peer, bool owned) {
 void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
   using R = workers::ExitReason;
   if (exit.reason == R::handoff || exit.reason == R::conflict || exit.reason == R::stopped) return;
-  const auto* e = registry_.lookup(exit.name);
+  auto e = registry_.lookup(exit.name);
   if (!e || e->owner != self_id_ || e->worker != exit.id) return;
   cluster_.log().warn("[tracker] {} exited ({}{}{}); unregistering it", exit.name,
                       workers::exit_reason_name(exit.reason), exit.detail.empty() ? "" : ": ", exit.detail);

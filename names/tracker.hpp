@@ -135,7 +135,7 @@ class Tracker {
   };
 
   std::string self() const { return self_id_; }
-  std::string ref(const registry::Entry& e) const;
+  std::string ref(const registry::EntryView& e) const;
   std::optional<bus::NodeId> ring_owner(const std::string& name) const;
   std::string member_name(const std::string& id) const;
   static std::string hex_prefix(const std::string& id);

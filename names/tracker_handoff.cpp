@@ -39,9 +39,9 @@ void Tracker::on_member(const MembershipEvent& ev) {
       ring_.remove_member(id);
       bool down = ev.kind == MembershipEvent::down;
       if (down)
-        for (const auto* e : registry_.entries_owned_by(id))
-          if (!e->tombstone)
-            cluster_.log().info("[tracker] lost connection to {} ({}) on {}, node is down", e->name, ref(*e), m.name);
+        for (const auto& e : registry_.entries_owned_by(id))
+          if (!e.tombstone)
+            cluster_.log().info("[tracker] lost connection to {} ({}) on {}, node is down", e.name, ref(e), m.name);
       // Requests waiting on it: re-route or fail now rather than at their deadline.
       requests_.target_gone(m.id, m.name + " went down");
       snapshot_sent_.erase(m.id);
@@ -77,8 +77,8 @@ void Tracker::reconcile() {
   std::unordered_set<std::string> alive{self_id_};
   for (const auto& id : cluster_.membership().alive()) alive.insert(id.bytes());
   std::vector<registry::Entry> orphans;
-  registry_.for_each_live([&](const registry::Entry& e) {
-    if (!alive.count(e.owner) && owner_gone(e.owner)) orphans.push_back(e);
+  registry_.for_each_live([&](const registry::EntryView& e) {
+    if (!alive.count(e.owner) && owner_gone(e.owner)) orphans.push_back(e.entry());
   });
   for (const auto& e : orphans) {
     auto owner = ring_owner(e.name);
@@ -94,10 +94,10 @@ void Tracker::rebalance_to(const bus::NodeId& newcomer) {
   std::string nid = newcomer.bytes();
   if (!ring_.contains(nid)) return;
   std::vector<registry::Entry> moving;
-  for (const auto* e : registry_.entries_owned_by(self_id_)) {
-    if (e->tombstone || handoffs_.count(e->name) || pinned_.count(e->name)) continue;
-    auto owner = ring_.owner(e->name);
-    if (owner && *owner == nid) moving.push_back(*e);
+  for (const auto& e : registry_.entries_owned_by(self_id_)) {
+    if (e.tombstone || handoffs_.count(e.name) || pinned_.count(e.name)) continue;
+    auto owner = ring_.owner(e.name);
+    if (owner && *owner == nid) moving.push_back(e.entry());
   }
   for (const auto& e : moving) offer(e, newcomer, false);
 }
@@ -143,7 +143,7 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
   const bool still_running = !h || h->kind == workers::HandoffKind::ignore;
   // Unregistered or moved meanwhile: nothing to hand off, and a worker still
   // running here for it must stop.
-  const auto* now_stored = registry_.lookup(name);
+  auto now_stored = registry_.lookup(name);
   if (!now_stored || now_stored->owner != self_id_ || now_stored->worker != e.worker) {
     cluster_.log().info("[tracker] not handing off {}: no longer registered here", name);
     drop_handoff(name);
@@ -284,8 +284,8 @@ void Tracker::leave(std::function<void()> done) {
   leave_deadline_ = clock_.now() + opts_.handoff_timeout;
   ring_.remove_member(self_id_);
   std::vector<registry::Entry> mine;
-  for (const auto* e : registry_.entries_owned_by(self_id_))
-    if (!e->tombstone && !handoffs_.count(e->name)) mine.push_back(*e);
+  for (const auto& e : registry_.entries_owned_by(self_id_))
+    if (!e.tombstone && !handoffs_.count(e.name)) mine.push_back(e.entry());
   for (const auto& e : mine) {
     auto target = ring_owner(e.name);
     if (!target) {

@@ -3,6 +3,7 @@
 #include <tuple>
 #include <utility>
 
+#include "registry/stored_entry.hpp"
 #include "registry/wire_util.hpp"
 
 namespace zswarm::registry {
@@ -145,7 +146,9 @@ Result<unsigned, DecodeError> read_field(std::string_view key, const msgpack::ob
 
 }  // namespace
 
-void pack(msgpack::packer<msgpack::sbuffer>& pk, const Entry& e) {
+void pack(msgpack::packer<msgpack::sbuffer>& pk, const Entry& e) { pack(pk, EntryView(e)); }
+
+void pack(msgpack::packer<msgpack::sbuffer>& pk, const EntryView& e) {
   pk.pack_map(10);
   pack_str(pk, "name");
   pack_str(pk, e.name);
@@ -171,7 +174,11 @@ void pack(msgpack::packer<msgpack::sbuffer>& pk, const Entry& e) {
   pk.pack_array(static_cast<std::uint32_t>(e.groups.size()));
   for (const auto& group : e.groups) pack_str(pk, group);
   pack_str(pk, "clock");
-  pack(pk, e.clock);
+  if (e.clock_) {
+    pack(pk, *e.clock_);
+  } else {
+    detail::pack(pk, *e.dots_, *e.pool_);
+  }
   pack_str(pk, "tombstone");
   if (e.tombstone) {
     pk.pack_true();
@@ -195,7 +202,9 @@ std::string encode_snapshot(const std::vector<Entry>& entries) {
   return std::string(buffer.data(), buffer.size());
 }
 
-void SnapshotChunker::add(const Entry& entry) {
+void SnapshotChunker::add(const Entry& entry) { add(EntryView(entry)); }
+
+void SnapshotChunker::add(const EntryView& entry) {
   msgpack::packer<msgpack::sbuffer> pk(body_);
   pack(pk, entry);
   if (++count_ == kMaxSnapshotEntries || body_.size() >= chunk_bytes_) close();

@@ -82,7 +82,12 @@ Result<void, DecodeError> validate(const Entry& entry);
 // Because it is a total order, "keep the winner" converges in any order.
 bool version_wins(const Entry& a, const Entry& b);
 
+// A stored version, borrowed from a Registry (registry/stored_entry.hpp).
+struct EntryView;
+
 void pack(msgpack::packer<msgpack::sbuffer>& packer, const Entry& entry);
+// The same wire form, read from a registry's stored version in place.
+void pack(msgpack::packer<msgpack::sbuffer>& packer, const EntryView& entry);
 std::string encode(const Entry& entry);
 std::string encode_snapshot(const std::vector<Entry>& entries);
 // The same entries as snapshot bodies of at most kMaxSnapshotEntries entries
@@ -97,6 +102,7 @@ class SnapshotChunker {
  public:
   explicit SnapshotChunker(std::size_t chunk_bytes = kSnapshotChunkBytes) : chunk_bytes_(chunk_bytes) {}
   void add(const Entry& entry);
+  void add(const EntryView& entry);
   // Closes the chunk being filled (an empty one if no chunk was made yet).
   std::vector<std::string> finish();
   // Bytes and entries in the open chunk.

@@ -19,52 +19,68 @@ std::string_view to_string(ApplyKind kind) {
   return "unknown";
 }
 
-std::size_t Registry::Hash::operator()(std::string_view s) const noexcept {
-  return std::hash<std::string_view>{}(s);
-}
-
-const Entry* Registry::find(std::string_view name) const {
+std::optional<EntryView> Registry::find(std::string_view name) const {
   auto it = table_.find(name);
-  return it == table_.end() ? nullptr : &it->second;
+  if (it == table_.end()) return std::nullopt;
+  return EntryView(it->first, it->second, pool_);
 }
 
-const Entry* Registry::lookup(std::string_view name) const {
-  const Entry* e = find(name);
-  return e != nullptr && !e->tombstone ? e : nullptr;
+std::optional<EntryView> Registry::lookup(std::string_view name) const {
+  auto it = table_.find(name);
+  if (it == table_.end() || it->second.tombstone) return std::nullopt;
+  return EntryView(it->first, it->second, pool_);
 }
 
-std::vector<const Entry*> Registry::list() const {
-  std::vector<const Entry*> out;
-  out.reserve(live_);
-  for (const auto& [name, entry] : table_) {
-    if (!entry.tombstone) out.push_back(&entry);
-  }
-  std::sort(out.begin(), out.end(), [](const Entry* a, const Entry* b) { return a->name < b->name; });
+std::vector<EntryView> Registry::sorted_views(std::vector<Table::const_iterator> its) const {
+  std::sort(its.begin(), its.end(), [](const auto& a, const auto& b) { return a->first < b->first; });
+  std::vector<EntryView> out;
+  out.reserve(its.size());
+  for (const auto& it : its) out.push_back(EntryView(it->first, it->second, pool_));
   return out;
 }
 
-std::vector<const Entry*> Registry::entries_owned_by(std::string_view member) const {
-  std::vector<const Entry*> out;
-  for (const auto& [name, entry] : table_) {
-    if (!entry.tombstone && entry.owner == member) out.push_back(&entry);
-  }
-  std::sort(out.begin(), out.end(), [](const Entry* a, const Entry* b) { return a->name < b->name; });
-  return out;
+std::vector<EntryView> Registry::list() const {
+  std::vector<Table::const_iterator> its;
+  its.reserve(live_);
+  for (auto it = table_.begin(); it != table_.end(); ++it)
+    if (!it->second.tombstone) its.push_back(it);
+  return sorted_views(std::move(its));
+}
+
+std::vector<EntryView> Registry::entries_owned_by(std::string_view member) const {
+  auto id = pool_.find(member);
+  if (!id) return {};  // no stored entry names it
+  std::vector<Table::const_iterator> its;
+  for (auto it = table_.begin(); it != table_.end(); ++it)
+    if (!it->second.tombstone && it->second.owner == *id) its.push_back(it);
+  return sorted_views(std::move(its));
 }
 
 std::vector<Entry> Registry::snapshot() const {
+  std::vector<Table::const_iterator> its;
+  its.reserve(table_.size());
+  for (auto it = table_.begin(); it != table_.end(); ++it) its.push_back(it);
+  std::sort(its.begin(), its.end(), [](const auto& a, const auto& b) { return a->first < b->first; });
   std::vector<Entry> out;
-  out.reserve(table_.size());
-  for (const auto& [name, entry] : table_) out.push_back(entry);
-  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  out.reserve(its.size());
+  for (const auto& it : its) out.push_back(EntryView(it->first, it->second, pool_).entry());
   return out;
 }
 
-Entry Registry::store(Table::iterator it, Entry entry) {
+void Registry::store(Table::iterator it, const Entry& entry) {
   if (it->second.tombstone && !entry.tombstone) ++live_;
   if (!it->second.tombstone && entry.tombstone) --live_;
   std::unique_lock lock(table_lock_.mu);
-  return std::exchange(it->second, std::move(entry));
+  // The new record first: strings both versions name stay pooled.
+  detail::Record record = detail::compact(entry, pool_, &it->second);
+  detail::release(it->second, pool_);
+  it->second = std::move(record);
+}
+
+void Registry::insert(const Entry& entry) {
+  std::unique_lock lock(table_lock_.mu);
+  table_.emplace(entry.name, detail::compact(entry, pool_));
+  if (!entry.tombstone) ++live_;
 }
 
 void Registry::reserve(std::size_t n) {
@@ -78,7 +94,8 @@ std::optional<Location> Registry::locate(std::string_view name) const {
   std::shared_lock lock(table_lock_.mu);
   auto it = table_.find(name);
   if (it == table_.end() || it->second.tombstone) return std::nullopt;
-  return Location{it->second.owner, it->second.owner_name, it->second.worker};
+  const detail::Record& r = it->second;
+  return Location{pool_[r.owner], pool_[r.owner_name], r.worker};
 }
 
 Result<Entry, DecodeError> Registry::put(Entry fields, std::string_view self) {
@@ -86,18 +103,16 @@ Result<Entry, DecodeError> Registry::put(Entry fields, std::string_view self) {
     return detail::error(DecodeErrc::invalid_value, "self");
   }
   auto it = table_.find(fields.name);
-  fields.clock = it != table_.end() ? it->second.clock : VectorClock{};
+  fields.clock = it != table_.end() ? detail::expand(it->second.clock, pool_) : VectorClock{};
   fields.clock.increment(self, summary_.get(self) + 1);
   fields.tombstone = false;
   auto valid = validate(fields);
   if (!valid) return fail(valid.error());
   summary_.merge(fields.clock);
   if (it == table_.end()) {
-    std::unique_lock lock(table_lock_.mu);
-    table_.emplace(fields.name, fields);
-    ++live_;
+    insert(fields);
   } else {
-    (void)store(it, fields);
+    store(it, fields);
   }
   return fields;
 }
@@ -108,7 +123,7 @@ std::optional<Entry> Registry::remove(std::string_view name, std::string_view se
       self.size() > VectorClock::kMaxIdBytes) {
     return std::nullopt;
   }
-  Entry tomb = it->second;
+  Entry tomb = EntryView(it->first, it->second, pool_).entry();
   tomb.tombstone = true;
   // The payload is dead weight in a tombstone; owner and worker stay, to say
   // what was deleted.
@@ -117,7 +132,7 @@ std::optional<Entry> Registry::remove(std::string_view name, std::string_view se
   tomb.groups.clear();
   tomb.clock.increment(self, summary_.get(self) + 1);
   summary_.merge(tomb.clock);
-  (void)store(it, tomb);
+  store(it, tomb);
   return tomb;
 }
 
@@ -129,32 +144,31 @@ ApplyResult Registry::apply(const Entry& incoming) {
   if (it == table_.end()) {
     // A tombstone for an unknown name is kept too: it must still beat an
     // older live version that may arrive later.
-    {
-      std::unique_lock lock(table_lock_.mu);
-      table_.emplace(incoming.name, incoming);
-    }
-    if (!incoming.tombstone) ++live_;
+    insert(incoming);
     result.kind = ApplyKind::inserted;
     return result;
   }
-  Entry& current = it->second;
-  const Order order = incoming.clock.compare(current.clock);
-  if (order == Order::before || (order == Order::equal && incoming == current)) {
+  const EntryView current(it->first, it->second, pool_);
+  const Order order = detail::compare(incoming.clock, it->second.clock, pool_);
+  if (order == Order::before || (order == Order::equal && current == incoming)) {
     return result;  // stale
   }
   if (order == Order::after) {
     result.kind = ApplyKind::updated;
-    result.previous = store(it, incoming);
+    result.previous = current.entry();
+    store(it, incoming);
     return result;
   }
   // Concurrent (or, through a bug elsewhere, equal clocks on different
   // content): the total order picks the same winner on every replica.
   result.kind = ApplyKind::conflict;
-  if (version_wins(incoming, current)) {
-    result.loser = store(it, incoming);
+  Entry stored = current.entry();
+  if (version_wins(incoming, stored)) {
+    store(it, incoming);
+    result.loser = std::move(stored);
     result.winner = incoming;
   } else {
-    result.winner = current;
+    result.winner = std::move(stored);
     result.loser = incoming;
   }
   return result;
@@ -205,12 +219,20 @@ std::size_t Registry::collect_garbage(const std::vector<std::string>& live_membe
     views.push_back(&it->second);
   }
   std::unique_lock lock(table_lock_.mu);
-  return std::erase_if(table_, [&](const auto& kv) {
-    const Entry& e = kv.second;
-    return e.tombstone && std::all_of(views.begin(), views.end(), [&](const VectorClock* v) {
-             return v->dominates(e.clock);
-           });
-  });
+  std::size_t purged = 0;
+  for (auto it = table_.begin(); it != table_.end();) {
+    const detail::Record& r = it->second;
+    if (r.tombstone && std::all_of(views.begin(), views.end(), [&](const VectorClock* v) {
+          return detail::dominates(*v, r.clock, pool_);
+        })) {
+      detail::release(r, pool_);
+      it = table_.erase(it);
+      ++purged;
+    } else {
+      ++it;
+    }
+  }
+  return purged;
 }
 
 }  // namespace zswarm::registry

@@ -19,10 +19,16 @@
 // on a sequence gap first). Otherwise a dominated summary may hide a missed
 // delete, or a late delta may resurrect a purged name.
 //
+// Entries are stored compact (registry/stored_entry.hpp: pooled strings,
+// inline dots, the name once, as the key): ~180 heap bytes per name where
+// a table of Entry values took ~510 (BM_RegistryMemoryPerName). Readers get
+// EntryView, a borrowed Entry; put, apply and snapshot take and give Entry
+// values, as the wire does.
+//
 // One writer: its owner (the name service, on the node's event loop)
 // serialises every call but locate(), which any thread may make at any time
-// (the writer holds a lock only while it changes the table).
-// Pointers and references returned stay valid until the next mutation.
+// (the writer holds a lock only while it changes the table or the pool).
+// Views and references returned stay valid until the next mutation.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +42,7 @@
 
 #include "registry/decode_error.hpp"
 #include "registry/entry.hpp"
+#include "registry/stored_entry.hpp"
 #include "registry/vector_clock.hpp"
 #include "zswarm/result.hpp"
 
@@ -78,25 +85,26 @@ class Registry {
   // Thread-safe, from any thread: where the live entry for name runs.
   std::optional<Location> locate(std::string_view name) const;
 
-  // The live entry for name, or nullptr (unknown or deleted). O(1) average.
-  const Entry* lookup(std::string_view name) const;
-  // The stored version including tombstones, or nullptr.
-  const Entry* find(std::string_view name) const;
+  // The live entry for name, or nullopt (unknown or deleted). O(1) average,
+  // allocates nothing.
+  std::optional<EntryView> lookup(std::string_view name) const;
+  // The stored version including tombstones, or nullopt.
+  std::optional<EntryView> find(std::string_view name) const;
   // Live entries sorted by name.
-  std::vector<const Entry*> list() const;
+  std::vector<EntryView> list() const;
   // Every live entry, in no particular order: for scans that need no sort.
   template <class F>
   void for_each_live(F&& f) const {
-    for (const auto& [name, entry] : table_)
-      if (!entry.tombstone) f(entry);
+    for (const auto& [name, record] : table_)
+      if (!record.tombstone) f(EntryView(name, record, pool_));
   }
-  // Live entries whose owner is member (for failover and handoff).
-  std::vector<const Entry*> entries_owned_by(std::string_view member) const;
+  // Live entries whose owner is member (for failover and handoff), by name.
+  std::vector<EntryView> entries_owned_by(std::string_view member) const;
   // Every stored version, tombstones included, sorted by name: what a peer
   // needs to repair its replica with merge_snapshot().
   std::vector<Entry> snapshot() const;
-  // A resumable pass over every stored version (tombstones too), for a
-  // snapshot served a piece at a time: visits whole hash buckets from
+  // A resumable pass over every stored version (tombstones too), as views,
+  // for a snapshot served a piece at a time: visits whole hash buckets from
   // `cursor` on, stops after the bucket in which `visit` returned false,
   // and returns whether the pass has more. The table may change between
   // calls: a rehash restarts the pass (a merge takes a version twice without
@@ -112,7 +120,7 @@ class Registry {
     while (cursor.bucket < cursor.buckets) {
       bool more = true;
       for (auto it = table_.begin(cursor.bucket); it != table_.end(cursor.bucket); ++it)
-        more = visit(it->second) && more;
+        more = visit(EntryView(it->first, it->second, pool_)) && more;
       ++cursor.bucket;
       if (!more) break;
     }
@@ -123,6 +131,10 @@ class Registry {
   void reserve(std::size_t n);
   std::size_t size() const { return live_; }  // live entries
   std::size_t tombstones() const { return table_.size() - live_; }
+  // Distinct strings (owner ids and names, plugins, clock ids) the stored
+  // entries share, and the pool slots ever used: for tests and benches.
+  std::size_t pooled_strings() const { return pool_.size(); }
+  std::size_t pool_slots() const { return pool_.slots(); }
 
   // --- local writes: return the version to publish as a delta -------------
 
@@ -157,18 +169,17 @@ class Registry {
                               std::string_view self = {});
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept;
-  };
-  using Table = std::unordered_map<std::string, Entry, Hash, std::equal_to<>>;
+  using Table = std::unordered_map<std::string, detail::Record, detail::StringHash, std::equal_to<>>;
 
-  // Replaces the stored version, keeping live_ right; returns the old one.
-  Entry store(Table::iterator it, Entry entry);
+  // Sorted by name.
+  std::vector<EntryView> sorted_views(std::vector<Table::const_iterator> its) const;
+  // Replaces the stored version by entry, keeping live_ and the pool right.
+  void store(Table::iterator it, const Entry& entry);
+  void insert(const Entry& entry);
 
-  // The writer changes table_ only under an exclusive lock, and locate()
-  // reads it under a shared one; the writer's own reads need no lock. A
-  // copy of the registry gets a lock of its own.
+  // The writer changes table_ and pool_ only under an exclusive lock, and
+  // locate() reads them under a shared one; the writer's own reads need no
+  // lock. A copy of the registry gets a lock of its own.
   struct TableLock {
     mutable std::shared_mutex mu;
     TableLock() = default;
@@ -176,10 +187,11 @@ class Registry {
     TableLock& operator=(const TableLock&) { return *this; }
   };
   TableLock table_lock_;
+  detail::StringPool pool_;
   Table table_;
   std::size_t live_ = 0;
   VectorClock summary_;
-  std::unordered_map<std::string, VectorClock, Hash, std::equal_to<>> seen_;
+  std::unordered_map<std::string, VectorClock, detail::StringHash, std::equal_to<>> seen_;
 };
 
 }  // namespace zswarm::registry

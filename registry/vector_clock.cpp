@@ -73,28 +73,8 @@ void VectorClock::merge(const VectorClock& other) {
 }
 
 Order VectorClock::compare(const VectorClock& other) const {
-  bool less = false;     // some counter of *this is below other's
-  bool greater = false;  // some counter of *this is above other's
-  auto a = entries_.begin();
-  auto b = other.entries_.begin();
-  while ((a != entries_.end() || b != other.entries_.end()) && !(less && greater)) {
-    if (b == other.entries_.end() || (a != entries_.end() && a->first < b->first)) {
-      greater = true;  // counters are never zero, so a present id beats an absent one
-      ++a;
-    } else if (a == entries_.end() || b->first < a->first) {
-      less = true;
-      ++b;
-    } else {
-      if (a->second < b->second) less = true;
-      if (a->second > b->second) greater = true;
-      ++a;
-      ++b;
-    }
-  }
-  if (less && greater) return Order::concurrent;
-  if (less) return Order::before;
-  if (greater) return Order::after;
-  return Order::equal;
+  auto read = [](const Pair& p) { return std::pair<std::string_view, Counter>(p.first, p.second); };
+  return detail::compare_dots(entries_, other.entries_, read, read);
 }
 
 bool VectorClock::dominates(const VectorClock& other) const {
@@ -115,12 +95,14 @@ VectorClock merge(VectorClock a, const VectorClock& b) {
 
 void pack(msgpack::packer<msgpack::sbuffer>& packer, const VectorClock& clock) {
   packer.pack_array(static_cast<std::uint32_t>(clock.entries().size()));
-  for (const auto& [id, counter] : clock.entries()) {
-    packer.pack_array(2);
-    packer.pack_bin(static_cast<std::uint32_t>(id.size()));
-    packer.pack_bin_body(id.data(), static_cast<std::uint32_t>(id.size()));
-    packer.pack_uint64(counter);
-  }
+  for (const auto& [id, counter] : clock.entries()) detail::pack_dot(packer, id, counter);
+}
+
+void detail::pack_dot(msgpack::packer<msgpack::sbuffer>& packer, std::string_view id, VectorClock::Counter counter) {
+  packer.pack_array(2);
+  packer.pack_bin(static_cast<std::uint32_t>(id.size()));
+  packer.pack_bin_body(id.data(), static_cast<std::uint32_t>(id.size()));
+  packer.pack_uint64(counter);
 }
 
 std::string encode(const VectorClock& clock) {

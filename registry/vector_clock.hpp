@@ -84,8 +84,52 @@ class VectorClock {
 
 VectorClock merge(VectorClock a, const VectorClock& b);
 
+namespace detail {
+// VectorClock::compare over any two runs of dots sorted by id, each element
+// read as (id, counter) through its projection: one linear pass.
+template <class RangeA, class RangeB, class ProjA, class ProjB>
+Order compare_dots(const RangeA& a_run, const RangeB& b_run, ProjA proj_a, ProjB proj_b) {
+  bool less = false;     // some counter of a is below b's
+  bool greater = false;  // some counter of a is above b's
+  auto a = a_run.begin();
+  auto b = b_run.begin();
+  while ((a != a_run.end() || b != b_run.end()) && !(less && greater)) {
+    if (b == b_run.end()) {
+      greater = true;  // counters are never zero, so a present id beats an absent one
+      ++a;
+    } else if (a == a_run.end()) {
+      less = true;
+      ++b;
+    } else {
+      const auto [a_id, a_counter] = proj_a(*a);
+      const auto [b_id, b_counter] = proj_b(*b);
+      if (a_id < b_id) {
+        greater = true;
+        ++a;
+      } else if (b_id < a_id) {
+        less = true;
+        ++b;
+      } else {
+        if (a_counter < b_counter) less = true;
+        if (a_counter > b_counter) greater = true;
+        ++a;
+        ++b;
+      }
+    }
+  }
+  if (less && greater) return Order::concurrent;
+  if (less) return Order::before;
+  if (greater) return Order::after;
+  return Order::equal;
+}
+}  // namespace detail
+
 // Appends the wire form to a packer (to embed in a larger message).
 void pack(msgpack::packer<msgpack::sbuffer>& packer, const VectorClock& clock);
+namespace detail {
+// One [id, counter] pair of the wire form.
+void pack_dot(msgpack::packer<msgpack::sbuffer>& packer, std::string_view id, VectorClock::Counter counter);
+}  // namespace detail
 // The wire form on its own.
 std::string encode(const VectorClock& clock);
 // Strict decoders: bounded allocation, an error value for any bad input.

@@ -1,6 +1,7 @@
 // Fuzz target: registry Entry and snapshot decoders, then Registry::apply on
 // whatever decodes. Any input must give a value or an error value; decoded
-// entries must be valid and survive a round trip unchanged.
+// entries must be valid and survive a round trip unchanged, through the
+// wire and through the registry's stored form.
 #include "hostile.hpp"
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)r.apply(*entry);
     (void)r.apply(*entry);  // idempotent: a second apply is stale
     if (r.snapshot().size() != 1) std::abort();
+    auto stored = r.find(entry->name);  // the compact form gives back every field
+    if (!stored || !(*stored == *entry) || !(stored->entry() == *entry)) std::abort();
   }
   if (auto snapshot = reg::decode_snapshot(bytes)) {
     auto again = reg::decode_snapshot(reg::encode_snapshot(*snapshot));

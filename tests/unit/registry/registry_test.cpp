@@ -32,11 +32,11 @@ Entry version(const std::string& name, const std::string& owner, VectorClock clo
 
 TEST(Registry, PutLookupRemove) {
   Registry r;
-  EXPECT_EQ(r.lookup("x"), nullptr);
+  EXPECT_EQ(r.lookup("x"), std::nullopt);
   auto put = r.put(fields("x", "a"), "a");
   ASSERT_TRUE(put.ok());
   EXPECT_EQ(put->clock, (VectorClock{{"a", 1}}));
-  ASSERT_NE(r.lookup("x"), nullptr);
+  ASSERT_NE(r.lookup("x"), std::nullopt);
   EXPECT_EQ(*r.lookup("x"), *put);
   EXPECT_EQ(r.size(), 1u);
 
@@ -51,8 +51,8 @@ TEST(Registry, PutLookupRemove) {
   EXPECT_TRUE(tomb->args.empty());
   EXPECT_EQ(tomb->owner, "a");  // says what was deleted
   EXPECT_EQ(tomb->clock, (VectorClock{{"a", 3}}));
-  EXPECT_EQ(r.lookup("x"), nullptr);
-  ASSERT_NE(r.find("x"), nullptr);
+  EXPECT_EQ(r.lookup("x"), std::nullopt);
+  ASSERT_NE(r.find("x"), std::nullopt);
   EXPECT_EQ(r.size(), 1u);
   EXPECT_EQ(r.tombstones(), 1u);
   EXPECT_FALSE(r.remove("x", "a").has_value());
@@ -89,11 +89,11 @@ TEST(Registry, ListAndOwnership) {
   ASSERT_TRUE(r.remove("c", "m1").has_value());
   auto live = r.list();
   ASSERT_EQ(live.size(), 2u);
-  EXPECT_EQ(live[0]->name, "a");
-  EXPECT_EQ(live[1]->name, "b");
+  EXPECT_EQ(live[0].name, "a");
+  EXPECT_EQ(live[1].name, "b");
   auto owned = r.entries_owned_by("m1");
   ASSERT_EQ(owned.size(), 1u);  // c is deleted
-  EXPECT_EQ(owned[0]->name, "b");
+  EXPECT_EQ(owned[0].name, "b");
   EXPECT_EQ(r.snapshot().size(), 3u);
 }
 
@@ -113,15 +113,15 @@ TEST(Registry, ApplyKinds) {
   // A tombstone for an unknown name is kept, so an older live version that
   // arrives later cannot resurrect the name.
   EXPECT_EQ(r.apply(version("y", "a", {{"a", 7}}, true)).kind, ApplyKind::inserted);
-  EXPECT_EQ(r.lookup("y"), nullptr);
+  EXPECT_EQ(r.lookup("y"), std::nullopt);
   EXPECT_EQ(r.apply(version("y", "a", {{"a", 6}})).kind, ApplyKind::stale);
-  EXPECT_EQ(r.lookup("y"), nullptr);
+  EXPECT_EQ(r.lookup("y"), std::nullopt);
   EXPECT_EQ(r.size(), 1u);
   EXPECT_EQ(r.tombstones(), 1u);
 
   // An entry with no clock carries no version: ignored.
   EXPECT_EQ(r.apply(version("z", "a", {})).kind, ApplyKind::stale);
-  EXPECT_EQ(r.find("z"), nullptr);
+  EXPECT_EQ(r.find("z"), std::nullopt);
   EXPECT_EQ(r.summary(), (VectorClock{{"a", 7}, {"b", 4}}));
 }
 
@@ -321,7 +321,7 @@ TEST(RegistryGc, PurgesTombstonesOnlyOnceEveryLiveMemberHasSeenThem) {
   (void)c.apply(*tomb);
   a.note_seen("c", c.summary());
   EXPECT_EQ(a.collect_garbage(live, "a"), 1u);
-  EXPECT_EQ(a.find("x"), nullptr);
+  EXPECT_EQ(a.find("x"), std::nullopt);
   EXPECT_EQ(a.tombstones(), 0u);
 }
 
