@@ -16,7 +16,9 @@ void SnapshotServer::start(const bus::NodeId& peer, std::optional<std::string> o
 std::vector<bus::NodeId> SnapshotServer::step(const Send& send) {
   blocked_ = false;
   std::vector<bus::NodeId> finished;
-  for (auto& [peer, s] : streams_) {
+  for (auto& item : streams_) {  // not a structured binding: clang 14 cannot capture one
+    const bus::NodeId& peer = item.first;
+    Stream& s = item.second;
     if (s.pending.empty() && !s.scanned) {
       // The chunk closes by size here, not inside the chunker, so it never
       // splits what one step packs.
