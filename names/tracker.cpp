@@ -514,8 +514,12 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
 }
 
 void Tracker::on_snapshot(const bus::Envelope& env) {
-  if (chunks_in_.size() >= kMaxChunksIn)  // the peer is asked again once it owes nothing more
+  if (chunks_in_.size() >= kMaxChunksIn) {
+    // This pass has a hole now: its last chunk must not count as "in sync"
+    // (a dropped last chunk never ends it). The peer stays owed and is asked again.
+    if (env.corr != 0) holed_.insert(env.sender);
     return cluster_.reject_body(env, "too many snapshot chunks waiting to be merged");
+  }
   resync_.progress(env.sender, clock_.now());
   // corr: about how many entries this chunk and the rest of the pass hold.
   // Room for them now (they are mostly new to a joiner, mostly known to a
@@ -541,10 +545,13 @@ void Tracker::merge_chunk() {
     env.sender = c.sender;
     env.type = MessageType::sync_snapshot;
     env.body = c.body;
-    return cluster_.reject_body(env, registry::to_string(entries.error()));
+    cluster_.reject_body(env, registry::to_string(entries.error()));
+    if (!c.last) holed_.insert(c.sender);
+    return;
   }
   for (const auto& e : *entries) apply_remote(e);
   if (!c.last) return;  // more chunks follow
+  if (holed_.erase(c.sender)) return;  // a chunk of this pass was lost: still owed, asked again
   resync_.synced(c.sender);
   if (!owned_only_.erase(c.sender)) whole_replica_ = true;
   reconcile();
@@ -580,6 +587,7 @@ void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
 
 void Tracker::forget_sync(const bus::NodeId& peer) {
   streams_live_.erase(peer);
+  holed_.erase(peer);
   owned_only_.erase(peer);
   resync_.forget(peer);
   if (whole_replica_ || !primary_ || *primary_ != peer) return;

@@ -232,7 +232,8 @@ class Tracker {
     bool last;
   };
   std::deque<Chunk> chunks_in_;
-  static constexpr std::size_t kMaxChunksIn = 256;
+  std::unordered_set<bus::NodeId> holed_;  // peers whose current pass lost a chunk here
+  static constexpr std::size_t kMaxChunksIn = 64;  // at most 64 frames held
   // The most table room a peer's snapshot hint may reserve.
   static constexpr std::size_t kMaxReserve = 4u << 20;
   void merge_chunk();

@@ -2,6 +2,7 @@
 // consume (a send, a receive, a ZMQ_EVENTS read), and plain fds. Every wait
 // has a deadline; nothing here asserts speed.
 #include "bus/reactor.hpp"
+#include "support/wait.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -97,9 +98,7 @@ TEST(Reactor, SignalConsumedOutsideTheReactorIsNotLost) {
   w.send();
   // As a send on the socket by other code would: read ZMQ_EVENTS, which
   // takes the fd's signal, while the message stays queued.
-  const auto end = Clock::now() + 10s;
-  while (!has_pollin(w.p.in) && Clock::now() < end) ::usleep(1000);
-  ASSERT_TRUE(has_pollin(w.p.in));
+  ASSERT_TRUE(zswarm::testing::wait_until([&] { return has_pollin(w.p.in); }, 10s, 1ms));
   pollfd pfd{w.p.in.get(zmq::sockopt::fd), POLLIN, 0};
   ASSERT_EQ(::poll(&pfd, 1, 0), 0) << "the fd should be quiet now";
   EXPECT_EQ(w.r.run_once(5s), 1);
