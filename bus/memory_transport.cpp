@@ -53,7 +53,7 @@ void MemoryTransport::disconnect(const NodeId& peer) {
 
 void MemoryTransport::publish(std::string_view frame) {
   for (const NodeId& s : subscribers_)
-    net_.queue_.push_back({s, self_, Inbound{Inbound::published, NodeId(), std::string(frame)}});
+    net_.queue_.push_back({s, self_, Inbound{Inbound::published, self_, std::string(frame)}});
 }
 
 bool MemoryTransport::send(const NodeId& peer, std::string_view frame) {

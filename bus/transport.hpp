@@ -21,14 +21,17 @@ struct PeerEndpoint {
   std::string host;  // IPv4 address as text
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
+  std::string curve_key;  // its CURVE public key (32 raw bytes); empty on an insecure bus
 };
 
 struct Inbound {
   enum Kind {
-    published,  // from a peer's PUB; the sender is inside the frame
-    direct,     // to our ROUTER; `peer` is who sent it
+    published,  // from a peer's PUB; `peer` is whose PUB it came from (nil: unknown)
+    direct,     // to our ROUTER; `peer` is who sent it (nil: unknown)
     link_down,  // the connection to `peer` broke (e.g. it was killed)
   } kind;
+  // When not nil, the frame's sender must be this peer: on a CURVE bus it
+  // is the member whose key authenticated the connection.
   NodeId peer;
   std::string frame;
 };

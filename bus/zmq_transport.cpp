@@ -1,5 +1,7 @@
 #include "bus/zmq_transport.hpp"
 
+#include "bus/zap.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -67,10 +69,19 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
       opts_(std::move(opts)),
       pub_(ctx, zmq::socket_type::pub),
       router_(ctx, zmq::socket_type::router),
-      sub_(ctx, zmq::socket_type::sub),
-      monitor_(ctx, zmq::socket_type::pair),
-      router_monitor_(ctx, zmq::socket_type::pair) {
+      router_monitor_(ctx, zmq::socket_type::pair),
+      zap_(ctx, zmq::socket_type::rep) {
   const auto max_frame = static_cast<int64_t>(opts_.max_frame_bytes);
+  if (curve()) {
+    // Bound before any CURVE server exists, so no handshake ever goes unjudged.
+    zap_.set(zmq::sockopt::linger, 0);
+    zap_.bind("inproc://zeromq.zap.01");
+    for (zmq::socket_t* s : {&pub_, &router_}) {
+      s->set(zmq::sockopt::curve_server, true);
+      s->set(zmq::sockopt::curve_secretkey, zmq::buffer(opts_.curve_secret));
+      s->set(zmq::sockopt::zap_domain, std::string(kZapDomain));
+    }
+  }
   pub_.set(zmq::sockopt::linger, 500);  // lets a goodbye out on close
   pub_.set(zmq::sockopt::sndhwm, opts_.send_hwm);
   pub_.set(zmq::sockopt::maxmsgsize, int64_t{1024});  // it only ever reads subscriptions
@@ -80,31 +91,27 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::rcvhwm, opts_.receive_hwm);
   router_.set(zmq::sockopt::maxmsgsize, max_frame);
-  // After a partition the peer's old TCP connection may still look open here
-  // (no FIN or RST got through); its new DEALER, with the same routing id,
-  // must take over rather than be ignored as a duplicate.
-  router_.set(zmq::sockopt::router_handover, true);
+  // Without CURVE the routing id is the sender's node id, and after a
+  // partition the peer's old TCP connection may still look open here (no FIN
+  // or RST got through): its new DEALER must take over rather than be
+  // ignored as a duplicate. With CURVE, identity is the User-Id and DEALERs
+  // keep libzmq's random routing ids, so no connection can take another's.
+  router_.set(zmq::sockopt::router_handover, !curve());
   router_.bind(tcp(opts_.bind_host, opts_.router_port));
   router_port_ = bound_port(router_);
 
-  sub_.set(zmq::sockopt::linger, 0);
-  sub_.set(zmq::sockopt::rcvhwm, opts_.receive_hwm);
-  sub_.set(zmq::sockopt::maxmsgsize, max_frame);
-  sub_.set(zmq::sockopt::reconnect_ivl, 100);
-  sub_.set(zmq::sockopt::subscribe, "");
-
-  monitor(sub_, monitor_, ZMQ_EVENT_DISCONNECTED | kHandshakeFailed);
   monitor(router_, router_monitor_, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailed);
 
-  reactor_.add(sub_, [this] { on_sub(); });
   reactor_.add(router_, [this] { on_router(); });
-  reactor_.add(monitor_, [this] { on_monitor(); });
   reactor_.add(router_monitor_, [this] { on_router_monitor(); });
+  if (curve()) reactor_.add(zap_, [this] { on_zap(); });
 }
 
 Result<std::unique_ptr<ZmqTransport>, Error> ZmqTransport::open(zmq::context_t& ctx, Reactor& reactor,
                                                                 ZmqTransportOptions opts) {
   const std::string where = opts.bind_host;
+  if (!opts.curve_secret.empty() && (opts.curve_secret.size() != 32 || opts.curve_public.size() != 32))
+    return fail(Error{Errc::bad_option, "CURVE keys must be 32 bytes each"});
   try {
     return std::unique_ptr<ZmqTransport>(new ZmqTransport(ctx, reactor, std::move(opts)));
   } catch (const zmq::error_t& e) {
@@ -113,43 +120,79 @@ Result<std::unique_ptr<ZmqTransport>, Error> ZmqTransport::open(zmq::context_t& 
 }
 
 ZmqTransport::~ZmqTransport() {
-  reactor_.remove(sub_);
+  for (auto& [id, p] : peers_) close(*p);
   reactor_.remove(router_);
-  reactor_.remove(monitor_);
   reactor_.remove(router_monitor_);
-  zmq_socket_monitor(sub_.handle(), nullptr, 0);
+  reactor_.remove(zap_);
   zmq_socket_monitor(router_.handle(), nullptr, 0);
+}
+
+void ZmqTransport::set_curve_client(zmq::socket_t& s, const std::string& server_key) {
+  s.set(zmq::sockopt::curve_serverkey, zmq::buffer(server_key));
+  s.set(zmq::sockopt::curve_publickey, zmq::buffer(opts_.curve_public));
+  s.set(zmq::sockopt::curve_secretkey, zmq::buffer(opts_.curve_secret));
 }
 
 void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   if (peers_.count(peer)) return;
-  Peer p;
-  p.pub_endpoint = tcp(at.host, at.pub_port);
-  p.dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
-  p.dealer->set(zmq::sockopt::linger, 0);
-  p.dealer->set(zmq::sockopt::sndhwm, opts_.send_hwm);
+  // A CURVE bus only talks to peers whose key it knows.
+  if (curve() && at.curve_key.size() != 32) return;
+  auto p = std::make_unique<Peer>();
+  p->id = peer;
+  p->pub_endpoint = tcp(at.host, at.pub_port);
+  p->curve_key = at.curve_key;
+  p->dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+  p->dealer->set(zmq::sockopt::linger, 0);
+  p->dealer->set(zmq::sockopt::sndhwm, opts_.send_hwm);
   // A DEALER is never read: whatever a peer pushes back into it stays small.
-  p.dealer->set(zmq::sockopt::rcvhwm, 1);
-  p.dealer->set(zmq::sockopt::maxmsgsize, int64_t{1024});
-  p.dealer->set(zmq::sockopt::reconnect_ivl, 100);
-  p.dealer->set(zmq::sockopt::routing_id, zmq::buffer(opts_.self.bytes()));
-  p.dealer->connect(tcp(at.host, at.router_port));
-  sub_.connect(p.pub_endpoint);
-  by_pub_endpoint_[p.pub_endpoint] = peer;
+  p->dealer->set(zmq::sockopt::rcvhwm, 1);
+  p->dealer->set(zmq::sockopt::maxmsgsize, int64_t{1024});
+  p->dealer->set(zmq::sockopt::reconnect_ivl, 100);
+  if (curve()) set_curve_client(*p->dealer, at.curve_key);
+  else p->dealer->set(zmq::sockopt::routing_id, zmq::buffer(opts_.self.bytes()));
+  p->dealer->connect(tcp(at.host, at.router_port));
+
+  p->sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+  p->sub->set(zmq::sockopt::linger, 0);
+  p->sub->set(zmq::sockopt::rcvhwm, opts_.receive_hwm);
+  p->sub->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts_.max_frame_bytes));
+  p->sub->set(zmq::sockopt::reconnect_ivl, 100);
+  p->sub->set(zmq::sockopt::subscribe, "");
+  if (curve()) set_curve_client(*p->sub, at.curve_key);
+  p->sub_monitor = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+  monitor(*p->sub, *p->sub_monitor, ZMQ_EVENT_DISCONNECTED | kHandshakeFailed);
+  p->sub->connect(p->pub_endpoint);
+
+  Peer& ref = *p;
+  reactor_.add(*ref.sub, [this, &ref] { on_sub(ref); });
+  reactor_.add(*ref.sub_monitor, [this, &ref] { on_sub_monitor(ref); });
   peers_.emplace(peer, std::move(p));
+  admit(peer, at.curve_key);
+}
+
+void ZmqTransport::admit(const NodeId& peer, const std::string& key) {
+  if (curve() && key.size() == 32) admitted_.try_emplace(key, peer);  // the first id to announce a key keeps it
+}
+
+void ZmqTransport::close(Peer& p) {
+  p.closed = true;
+  reactor_.remove(*p.sub);
+  reactor_.remove(*p.sub_monitor);
+  zmq_socket_monitor(p.sub->handle(), nullptr, 0);
+  std::erase_if(admitted_, [&](const auto& kv) { return kv.second == p.id; });
 }
 
 void ZmqTransport::disconnect(const NodeId& peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
-  try {
-    sub_.disconnect(it->second.pub_endpoint);
-  } catch (const zmq::error_t&) {
-    // Already gone (ENOENT): nothing to undo.
-  }
-  by_pub_endpoint_.erase(it->second.pub_endpoint);
+  close(*it->second);
+  // One of its handlers may be running now (a goodbye read from its SUB):
+  // its sockets are closed at the next tick, not under it.
+  closed_.push_back(std::move(it->second));
   peers_.erase(it);
 }
+
+void ZmqTransport::tick(Clock::time_point) { closed_.clear(); }
 
 void ZmqTransport::publish(std::string_view frame) {
   (void)pub_.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait);
@@ -158,15 +201,14 @@ void ZmqTransport::publish(std::string_view frame) {
 bool ZmqTransport::send(const NodeId& peer, std::string_view frame) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return false;
-  auto sent = it->second.dealer->send(zmq::buffer(frame.data(), frame.size()),
-                                      zmq::send_flags::dontwait);
+  auto sent = it->second->dealer->send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait);
   return sent.has_value();
 }
 
-void ZmqTransport::on_sub() {
+void ZmqTransport::on_sub(Peer& p) {
   zmq::message_t msg;
-  while (sub_.recv(msg, zmq::recv_flags::dontwait)) {
-    if (receiver_) receiver_(Inbound{Inbound::published, NodeId(), msg.to_string()});
+  while (!p.closed && p.sub->recv(msg, zmq::recv_flags::dontwait)) {
+    if (receiver_) receiver_(Inbound{Inbound::published, p.id, msg.to_string()});
   }
 }
 
@@ -177,14 +219,51 @@ void ZmqTransport::on_router() {
     // else is a foreign client and its extra frames are drained and dropped.
     bool more = from.more();
     std::string frame;
+    const char* user = nullptr;
     while (more) {
       if (!router_.recv(msg, zmq::recv_flags::dontwait)) break;
       more = msg.more();
       frame = msg.to_string();
+      user = zmq_msg_gets(msg.handle(), "User-Id");
     }
-    // A peer that did not identify itself gets the nil id; the receiver rejects it.
-    auto id = NodeId::from_bytes(from.to_string_view());
-    if (receiver_) receiver_(Inbound{Inbound::direct, id.value_or(NodeId()), std::move(frame)});
+    std::optional<NodeId> id;
+    if (curve()) {
+      id = user ? NodeId::from_string(user) : std::nullopt;
+      if (!id) {
+        ++stats_.frames_unauthenticated;
+        continue;
+      }
+    } else {
+      // A peer that did not identify itself gets the nil id; the receiver rejects it.
+      id = NodeId::from_bytes(from.to_string_view());
+      if (!id) id = NodeId();
+    }
+    if (receiver_) receiver_(Inbound{Inbound::direct, *id, std::move(frame)});
+  }
+}
+
+void ZmqTransport::on_zap() {
+  std::vector<std::string> request;
+  zmq::message_t part;
+  while (zap_.recv(part, zmq::recv_flags::dontwait)) {
+    // A request is small; more than a handful of frames is not libzmq's.
+    if (request.size() < 16) request.push_back(part.to_string());
+    if (part.more()) continue;
+    auto reply = zap_decide(request, [this](std::string_view key) -> std::optional<std::string> {
+      auto it = admitted_.find(std::string(key));
+      if (it == admitted_.end()) return std::nullopt;
+      return it->second.to_string();
+    });
+    request.clear();
+    // REP must answer before it reads again; a request too broken to answer gets a refusal.
+    if (!reply) reply = ZapReply{{}, "400", "malformed request", {}};
+    if (reply->status_code != "200") {
+      ++stats_.keys_refused;
+      note("[bus] refused a connection: " + reply->status_text);
+    }
+    auto frames = reply->frames();
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      (void)zap_.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
 }
 
@@ -196,8 +275,10 @@ void ZmqTransport::note(const std::string& what) {
              ", handshakes failed: " + std::to_string(stats_.handshakes_failed) + ")");
 }
 
-void ZmqTransport::on_monitor() {
-  while (auto ev = read_event(monitor_)) {
+void ZmqTransport::on_sub_monitor(Peer& p) {
+  while (!p.closed) {
+    auto ev = read_event(*p.sub_monitor);
+    if (!ev) break;
     if (ev->kind & kHandshakeFailed) {
       ++stats_.handshakes_failed;
       note("[bus] handshake failed with " + ev->endpoint);
@@ -205,29 +286,26 @@ void ZmqTransport::on_monitor() {
     }
     if (ev->kind != ZMQ_EVENT_DISCONNECTED) continue;
     ++stats_.connections_dropped;
-    auto it = by_pub_endpoint_.find(ev->endpoint);
-    if (it == by_pub_endpoint_.end()) continue;
-    note("[bus] lost the link to " + it->second.short_string() + "'s PUB at " + ev->endpoint +
+    note("[bus] lost the link to " + p.id.short_string() + "'s PUB at " + ev->endpoint +
          " (it closed, or sent a frame over max_frame_bytes = " + std::to_string(opts_.max_frame_bytes) +
          "); reconnecting");
     // After a protocol error (such as a frame over the limit) libzmq never
     // retries a connecting session: open the link again. Membership decides
     // whether the peer is gone (link_down starts a probe).
     try {
-      sub_.disconnect(ev->endpoint);
+      p.sub->disconnect(ev->endpoint);
     } catch (const zmq::error_t&) {
       // The session already ended: nothing to undo.
     }
     try {
-      sub_.connect(ev->endpoint);
+      p.sub->connect(ev->endpoint);
       ++stats_.links_reopened;
     } catch (const zmq::error_t& e) {
       note("[bus] could not reopen " + ev->endpoint + ": " + e.what());
     }
-    if (receiver_) receiver_(Inbound{Inbound::link_down, it->second, {}});
+    if (receiver_) receiver_(Inbound{Inbound::link_down, p.id, {}});
   }
 }
-
 void ZmqTransport::on_router_monitor() {
   while (auto ev = read_event(router_monitor_)) {
     const int fd = static_cast<int>(ev->value);

@@ -1,9 +1,16 @@
 // ZmqTransport: the real transport. Binds one PUB and one ROUTER (port 0
 // picks a free port; read it back with pub_port()/router_port()), keeps one
-// SUB connected to every peer's PUB and one DEALER per peer towards its
-// ROUTER. A monitor on the SUB turns a broken TCP connection (a killed peer)
-// into a link_down event at once, so failure detection need not wait for
-// missed heartbeats in that case.
+// SUB per peer connected to that peer's PUB (so each frame read says whose
+// PUB it came from) and one DEALER per peer towards its ROUTER. A monitor on
+// each SUB turns a broken TCP connection (a killed peer) into a link_down
+// event at once, so failure detection need not wait for missed heartbeats.
+//
+// With CURVE keys (a cluster secret): every link is CURVE. The PUB and the
+// ROUTER are servers whose ZAP handler (bus/zap.hpp) admits only the keys of
+// peers connect() was given; each SUB and DEALER is a client that knows its
+// peer's server key. A direct frame's sender is the User-Id its connection
+// authenticated, never its routing id, so ROUTER_HANDOVER is off. Without
+// keys the bus runs the NULL mechanism, as before.
 //
 // Input bounds: every socket has ZMQ_MAXMSGSIZE. libzmq answers a frame over
 // it by dropping the connection that sent it (not just the frame); the
@@ -18,7 +25,7 @@
 
 #include <chrono>
 #include <functional>
-#include <map>
+#include <vector>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -40,6 +47,9 @@ struct ZmqTransportOptions {
   int send_hwm = 100000;  // deep queues: a registry burst must not be dropped at source
   std::size_t max_frame_bytes = 1u << 20;
   int receive_hwm = 128;
+  // This node's CURVE keypair (32 raw bytes each); empty: no CURVE.
+  std::string curve_public;
+  std::string curve_secret;
   // A dropped connection or a failed handshake, as one line of text; the
   // transport calls it at most once a second (the counters see every one).
   std::function<void(const std::string&)> warn;
@@ -49,6 +59,8 @@ struct ZmqTransportStats {
   uint64_t connections_dropped = 0;  // closed by the peer, or a frame over max_frame_bytes, or bad ZMTP
   uint64_t handshakes_failed = 0;    // not ZMTP, or the wrong mechanism
   uint64_t links_reopened = 0;       // SUB links to live peers connected anew after a drop
+  uint64_t keys_refused = 0;         // ZAP: a CURVE key no member announced (or not CURVE at all)
+  uint64_t frames_unauthenticated = 0;  // a direct frame without a member's User-Id: dropped
 };
 
 class ZmqTransport final : public Transport {
@@ -67,33 +79,48 @@ class ZmqTransport final : public Transport {
   void publish(std::string_view frame) override;
   bool send(const NodeId& peer, std::string_view frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
+  void tick(Clock::time_point now) override;
+  // Accepts CURVE connections from `key` as `peer` until disconnect(peer).
+  // connect() does it too; a test harness may admit a peer it never dials.
+  void admit(const NodeId& peer, const std::string& key);
   const ZmqTransportStats& stats() const { return stats_; }
+  bool curve() const { return !opts_.curve_secret.empty(); }
 
  private:
-  void on_sub();
+  struct Peer;
+  void on_sub(Peer& p);
   void on_router();
-  void on_monitor();
+  void on_sub_monitor(Peer& p);
   void on_router_monitor();
+  void on_zap();
+  void set_curve_client(zmq::socket_t& s, const std::string& server_key);
   void note(const std::string& what);
   ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOptions opts);  // throws zmq::error_t
 
   struct Peer {
+    NodeId id;
     std::string pub_endpoint;
+    std::string curve_key;
+    std::unique_ptr<zmq::socket_t> sub;
+    std::unique_ptr<zmq::socket_t> sub_monitor;
     std::unique_ptr<zmq::socket_t> dealer;
+    bool closed = false;  // disconnected while one of its handlers ran
   };
+  void close(Peer& p);
 
   zmq::context_t& ctx_;
   Reactor& reactor_;
   ZmqTransportOptions opts_;
   zmq::socket_t pub_;
   zmq::socket_t router_;
-  zmq::socket_t sub_;
-  zmq::socket_t monitor_;
   zmq::socket_t router_monitor_;
+  zmq::socket_t zap_;  // REP on inproc://zeromq.zap.01, with CURVE only
   uint16_t pub_port_ = 0;
   uint16_t router_port_ = 0;
-  std::unordered_map<NodeId, Peer> peers_;
-  std::map<std::string, NodeId> by_pub_endpoint_;
+  std::unordered_map<NodeId, std::unique_ptr<Peer>> peers_;
+  // Peers disconnected inside one of their own handlers: freed at the next tick.
+  std::vector<std::unique_ptr<Peer>> closed_;
+  std::unordered_map<std::string, NodeId> admitted_;  // CURVE public key -> member
   std::unordered_map<int, std::string> inbound_;  // ROUTER connection fd -> "ip:port"
   Receiver receiver_;
   ZmqTransportStats stats_;

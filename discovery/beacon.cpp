@@ -56,12 +56,20 @@ std::string encode(const Beacon& b) {
   out += b.cluster;
   out.push_back(static_cast<char>(b.name.size()));
   out += b.name;
-  for (const auto& x : b.extensions) {
-    assert(x.value.size() <= 255);
-    out.push_back(static_cast<char>(x.type));
-    out.push_back(static_cast<char>(x.value.size()));
-    out += x.value;
+  auto ext = [&](uint8_t type, std::string_view value) {
+    assert(value.size() <= 255);
+    out.push_back(static_cast<char>(type));
+    out.push_back(static_cast<char>(value.size()));
+    out += value;
+  };
+  if (b.counter) {
+    std::string c;
+    put_be(c, b.counter, 8);
+    ext(kExtCounter, c);
   }
+  if (!b.curve_key.empty()) ext(kExtCurveKey, b.curve_key);
+  for (const auto& x : b.extensions) ext(x.type, x.value);
+  if (!b.mac.empty()) ext(kExtMac, b.mac);  // last: its tag covers every byte before it
   assert(out.size() <= kMaxBeaconSize);
   return out;
 }
@@ -106,7 +114,21 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
     if (len > d.size() - at) return fail(BeaconError::bad_field);
     x.value.assign(d.substr(at, len));
     at += len;
-    b.extensions.push_back(std::move(x));
+    // Known types have one size and appear once; the MAC ends the datagram.
+    if (!b.mac.empty()) return fail(BeaconError::bad_field);
+    if (x.type == kExtCounter) {
+      if (len != 8 || b.counter) return fail(BeaconError::bad_field);
+      b.counter = get_be(x.value, 0, 8);
+      if (b.counter == 0) return fail(BeaconError::bad_field);
+    } else if (x.type == kExtCurveKey) {
+      if (len != kCurveKeySize || !b.curve_key.empty()) return fail(BeaconError::bad_field);
+      b.curve_key = std::move(x.value);
+    } else if (x.type == kExtMac) {
+      if (len != kKeyIdSize + kMacTagSize) return fail(BeaconError::bad_field);
+      b.mac = std::move(x.value);
+    } else {
+      b.extensions.push_back(std::move(x));
+    }
   }
   if (b.pub_port == 0 || b.router_port == 0 || b.id.nil()) return fail(BeaconError::bad_field);
   if (b.protocol.min == 0 || b.protocol.min > b.protocol.max) return fail(BeaconError::bad_field);

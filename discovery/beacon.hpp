@@ -45,8 +45,19 @@ struct Beacon {
   std::string cluster;
   std::string name;  // "name@host"
   bus::VersionRange protocol = bus::kSpoken;  // the wire versions the sender speaks
-  std::vector<BeaconExtension> extensions;     // in the order sent
+  // Extensions this version knows (docs/protocol.md §2.1); empty/0: absent.
+  uint64_t counter = 0;    // the sender's beacon number, one more each beacon (replay guard)
+  std::string curve_key;   // the sender's CURVE public key, 32 raw bytes
+  std::string mac;         // key id (8) + HMAC-SHA-256 tag (32); always the last extension
+  std::vector<BeaconExtension> extensions;     // a later version's, in the order sent
 };
+
+inline constexpr uint8_t kExtCounter = 0x01;
+inline constexpr uint8_t kExtCurveKey = 0x02;
+inline constexpr uint8_t kExtMac = 0x03;
+inline constexpr std::size_t kCurveKeySize = 32;
+inline constexpr std::size_t kKeyIdSize = 8;
+inline constexpr std::size_t kMacTagSize = 32;
 
 enum class BeaconError { too_short, too_long, bad_magic, bad_version, bad_field };
 std::string_view to_string(BeaconError e);

@@ -56,7 +56,12 @@ void Cluster::send_beacon(bool leaving) {
   b.cluster = opts_.cluster;
   b.name = opts_.name;
   b.protocol = opts_.protocol;
-  beacons_(discovery::encode(b));
+  if (opts_.seal) {
+    b.curve_key = opts_.curve_key;
+    beacons_(opts_.seal->seal(std::move(b)));
+  } else {
+    beacons_(discovery::encode(b));
+  }
   ++stats_.beacons_sent;
   next_beacon_ = clock_.now() + opts_.beacon_interval;
 }
@@ -67,7 +72,10 @@ void Cluster::reject(const char* what, std::string_view why) {
   if (now - last_reject_log_ >= std::chrono::seconds(1)) {
     last_reject_log_ = now;
     log_->warn("[bus] dropped {}: {} (rejected so far: {} beacons, {} frames)", what, why,
-               stats_.beacons_bad_version + stats_.beacons_garbage, stats_.frames_rejected);
+               stats_.beacons_bad_version + stats_.beacons_garbage + stats_.beacons_unsealed +
+                   stats_.beacons_wrong_secret + stats_.beacons_bad_mac + stats_.beacons_replayed +
+                   stats_.beacons_sealed_ignored,
+               stats_.frames_rejected);
   }
 }
 
@@ -103,6 +111,7 @@ void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) 
     reject("beacon", "no protocol version in common with " + b.name);
     return;
   }
+  if (!admit_seal(bytes, b, source_ip)) return;
   // A later version's extensions: nothing this build reads yet.
   stats_.fields_unknown += b.extensions.size() + (b.later_flags ? 1 : 0);
   ++stats_.beacons_received;
@@ -113,6 +122,25 @@ void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) 
   act(ev);
   // Answer a newcomer at once, so it need not wait for our next interval.
   if (newcomer && !leaving_) send_beacon(false);
+}
+
+bool Cluster::admit_seal(std::string_view bytes, const discovery::Beacon& b, const std::string& source_ip) {
+  if (!opts_.seal) {
+    if (b.mac.empty()) return true;
+    ++stats_.beacons_sealed_ignored;
+    reject("beacon", "sealed with a cluster secret, and this node has none (" + b.name + " at " + source_ip + ")");
+    return false;
+  }
+  auto verdict = opts_.seal->open(bytes, b);
+  switch (verdict) {
+    case SealVerdict::ok: return true;
+    case SealVerdict::unsealed: ++stats_.beacons_unsealed; break;
+    case SealVerdict::unknown_key: ++stats_.beacons_wrong_secret; break;
+    case SealVerdict::bad_mac: ++stats_.beacons_bad_mac; break;
+    case SealVerdict::replayed: ++stats_.beacons_replayed; break;
+  }
+  reject("beacon", std::string(to_string(verdict)) + " (" + b.name + " at " + source_ip + ")");
+  return false;
 }
 
 void Cluster::on_inbound(bus::Inbound&& in) {
@@ -135,7 +163,9 @@ void Cluster::on_inbound(bus::Inbound&& in) {
   }
   stats_.fields_unknown += decoded->fields_skipped;
   const bus::Envelope& first = decoded->messages.front();
-  if (in.kind == bus::Inbound::direct && in.peer != first.sender) {
+  // A direct frame always says who sent it; a published one does when its
+  // transport keeps a link per peer.
+  if (in.kind == bus::Inbound::direct ? in.peer != first.sender : !in.peer.nil() && in.peer != first.sender) {
     ++stats_.frames_rejected;  // the channel says one sender, the frame another
     reject("frame", "sender does not match its connection");
     return;

@@ -21,6 +21,7 @@
 #include "bus/sequence_tracker.hpp"
 #include "bus/transport.hpp"
 #include "discovery/beacon.hpp"
+#include "discovery/beacon_seal.hpp"
 #include "discovery/membership.hpp"
 #include "zswarm/clock.hpp"
 
@@ -41,6 +42,11 @@ struct ClusterOptions {
   // several messages to one peer in one frame. Off: every message goes at once.
   bool batch = false;
   discovery::FailureDetectorOptions detector;
+  // With a cluster secret: seals our beacons and opens everyone's; beacons
+  // without a valid seal are dropped. Null: an insecure cluster, whose
+  // nodes ignore sealed beacons (they could not speak CURVE to the sender).
+  std::shared_ptr<BeaconSeal> seal;
+  std::string curve_key;  // our CURVE public key, announced in sealed beacons
   // Random bits for probe numbers (the node passes its Env's); empty: std::random_device.
   std::function<uint64_t()> random;
 };
@@ -52,6 +58,14 @@ struct ClusterStats {
   uint64_t beacons_other_cluster = 0;
   uint64_t beacons_bad_version = 0;
   uint64_t beacons_garbage = 0;
+  // Beacons a cluster secret refused (docs/security.md): without a seal,
+  // sealed with another secret, forged, or replayed; and, on a node without
+  // a secret, sealed ones.
+  uint64_t beacons_unsealed = 0;
+  uint64_t beacons_wrong_secret = 0;
+  uint64_t beacons_bad_mac = 0;
+  uint64_t beacons_replayed = 0;
+  uint64_t beacons_sealed_ignored = 0;
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;  // malformed
   // In a version this node does not speak: a later node's PUB in the moment
@@ -126,6 +140,8 @@ class Cluster {
   void on_inbound(bus::Inbound&& in);
   void act(discovery::MembershipEvents& events);
   void send_beacon(bool leaving);
+  // With a secret: whether `b` (parsed from `bytes`) is sealed by one; counts and logs a refusal.
+  bool admit_seal(std::string_view bytes, const discovery::Beacon& b, const std::string& source_ip);
   void reject(const char* what, std::string_view why);
   void handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m);
   void update_pub_version();

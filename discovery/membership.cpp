@@ -37,7 +37,7 @@ void Membership::on_beacon(const Beacon& b, const std::string& source_ip, Member
     if (m.state == MemberState::left) return;  // a goodbye is final for an incarnation
     m.last_heard = now;
     if (m.state == MemberState::down) {
-      m.endpoint = {source_ip, b.pub_port, b.router_port};
+      m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
       set_state(m, MemberState::alive, MembershipEvent::up, "reachable again", out);
     } else if (m.state == MemberState::suspect) {
       set_state(m, MemberState::alive, MembershipEvent::recovered, "beacon", out);
@@ -60,7 +60,7 @@ void Membership::on_beacon(const Beacon& b, const std::string& source_ip, Member
   m.id = b.id;
   m.name = b.name;
   m.incarnation = b.incarnation;
-  m.endpoint = {source_ip, b.pub_port, b.router_port};
+  m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
   m.observer = b.observer;
   m.protocol = b.protocol;
   m.last_heard = now;

@@ -66,6 +66,9 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "send_queue_size", "messages Node::send may queue before it waits, then fails with would_block"},
       {K::registration, "register", "register NAME=PLUGIN[:ARGS] once the node has met its peers (repeatable)"},
       {K::text, "log_level", "trace, debug, info, warn, error or off"},
+      {K::text, "secret_file", "cluster secret (zswarm keygen FILE): seals beacons, CURVE on the bus"},
+      {K::text, "previous_secret_file", "a second accepted secret, while the cluster rotates to a new one"},
+      {K::flag, "insecure", "allow a scope beyond loopback without a cluster secret"},
       {K::flag, "observer", "read the cluster (membership, registry) without owning names or taking handoffs"},
   };
   return keys;
@@ -109,9 +112,12 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "placement_allow") o.placement_allow = split(v);
   else if (key == "placement_deny") o.placement_deny = split(v);
   else if (key == "handoff_timeout_ms") return ms(o.handoff_timeout);
-  else if (key == "observer") {
-    if (v != "true" && v != "false") return bad_option("bad value '" + std::string(v) + "' for observer: expected true or false");
-    o.observer = v == "true";
+  else if (key == "secret_file") o.secret_file = v;
+  else if (key == "previous_secret_file") o.previous_secret_file = v;
+  else if (key == "observer" || key == "insecure") {
+    if (v != "true" && v != "false")
+      return bad_option("bad value '" + std::string(v) + "' for " + std::string(key) + ": expected true or false");
+    (key == "observer" ? o.observer : o.insecure) = v == "true";
   } else if (key == "max_frame_bytes") {
     auto n = number(key, v, kMinFrameBytes, kMaxFrameBytes);
     if (!n) return fail(n.error());
@@ -201,6 +207,16 @@ Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path)
   return {};
 }
 
+std::string beyond_loopback(const NodeOptions& o) {
+  if (!o.interface.empty() && o.interface != "lo") return "--interface " + o.interface;
+  if (!o.multicast.empty()) return "--multicast " + o.multicast;
+  for (const auto& seed : o.seeds) {
+    std::string host = seed.substr(0, seed.rfind(':'));
+    if (host != "localhost" && host.rfind("127.", 0) != 0) return "--seeds " + seed;
+  }
+  return {};
+}
+
 Result<void, Error> validate(const NodeOptions& o) {
   if (o.name.empty()) return bad_option("name is required (--name)");
   if (o.name.find('@') != std::string::npos || !discovery::valid_name(o.name, 64))
@@ -210,6 +226,15 @@ Result<void, Error> validate(const NodeOptions& o) {
   if (o.suspect_after <= o.heartbeat_interval)
     return bad_option("suspect_after_ms must be larger than heartbeat_interval_ms");
   if (!o.seeds.empty() && !o.multicast.empty()) return bad_option("seeds and multicast exclude each other");
+  if (!o.previous_secret_file.empty() && o.secret_file.empty())
+    return bad_option("previous_secret_file needs secret_file");
+  if (o.secret_file.empty() && !o.insecure) {
+    std::string beyond = beyond_loopback(o);
+    if (!beyond.empty())
+      return bad_option(beyond + " reaches beyond this host, and there is no cluster secret: anyone on that network "
+                        "could join, read and write the cluster. Give --secret-file FILE (make one with `zswarm "
+                        "keygen FILE`), or --insecure if that is really meant");
+  }
   // The API can set these without the config's parser: check them here too.
   if (o.max_frame_bytes < kMinFrameBytes || o.max_frame_bytes > kMaxFrameBytes)
     return bad_option("max_frame_bytes must be in [" + std::to_string(kMinFrameBytes) + ", " +

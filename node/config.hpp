@@ -31,5 +31,7 @@ ZSWARM_API Result<void, Error> apply_config_value(NodeOptions& opts, std::string
 ZSWARM_API Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path);
 // Checks the whole set (name present, timings consistent, ...).
 ZSWARM_API Result<void, Error> validate(const NodeOptions& opts);
+// The flag that takes a node's discovery beyond this host ("--interface eth0"); empty: loopback only.
+ZSWARM_API std::string beyond_loopback(const NodeOptions& opts);
 
 }  // namespace zswarm::node

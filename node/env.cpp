@@ -35,7 +35,7 @@ class ZmqBus final : public node::Bus {
   uint16_t router_port() const override { return t_->router_port(); }
   node::BusStats stats() const override {
     const auto& s = t_->stats();
-    return {s.connections_dropped, s.handshakes_failed, s.links_reopened};
+    return {s.connections_dropped, s.handshakes_failed, s.links_reopened, s.keys_refused, s.frames_unauthenticated};
   }
 
  private:
@@ -92,7 +92,8 @@ class DefaultEnv final : public Env {
       return fail(Error{Errc::bad_option, "the ZeroMQ bus needs a loop with a reactor"});
     auto t = bus::ZmqTransport::open(*loop.zmq_context(), *loop.reactor(),
                                      bus::ZmqTransportOptions{c.self, c.bind_host, c.pub_port, c.router_port, 100000,
-                                                              c.max_frame_bytes, c.receive_hwm, c.warn});
+                                                              c.max_frame_bytes, c.receive_hwm, c.curve_public,
+                                                              c.curve_secret, c.warn});
     if (!t) return fail(t.error());
     return std::unique_ptr<node::Bus>(std::make_unique<ZmqBus>(std::move(t).value()));
   }

@@ -96,6 +96,9 @@ struct BusConfig {
   std::size_t max_frame_bytes = 1u << 20;
   int receive_hwm = 128;
   std::function<void(const std::string&)> warn;  // rate-limited link trouble, one line
+  // CURVE keypair, 32 raw bytes each; empty: the NULL mechanism.
+  std::string curve_public;
+  std::string curve_secret;
 };
 
 // Link counters of a bus (zero where the bus has no such links).
@@ -103,6 +106,8 @@ struct BusStats {
   uint64_t connections_dropped = 0;
   uint64_t handshakes_failed = 0;
   uint64_t links_reopened = 0;
+  uint64_t keys_refused = 0;
+  uint64_t frames_unauthenticated = 0;
 };
 
 // A node's bus: the Transport the cluster talks through, and where it listens.

@@ -10,6 +10,9 @@
 #include <filesystem>
 #include <future>
 
+#include <sodium.h>
+#include <zmq.h>
+
 #include "discovery/cluster.hpp"
 #include "node/config.hpp"
 #include "node/control_adapter.hpp"
@@ -17,6 +20,7 @@
 #include "node/env_internal.hpp"
 #include "node/logging.hpp"
 #include "node/node_internal.hpp"
+#include "node/secret_file.hpp"
 #include "node/send_queue.hpp"
 #include "names/tracker.hpp"
 #include "workers/plugin_loader.hpp"
@@ -102,12 +106,28 @@ class NodeImpl final : public Node {
     if (!beacon) return fail(beacon.error());
     beacon_ = std::move(beacon).value();
 
+    if (!opts_.secret_file.empty()) {
+      auto secrets = read_secrets();
+      if (!secrets) return fail(secrets.error());
+      seal_ = std::make_shared<discovery::BeaconSeal>(secrets->first, secrets->second);
+      // This run's CURVE keypair: announced in sealed beacons, so it lives as long as the node id.
+      char pub[41], sec[41];
+      if (zmq_curve_keypair(pub, sec) != 0)
+        return fail(Error{Errc::bad_option, "this libzmq cannot make CURVE keys (built without libsodium?)"});
+      curve_public_.resize(32);
+      curve_secret_.resize(32);
+      zmq_z85_decode(reinterpret_cast<uint8_t*>(curve_public_.data()), pub);
+      zmq_z85_decode(reinterpret_cast<uint8_t*>(curve_secret_.data()), sec);
+      sodium_memzero(sec, sizeof sec);
+    }
     auto id = env_->new_node_id();
     self_ = *bus::NodeId::from_bytes(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
     incarnation_ = static_cast<uint64_t>(duration_cast<milliseconds>(env_->wall_now().time_since_epoch()).count());
     auto opened = env_->new_bus(*loop_, node::BusConfig{self_, beacon_->bind_address(), opts_.pub_port,
                                                         opts_.router_port, opts_.max_frame_bytes, opts_.receive_hwm,
-                                                        [log = log_](const std::string& what) { log->warn("{}", what); }});
+                                                        [log = log_](const std::string& what) { log->warn("{}", what); },
+                                                        curve_public_, curve_secret_});
+    sodium_memzero(curve_secret_.data(), curve_secret_.size());  // the bus holds it now
     if (!opened) return fail(opened.error());
     bus_ = std::move(opened).value();
     discovery::ClusterOptions co;
@@ -123,6 +143,8 @@ class NodeImpl final : public Node {
     co.random = [env = env_] { return env->random_u64(); };
     co.protocol = protocol_;
     co.batch = true;
+    co.seal = seal_;
+    co.curve_key = curve_public_;
     cluster_ = std::make_unique<discovery::Cluster>(
         clock_, bus_->transport(), co,
         [this](const std::string& d) {
@@ -399,6 +421,36 @@ class NodeImpl final : public Node {
     }
   }
 
+  using Secrets = std::pair<discovery::ClusterSecret, std::optional<discovery::ClusterSecret>>;
+  Result<Secrets, Error> read_secrets() const {
+    auto current = node::read_secret_file(opts_.secret_file);
+    if (!current) return fail(current.error());
+    Secrets s{*current, std::nullopt};
+    // The last phase of a rotation removes the previous file: only the current secret then.
+    std::error_code ec;
+    if (!opts_.previous_secret_file.empty() &&
+        std::filesystem::symlink_status(opts_.previous_secret_file, ec).type() != std::filesystem::file_type::not_found) {
+      auto previous = node::read_secret_file(opts_.previous_secret_file);
+      if (!previous) return fail(previous.error());
+      s.second = *previous;
+    }
+    return s;
+  }
+
+  Result<void, Error> reload_secrets() override {
+    if (!seal_)
+      return fail(Error{Errc::invalid, "this node started without a cluster secret; restart it with one"});
+    auto secrets = read_secrets();
+    if (!secrets) {
+      log_->error("[security] kept the old secrets: {}", secrets.error().detail);
+      return fail(secrets.error());
+    }
+    loop_->call([&] { seal_->set_secrets(secrets->first, secrets->second); });
+    log_->info("[security] secrets re-read: sealing with {}{}", opts_.secret_file,
+               opts_.previous_secret_file.empty() ? "" : ", also accepting " + opts_.previous_secret_file);
+    return {};
+  }
+
   NodeInfo info_locked() const {
     const auto& o = cluster_->options();
     NodeInfo i{o.name,         self_.to_string(), opts_.cluster,         incarnation_,
@@ -412,6 +464,13 @@ class NodeImpl final : public Node {
     n.beacons_other_cluster = s.beacons_other_cluster;
     n.beacons_bad_version = s.beacons_bad_version;
     n.beacons_garbage = s.beacons_garbage;
+    n.beacons_unsealed = s.beacons_unsealed;
+    n.beacons_wrong_secret = s.beacons_wrong_secret;
+    n.beacons_bad_mac = s.beacons_bad_mac;
+    n.beacons_replayed = s.beacons_replayed;
+    n.beacons_sealed_ignored = s.beacons_sealed_ignored;
+    n.keys_refused = t.keys_refused;
+    n.frames_unauthenticated = t.frames_unauthenticated;
     n.frames_received = s.frames_received;
     n.frames_rejected = s.frames_rejected;
     n.bodies_rejected = s.bodies_rejected;
@@ -537,6 +596,8 @@ class NodeImpl final : public Node {
   std::atomic<uint64_t> sends_refused_{0};
   uint64_t sends_failed_ = 0;  // loop only
   bool fire_timers_ = false;  // the loop's tick fires worker timers (no timer thread)
+  std::shared_ptr<discovery::BeaconSeal> seal_;  // null: no cluster secret
+  std::string curve_public_, curve_secret_;
   bool leaving_ = false;
 };
 

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include "node/control_client.hpp"
+#include "node/secret_file.hpp"
 #include "zswarm/node.hpp"
 
 using Json = nlohmann::json;
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Target t;
   bool json = false;
-  app.add_option("-n,--node", t.node, "node name (short, e.g. 'a')")->required();
+  auto* node_opt = app.add_option("-n,--node", t.node, "node name (short, e.g. 'a'); every command but keygen");
   app.add_option("--cluster", t.cluster, "cluster name");
   app.add_option("--control-dir", t.control_dir, "directory of the control sockets");
   app.add_option("--timeout", t.timeout_ms, "milliseconds to wait for the node's answer");
@@ -97,6 +98,9 @@ int main(int argc, char** argv) {
   start_local->add_option("--policy", policy, "permanent, transient or temporary");
   auto* stop_local = app.add_subcommand("stop-local", "stop a local, unregistered worker");
   stop_local->add_option("name", name)->required();
+  std::string secret_path;
+  auto* keygen = app.add_subcommand("keygen", "write a new cluster secret to FILE (mode 0600; never overwrites)");
+  keygen->add_option("file", secret_path)->required();
   for (auto* sub : {members, info, leave, reg, whereis, unreg, registered, send, call, workers, start_local, stop_local})
     sub->add_flag("--json", json, "print JSON");
   try {
@@ -106,6 +110,20 @@ int main(int argc, char** argv) {
   }
 
   auto* sub = app.get_subcommands().front();
+  if (sub == keygen) {
+    auto written = zswarm::node::write_new_secret_file(secret_path);
+    if (!written) {
+      std::cerr << "zswarm: " << written.error().detail << "\n";
+      return 1;
+    }
+    std::cout << "wrote a new cluster secret to " << secret_path
+              << "\ncopy it to every node (mode 0600) and give it as --secret-file\n";
+    return 0;
+  }
+  if (node_opt->count() == 0) {
+    std::cerr << "zswarm: --node is required\n";
+    return 2;
+  }
   std::string cmd = sub->get_name();
   for (char& c : cmd)
     if (c == '-') c = '_';

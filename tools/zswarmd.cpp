@@ -1,5 +1,6 @@
 // zswarmd: the node daemon. Every config key is also a flag; flags win over
 // the config file. SIGTERM or SIGINT: hand off, say goodbye and exit cleanly.
+// SIGHUP: read secret_file and previous_secret_file again (key rotation).
 // Exit status: 0 clean stop, 1 could not start (port, interface, socket),
 // 2 bad flag, config key or value.
 #include <signal.h>
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   auto node = zswarm::Node::start(opts);
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
       (*node)->leave();
       break;
     }
+    if (sig == SIGHUP) (void)(*node)->reload_secrets();  // it logs what it did, or why it kept the old ones
     if ((*node)->stopped()) break;  // a `leave` command
   }
   (*node)->wait();

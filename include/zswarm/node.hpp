@@ -61,6 +61,15 @@ struct NodeOptions {
   std::vector<std::string> placement_allow;
   std::vector<std::string> placement_deny;
   std::chrono::milliseconds handoff_timeout{3000};
+  // The cluster secret (docs/security.md): a file `zswarm keygen` wrote. With
+  // it, beacons are sealed (MAC, replay counter) and every bus link is CURVE,
+  // open only to members. previous_secret_file is also accepted while a
+  // cluster rotates to a new secret (a missing previous file: none). Without a secret a node refuses a scope
+  // beyond loopback (interface, multicast, or a seed off this host) unless
+  // `insecure` says that is meant.
+  std::string secret_file;
+  std::string previous_secret_file;
+  bool insecure = false;
   // Input bounds. A bus or control frame over max_frame_bytes is refused by
   // libzmq, which drops the connection that sent it (counted in
   // connections_dropped; an honest peer reconnects). Each inbound connection
@@ -94,6 +103,18 @@ struct NodeStats {
   uint64_t beacons_other_cluster = 0;
   uint64_t beacons_bad_version = 0;
   uint64_t beacons_garbage = 0;
+  // Refused by the cluster secret (docs/security.md §6): no seal, another
+  // secret, a forged MAC, a replayed counter; and on a node without a
+  // secret, sealed beacons.
+  uint64_t beacons_unsealed = 0;
+  uint64_t beacons_wrong_secret = 0;
+  uint64_t beacons_bad_mac = 0;
+  uint64_t beacons_replayed = 0;
+  uint64_t beacons_sealed_ignored = 0;
+  // CURVE connections whose key no member announced, and direct frames
+  // without a member's authenticated identity.
+  uint64_t keys_refused = 0;
+  uint64_t frames_unauthenticated = 0;
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;
   uint64_t bodies_rejected = 0;
@@ -246,6 +267,12 @@ class ZSWARM_API Node {
   virtual void start_local_async(const std::string& name, const std::string& plugin, const std::string& args,
                                  const std::string& policy, Done<uint64_t> done) = 0;
   virtual void stop_local_async(const std::string& name, Done<void> done) = 0;
+
+  // Reads secret_file and previous_secret_file again (zswarmd does on
+  // SIGHUP): beacons are sealed with the new secret from now on, and either
+  // one is accepted. Fails, keeping the old secrets, if a file is unusable or
+  // the node started without a secret (CURVE cannot be turned on live).
+  virtual Result<void, Error> reload_secrets() = 0;
 };
 
 }  // namespace zswarm

@@ -363,6 +363,11 @@ TEST_F(NodeApi, StartFailsClearly) {
   EXPECT_EQ(no_name.error().name(), "bad_option");
   o.name = "a";
   o.interface = "nosuchif0";
+  auto no_secret = Node::start(o);
+  ASSERT_FALSE(no_secret.ok());
+  EXPECT_EQ(no_secret.error().name(), "bad_option");
+  EXPECT_NE(no_secret.error().detail.find("--interface nosuchif0"), std::string::npos) << no_secret.error().detail;
+  o.insecure = true;
   auto bad_if = Node::start(o);
   ASSERT_FALSE(bad_if.ok());
   EXPECT_EQ(bad_if.error().name(), "bind_failed");

@@ -37,6 +37,7 @@ LAN_CLUSTER="lan$$"
 LAN_N=0
 LAN_DIR=""
 LAN_BIN=""
+LAN_SECRET=""
 LAN_BUDGET_S=${LAN_BUDGET_S:-150}  # whole-run cap, below ctest's TIMEOUT so cleanup always runs
 LAN_BUDGET_END=0
 LAN_NETNS=()            # namespaces we created, in creation order
@@ -79,6 +80,9 @@ lan_init() {
   mkdir -p "$LAN_DIR/bin"
   cp "$LAN_BIN/zswarmd" "$LAN_BIN/zswarm" "$LAN_DIR/bin/" || { echo "FAIL: cannot copy the binaries" >&2; exit 1; }
   LAN_BIN="$LAN_DIR/bin"
+  # Every node shares this cluster secret unless a test says otherwise.
+  LAN_SECRET="$LAN_DIR/secret"
+  "$LAN_BIN/zswarm" keygen "$LAN_SECRET" >/dev/null || { echo "FAIL: zswarm keygen" >&2; exit 1; }
   # Probe: can we make a namespace at all (root in a container may not)?
   if ! ip netns add "$LAN_SW" 2>"$LAN_DIR/netns.err"; then
     lan_skip "'ip netns add' failed: $(cat "$LAN_DIR/netns.err")"
@@ -143,14 +147,17 @@ lan_wait_ports() {
   done
 }
 
-# lan_start_node I NAME [zswarmd flags...]: runs NAME@hI in host I.
+# lan_start_node I NAME [zswarmd flags...]: runs NAME@hI in host I, with
+# the run's cluster secret unless the flags say --secret-file or --insecure.
 lan_start_node() {
   local i=${1:?host} name=${2:?name}; shift 2
   [ -n "${LAN_PID[i]:-}" ] && lan_fail "host $i already runs a node (pid ${LAN_PID[i]})"
   local log="$LAN_DIR/h$i.log"
   printf '### launch %s %s\n' "$(date +%s.%N)" "$name@h$i" >>"$log"
+  local security=(--secret-file "$LAN_SECRET")
+  [[ " $* " == *" --secret-file "* || " $* " == *" --insecure "* ]] && security=()
   ip netns exec "$(lan_ns "$i")" "$LAN_BIN/zswarmd" --name "$name" --host "h$i" --cluster "$LAN_CLUSTER" \
-    --interface "$(lan_if "$i")" --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" "$@" \
+    --interface "$(lan_if "$i")" --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" "${security[@]}" "$@" \
     </dev/null >>"$log" 2>&1 &
   LAN_PID[i]=$!
   LAN_NAME[i]=$name

@@ -27,7 +27,7 @@ struct HarnessName {
   }
 };
 
-using Harnesses = ::testing::Types<ZmqHarness, MemoryHarness>;
+using Harnesses = ::testing::Types<ZmqHarness, CurveZmqHarness, MemoryHarness>;
 TYPED_TEST_SUITE(Conformance, Harnesses, HarnessName);
 
 std::string numbered(const char* tag, int i) { return std::string(tag) + std::to_string(i); }

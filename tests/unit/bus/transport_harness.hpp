@@ -62,7 +62,10 @@ class Harness {
   Transport& t(std::size_t i) { return *node(i).transport; }
 
   // `from` subscribes to `to`'s PUB and opens a direct channel to it.
-  void connect(std::size_t from, std::size_t to) { t(from).connect(id(to), node(to).at); }
+  void connect(std::size_t from, std::size_t to) {
+    admit(to, from);
+    t(from).connect(id(to), node(to).at);
+  }
   void disconnect(std::size_t from, std::size_t to) { t(from).disconnect(id(to)); }
 
   // Runs the network until done() holds or `deadline` passes; returns done().
@@ -108,6 +111,8 @@ class Harness {
   virtual bool pump(const std::function<bool()>& done, Millis deadline) = 0;
   // Makes the transport for a new node and fills in where peers reach it.
   virtual Transport& create(const NodeId& id, PeerEndpoint& at) = 0;
+  // Lets node `to` accept connections from `from` (a CURVE bus admits only known keys).
+  virtual void admit(std::size_t /*to*/, std::size_t /*from*/) {}
   void gone(std::size_t i) { nodes_.at(i)->transport = nullptr; }
 
  private:
@@ -145,7 +150,7 @@ class MemoryHarness final : public Harness {
     return done();
   }
   Transport& create(const NodeId& id, PeerEndpoint& at) override {
-    at = PeerEndpoint{"127.0.0.1", 0, 0};  // the memory network routes by id
+    at = PeerEndpoint{"127.0.0.1", 0, 0, {}};  // the memory network routes by id
     transports_.push_back(std::make_unique<MemoryTransport>(net_, id));
     return *transports_.back();
   }
@@ -156,13 +161,15 @@ class MemoryHarness final : public Harness {
 };
 
 // Real sockets on 127.0.0.1, each node with its own Reactor; pumping runs
-// every live reactor in turn.
-class ZmqHarness final : public Harness {
+// every live reactor in turn. With Curve, every link is CURVE and each node
+// has a context of its own (a context has one ZAP handler).
+template <bool Curve>
+class ZmqHarnessT final : public Harness {
  public:
-  static constexpr const char* kName = "Zmq";
+  static constexpr const char* kName = Curve ? "CurveZmq" : "Zmq";
 
-  ~ZmqHarness() override {
-    // Transports before their reactors, all before the context.
+  ~ZmqHarnessT() override {
+    // Transports before their reactors, all before the contexts.
     while (!nodes_.empty()) nodes_.pop_back();
   }
 
@@ -185,19 +192,32 @@ class ZmqHarness final : public Harness {
   }
   Transport& create(const NodeId& id, PeerEndpoint& at) override {
     ZmqNode n;
+    n.ctx = std::make_unique<zmq::context_t>();
     n.reactor = std::make_unique<Reactor>();
     ZmqTransportOptions opts;
     opts.self = id;
-    auto opened = ZmqTransport::open(ctx_, *n.reactor, opts);
+    if (Curve) {
+      char pub[41], sec[41];
+      if (zmq_curve_keypair(pub, sec) != 0) throw std::runtime_error("no CURVE in this libzmq");
+      opts.curve_public.resize(32);
+      opts.curve_secret.resize(32);
+      zmq_z85_decode(reinterpret_cast<uint8_t*>(opts.curve_public.data()), pub);
+      zmq_z85_decode(reinterpret_cast<uint8_t*>(opts.curve_secret.data()), sec);
+    }
+    auto opened = ZmqTransport::open(Curve ? *n.ctx : ctx_, *n.reactor, opts);
     if (!opened) throw std::runtime_error(opened.error().to_string());
     n.transport = std::move(opened).value();
-    at = PeerEndpoint{"127.0.0.1", n.transport->pub_port(), n.transport->router_port()};
+    at = PeerEndpoint{"127.0.0.1", n.transport->pub_port(), n.transport->router_port(), opts.curve_public};
     nodes_.push_back(std::move(n));
     return *nodes_.back().transport;
+  }
+  void admit(std::size_t to, std::size_t from) override {
+    if (Curve && nodes_.at(to).transport) nodes_.at(to).transport->admit(id(from), node(from).at.curve_key);
   }
 
  private:
   struct ZmqNode {
+    std::unique_ptr<zmq::context_t> ctx;  // first: destroyed after its sockets
     std::unique_ptr<Reactor> reactor;
     std::unique_ptr<ZmqTransport> transport;
   };
@@ -211,5 +231,7 @@ class ZmqHarness final : public Harness {
   zmq::context_t ctx_;
   std::vector<ZmqNode> nodes_;
 };
+using ZmqHarness = ZmqHarnessT<false>;
+using CurveZmqHarness = ZmqHarnessT<true>;
 
 }  // namespace zswarm::bus::conformance

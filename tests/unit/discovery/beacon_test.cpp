@@ -50,7 +50,7 @@ TEST(Beacon, LongestNamesLeaveRoomForAKeyAndAMac) {
   b.cluster = std::string(kMaxClusterName, 'c');
   b.name = std::string(kMaxNodeName, 'n');
   // What the cluster secret will add: a key id and a MAC, about 80 bytes, and more.
-  b.extensions = {{1, std::string(16, 'k')}, {2, std::string(64, 'm')}, {3, std::string(150, 'x')}};
+  b.extensions = {{0x41, std::string(16, 'k')}, {0x42, std::string(64, 'm')}, {0x43, std::string(150, 'x')}};
   std::string d = encode(b);
   EXPECT_LE(d.size(), kMaxBeaconSize);
   auto p = parse(d);

@@ -70,8 +70,42 @@ suspect_after_ms = 800
   EXPECT_EQ(o.cluster, "prod");
   EXPECT_EQ(o.seeds.size(), 2u);
   EXPECT_EQ(o.heartbeat_interval, std::chrono::milliseconds(100));
+  // Seeds off this host and no secret: refused, naming the flag and the way out.
+  auto open_lan = validate(o);
+  ASSERT_FALSE(open_lan.ok());
+  EXPECT_NE(open_lan.error().detail.find("--seeds 198.18.0.1:45670"), std::string::npos) << open_lan.error().detail;
+  EXPECT_NE(open_lan.error().detail.find("--secret-file"), std::string::npos);
+  EXPECT_NE(open_lan.error().detail.find("--insecure"), std::string::npos);
+  ASSERT_TRUE(apply_config_value(o, "insecure", "true").ok());
   EXPECT_TRUE(validate(o).ok());
   std::remove(path.c_str());
+}
+
+TEST(Config, NoSecretBeyondLoopbackIsRefused) {
+  NodeOptions o;
+  o.name = "a";
+  EXPECT_TRUE(validate(o).ok()) << "loopback needs no secret";
+  o.seeds = {"127.0.0.1:45670", "localhost"};
+  EXPECT_TRUE(validate(o).ok()) << "seeds on this host stay on loopback";
+  o.seeds.clear();
+  o.interface = "lo";
+  EXPECT_TRUE(validate(o).ok());
+  for (auto scope : {"interface", "multicast"}) {
+    NodeOptions x = o;
+    (std::string(scope) == "interface" ? x.interface : x.multicast) =
+        std::string(scope) == "interface" ? "eth0" : "239.1.2.3";
+    auto r = validate(x);
+    ASSERT_FALSE(r.ok()) << scope;
+    EXPECT_EQ(r.error().name(), "bad_option");
+    EXPECT_NE(r.error().detail.find(std::string("--") + scope), std::string::npos) << r.error().detail;
+    x.secret_file = "/some/secret";
+    EXPECT_TRUE(validate(x).ok()) << scope << " with a secret";
+    x.secret_file.clear();
+    x.insecure = true;
+    EXPECT_TRUE(validate(x).ok()) << scope << " with --insecure";
+  }
+  o.previous_secret_file = "/old";
+  EXPECT_FALSE(validate(o).ok()) << "a previous secret alone";
 }
 
 TEST(Config, RegistrationsFromFileAndFlag) {
