@@ -70,6 +70,7 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
       pub_(ctx, zmq::socket_type::pub),
       router_(ctx, zmq::socket_type::router),
       router_monitor_(ctx, zmq::socket_type::pair),
+      pub_monitor_(ctx, zmq::socket_type::pair),
       zap_(ctx, zmq::socket_type::rep) {
   const auto max_frame = static_cast<int64_t>(opts_.max_frame_bytes);
   if (curve()) {
@@ -101,9 +102,11 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
   router_port_ = bound_port(router_);
 
   monitor(router_, router_monitor_, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailed);
+  monitor(pub_, pub_monitor_, kHandshakeFailed);
 
   reactor_.add(router_, [this] { on_router(); });
   reactor_.add(router_monitor_, [this] { on_router_monitor(); });
+  reactor_.add(pub_monitor_, [this] { on_pub_monitor(); });
   if (curve()) reactor_.add(zap_, [this] { on_zap(); });
 }
 
@@ -123,8 +126,10 @@ ZmqTransport::~ZmqTransport() {
   for (auto& [id, p] : peers_) close(*p);
   reactor_.remove(router_);
   reactor_.remove(router_monitor_);
+  reactor_.remove(pub_monitor_);
   reactor_.remove(zap_);
   zmq_socket_monitor(router_.handle(), nullptr, 0);
+  zmq_socket_monitor(pub_.handle(), nullptr, 0);
 }
 
 void ZmqTransport::set_curve_client(zmq::socket_t& s, const std::string& server_key) {
@@ -150,7 +155,10 @@ void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   p->dealer->set(zmq::sockopt::reconnect_ivl, 100);
   if (curve()) set_curve_client(*p->dealer, at.curve_key);
   else p->dealer->set(zmq::sockopt::routing_id, zmq::buffer(opts_.self.bytes()));
-  p->dealer->connect(tcp(at.host, at.router_port));
+  p->router_endpoint = tcp(at.host, at.router_port);
+  p->dealer_monitor = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
+  monitor(*p->dealer, *p->dealer_monitor, kHandshakeFailed);
+  p->dealer->connect(p->router_endpoint);
 
   p->sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
   p->sub->set(zmq::sockopt::linger, 0);
@@ -166,6 +174,7 @@ void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   Peer& ref = *p;
   reactor_.add(*ref.sub, [this, &ref] { on_sub(ref); });
   reactor_.add(*ref.sub_monitor, [this, &ref] { on_sub_monitor(ref); });
+  reactor_.add(*ref.dealer_monitor, [this, &ref] { on_dealer_monitor(ref); });
   peers_.emplace(peer, std::move(p));
   admit(peer, at.curve_key);
 }
@@ -178,7 +187,9 @@ void ZmqTransport::close(Peer& p) {
   p.closed = true;
   reactor_.remove(*p.sub);
   reactor_.remove(*p.sub_monitor);
+  reactor_.remove(*p.dealer_monitor);
   zmq_socket_monitor(p.sub->handle(), nullptr, 0);
+  zmq_socket_monitor(p.dealer->handle(), nullptr, 0);
   std::erase_if(admitted_, [&](const auto& kv) { return kv.second == p.id; });
 }
 
@@ -192,7 +203,40 @@ void ZmqTransport::disconnect(const NodeId& peer) {
   peers_.erase(it);
 }
 
-void ZmqTransport::tick(Clock::time_point) { closed_.clear(); }
+void ZmqTransport::tick(Clock::time_point) {
+  closed_.clear();
+  const auto now = Steady::now();
+  auto redial = [&](zmq::socket_t& s, const std::string& endpoint, Steady::time_point& when) {
+    if (when == Steady::time_point{} || now < when) return;
+    when = {};
+    try {
+      s.disconnect(endpoint);
+    } catch (const zmq::error_t&) {
+      // The session already ended: nothing to undo.
+    }
+    s.connect(endpoint);
+  };
+  for (auto& [id, p] : peers_) {
+    redial(*p->sub, p->pub_endpoint, p->redial_sub);
+    redial(*p->dealer, p->router_endpoint, p->redial_dealer);
+  }
+}
+
+ZmqTransport::Steady::time_point ZmqTransport::redial_time(Peer& p) {
+  // 100 ms, doubling to 1.6 s: an admission usually follows within a beacon round trip.
+  auto wait = std::chrono::milliseconds(100) * (1 << std::min(p.refusals++, 4));
+  return Steady::now() + wait;
+}
+
+void ZmqTransport::on_dealer_monitor(Peer& p) {
+  while (!p.closed) {
+    auto ev = read_event(*p.dealer_monitor);
+    if (!ev) break;
+    ++stats_.handshakes_failed;
+    note("[bus] handshake failed with " + ev->endpoint + "; dialling again");
+    if (p.redial_dealer == Steady::time_point{}) p.redial_dealer = redial_time(p);
+  }
+}
 
 void ZmqTransport::publish(std::string_view frame) {
   (void)pub_.send(zmq::buffer(frame.data(), frame.size()), zmq::send_flags::dontwait);
@@ -208,6 +252,7 @@ bool ZmqTransport::send(const NodeId& peer, std::string_view frame) {
 void ZmqTransport::on_sub(Peer& p) {
   zmq::message_t msg;
   while (!p.closed && p.sub->recv(msg, zmq::recv_flags::dontwait)) {
+    p.refusals = 0;  // the peer knows our key now
     if (receiver_) receiver_(Inbound{Inbound::published, p.id, msg.to_string()});
   }
 }
@@ -281,11 +326,13 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
     if (!ev) break;
     if (ev->kind & kHandshakeFailed) {
       ++stats_.handshakes_failed;
-      note("[bus] handshake failed with " + ev->endpoint);
+      note("[bus] handshake failed with " + ev->endpoint + "; dialling again");
+      if (p.redial_sub == Steady::time_point{}) p.redial_sub = redial_time(p);
       continue;
     }
     if (ev->kind != ZMQ_EVENT_DISCONNECTED) continue;
     ++stats_.connections_dropped;
+    if (p.redial_sub != Steady::time_point{}) continue;  // the end of a refused handshake: redialled at tick
     note("[bus] lost the link to " + p.id.short_string() + "'s PUB at " + ev->endpoint +
          " (it closed, or sent a frame over max_frame_bytes = " + std::to_string(opts_.max_frame_bytes) +
          "); reconnecting");
@@ -306,6 +353,13 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
     if (receiver_) receiver_(Inbound{Inbound::link_down, p.id, {}});
   }
 }
+void ZmqTransport::on_pub_monitor() {
+  while (auto ev = read_event(pub_monitor_)) {
+    ++stats_.handshakes_failed;
+    note("[bus] a subscriber's handshake failed on the PUB at " + ev->endpoint);
+  }
+}
+
 void ZmqTransport::on_router_monitor() {
   while (auto ev = read_event(router_monitor_)) {
     const int fd = static_cast<int>(ev->value);

@@ -92,21 +92,31 @@ class ZmqTransport final : public Transport {
   void on_router();
   void on_sub_monitor(Peer& p);
   void on_router_monitor();
+  void on_pub_monitor();
   void on_zap();
   void set_curve_client(zmq::socket_t& s, const std::string& server_key);
   void note(const std::string& what);
   ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOptions opts);  // throws zmq::error_t
 
+  using Steady = std::chrono::steady_clock;
   struct Peer {
     NodeId id;
     std::string pub_endpoint;
+    std::string router_endpoint;
     std::string curve_key;
     std::unique_ptr<zmq::socket_t> sub;
     std::unique_ptr<zmq::socket_t> sub_monitor;
     std::unique_ptr<zmq::socket_t> dealer;
+    std::unique_ptr<zmq::socket_t> dealer_monitor;
+    // libzmq ends a session for good after a refused handshake (the peer's
+    // ZAP did not know our key yet): dial again then, backing off.
+    Steady::time_point redial_sub{}, redial_dealer{};
+    int refusals = 0;
     bool closed = false;  // disconnected while one of its handlers ran
   };
   void close(Peer& p);
+  void on_dealer_monitor(Peer& p);
+  Steady::time_point redial_time(Peer& p);
 
   zmq::context_t& ctx_;
   Reactor& reactor_;
@@ -114,6 +124,7 @@ class ZmqTransport final : public Transport {
   zmq::socket_t pub_;
   zmq::socket_t router_;
   zmq::socket_t router_monitor_;
+  zmq::socket_t pub_monitor_;  // handshakes that failed: outsiders trying to read
   zmq::socket_t zap_;  // REP on inproc://zeromq.zap.01, with CURVE only
   uint16_t pub_port_ = 0;
   uint16_t router_port_ = 0;

@@ -67,6 +67,9 @@ class Harness {
     t(from).connect(id(to), node(to).at);
   }
   void disconnect(std::size_t from, std::size_t to) { t(from).disconnect(id(to)); }
+  // Only `from` dials: `to` does not know it yet (a CURVE peer refuses it until allow()).
+  void dial(std::size_t from, std::size_t to) { t(from).connect(id(to), node(to).at); }
+  void allow(std::size_t to, std::size_t from) { admit(to, from); }
 
   // Runs the network until done() holds or `deadline` passes; returns done().
   bool pump_until(const std::function<bool()>& done, Millis deadline = 2s) { return pump(done, deadline); }
@@ -224,8 +227,12 @@ class ZmqHarnessT final : public Harness {
 
   void run_all() {
     // A short poll per reactor: idle nodes cost a millisecond, busy ones none.
+    // The node's loop ticks its transport after every wake-up; so does this.
     for (ZmqNode& n : nodes_)
-      if (n.reactor) n.reactor->run_once(1ms);
+      if (n.reactor) {
+        n.reactor->run_once(1ms);
+        n.transport->tick(Clock::time_point{});
+      }
   }
 
   zmq::context_t ctx_;
