@@ -57,6 +57,7 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "suspect_after_ms", "silence after which a peer is suspected"},
       {K::number, "probe_timeout_ms", "time a suspect has to answer a probe"},
       {K::text, "control_dir", "directory of the control sockets"},
+      {K::text, "control_group", "group that may use the control socket (dirs 0750, socket 0660); empty: this user only"},
       {K::list, "plugin_path", "directories searched for worker plugins (comma-separated)"},
       {K::list, "placement_allow", "only nodes whose name matches one of these globs own names"},
       {K::list, "placement_deny", "nodes whose name matches one of these globs own no names"},
@@ -108,6 +109,7 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "suspect_after_ms") return ms(o.suspect_after);
   else if (key == "probe_timeout_ms") return ms(o.probe_timeout);
   else if (key == "control_dir") o.control_dir = v;
+  else if (key == "control_group") o.control_group = v;
   else if (key == "plugin_path") o.plugin_path = split(v);
   else if (key == "placement_allow") o.placement_allow = split(v);
   else if (key == "placement_deny") o.placement_deny = split(v);

@@ -1,12 +1,11 @@
 #include "node/control_server.hpp"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <memory>
+
+#include "node/control_dir.hpp"
 
 namespace zswarm::node {
 
@@ -59,12 +58,14 @@ bool somebody_home(zmq::context_t& ctx, const std::string& endpoint) {
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(zmq::context_t& ctx, bus::Reactor& reactor,
-                                                                        const std::string& path, Handler handler,
+                                                                        const std::string& path,
+                                                                        const std::string& group, Handler handler,
                                                                         Limits limits) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return fail("cannot create " + std::filesystem::path(path).parent_path().string() + ": " + ec.message());
   if (path.size() >= 100) return fail("control socket path too long (IPC allows ~100 bytes): " + path);
+  // libzmq unlinks whatever is at the path before it binds: this leaves there
+  // at most a stale socket of ours, in directories no one else can change.
+  if (auto ready = prepare_control_dir(path, group); !ready) return fail(ready.error().detail);
+  std::error_code ec;
   if (std::filesystem::exists(path, ec) && somebody_home(ctx, "ipc://" + path))
     return fail("a node already answers on " + path + " (same name and cluster?)");
   std::unique_ptr<ControlServer> s(new ControlServer(ctx, reactor, path, std::move(handler), limits));
@@ -80,7 +81,7 @@ Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(zmq::con
   } catch (const zmq::error_t& e) {
     return fail("bind " + s->endpoint_ + ": " + e.what());
   }
-  ::chmod(path.c_str(), 0700);  // only this user may drive the node
+  if (auto mode = restrict_control_socket(path, group); !mode) return fail(mode.error().detail);
   reactor.add(s->socket_, [raw = s.get()] { raw->on_readable(); });
   return s;
 }

@@ -32,10 +32,13 @@ class ControlServer {
     int max_json_depth = 32;
   };
 
-  // Binds ipc://path. Fails if another live node answers on that path.
+  // Binds ipc://path, in directories made and checked by
+  // prepare_control_dir (control_dir.hpp); `group` empty: this user only,
+  // else that group may connect too. Fails if another live node answers on
+  // that path.
   static Result<std::unique_ptr<ControlServer>, std::string> open(zmq::context_t& ctx, bus::Reactor& reactor,
-                                                                  const std::string& path, Handler handler,
-                                                                  Limits limits);
+                                                                  const std::string& path, const std::string& group,
+                                                                  Handler handler, Limits limits);
   ~ControlServer();
   const std::string& endpoint() const { return endpoint_; }
 

@@ -29,17 +29,6 @@
 
 namespace zswarm {
 
-std::string default_control_dir() {
-  if (const char* d = std::getenv("ZSWARM_RUNTIME_DIR"); d && *d) return d;
-  if (const char* d = std::getenv("XDG_RUNTIME_DIR"); d && *d) return std::string(d) + "/zswarm";
-  return "/tmp/zswarm-" + std::to_string(::getuid());
-}
-
-std::string control_socket_path(const std::string& control_dir, const std::string& cluster,
-                                 const std::string& name) {
-  return (control_dir.empty() ? default_control_dir() : control_dir) + "/" + cluster + "/" + name + ".sock";
-}
-
 Node::~Node() = default;
 
 namespace {
@@ -196,6 +185,7 @@ class NodeImpl final : public Node {
         return fail(Error{Errc::bad_option, "this Env's loop cannot serve a control socket (set control_socket off)"});
       auto control = node::ControlServer::open(
           *loop_->zmq_context(), *loop_->reactor(), control_socket_path(opts_.control_dir, opts_.cluster, opts_.name),
+          opts_.control_group,
           [this](const Json& req, node::ControlServer::Reply reply) { node::serve_control(*this, req, std::move(reply)); },
           node::ControlServer::Limits{opts_.max_frame_bytes, 1000, 32});
       if (!control) return fail(Error{Errc::control_socket_failed, control.error()});

@@ -3,14 +3,18 @@
 // Cluster-wide names: register, whereis, unregister, registered, send, call.
 // This node: members, info, leave, workers, start-local, stop-local.
 // Exit status: 0 ok, 1 the node answered with an error, 2 usage,
-// 3 no answer (node not running?).
+// 3 no answer (node not running?), 4 the control socket's directory is not
+// safe to use (owned or writable by another user).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include "node/control_client.hpp"
+#include "node/control_dir.hpp"
 #include "node/secret_file.hpp"
 #include "zswarm/node.hpp"
 
@@ -25,9 +29,24 @@ struct Target {
   int timeout_ms = 5000;
 };
 
-std::optional<Json> ask(const Target& t, const Json& request) {
-  return zswarm::node::ask_control(zswarm::control_socket_path(t.control_dir, t.cluster, t.node), request,
-                                   std::chrono::milliseconds(t.timeout_ms));
+// The node's answer, or nullopt if none came. A socket that is not there yet
+// (a node that is starting) is waited for; one that another user could have
+// put there is refused: the request would go to them.
+std::optional<Json> ask(const Target& t, const Json& request, std::string& refused) {
+  using namespace std::chrono;
+  const std::string path = zswarm::control_socket_path(t.control_dir, t.cluster, t.node);
+  const auto deadline = steady_clock::now() + milliseconds(t.timeout_ms);
+  auto safe = zswarm::node::check_control_socket(path);
+  while (!safe && safe.error().code == zswarm::Errc::not_found && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+    safe = zswarm::node::check_control_socket(path);
+  }
+  if (!safe) {
+    if (safe.error().code != zswarm::Errc::not_found) refused = safe.error().detail;
+    return std::nullopt;
+  }
+  auto left = duration_cast<milliseconds>(deadline - steady_clock::now());
+  return zswarm::node::ask_control(path, request, std::max(left, milliseconds(1)));
 }
 
 std::string pad(std::string s, std::size_t n) {
@@ -138,7 +157,12 @@ int main(int argc, char** argv) {
     t.timeout_ms = std::max(t.timeout_ms, call_timeout + 1000);
   }
   if (sub == reg) t.timeout_ms = std::max(t.timeout_ms, 15000);  // a remote owner may be starting it
-  auto answer = ask(t, request);
+  std::string refused;
+  auto answer = ask(t, request, refused);
+  if (!refused.empty()) {
+    std::cerr << "zswarm: " << refused << "; not sending the request\n";
+    return 4;
+  }
   if (!answer) {
     std::cerr << "zswarm: no answer from node '" << t.node << "' of cluster '" << t.cluster << "' at "
               << zswarm::control_socket_path(t.control_dir, t.cluster, t.node) << " (is it running?)\n";

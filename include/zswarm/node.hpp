@@ -49,6 +49,9 @@ struct NodeOptions {
   std::chrono::milliseconds probe_timeout{500};
   // Local control socket: <control_dir>/<cluster>/<name>.sock
   std::string control_dir;          // empty: default_control_dir()
+  // Empty: the socket is this user's only (directories 0700, socket 0600).
+  // A group name: its members may use it too (0750 and 0660, that group).
+  std::string control_group;
   // An observer (a monitor, a dashboard) reads the cluster, membership and
   // the whole registry, but is never placed on the ring: it owns no names and
   // is never offered a handoff.
@@ -89,7 +92,10 @@ struct NodeOptions {
   std::vector<Registration> register_at_start;
 };
 
-// $ZSWARM_RUNTIME_DIR, else $XDG_RUNTIME_DIR/zswarm, else /tmp/zswarm-<uid>.
+// $ZSWARM_RUNTIME_DIR, else $XDG_RUNTIME_DIR/zswarm, else
+// /run/user/<uid>/zswarm (each runtime dir only if it is a directory of this
+// user), else /tmp/zswarm-<uid>. The node checks whatever it uses before it
+// binds (docs/operations.md 1.3).
 ZSWARM_API std::string default_control_dir();
 // The control socket's path for a node.
 ZSWARM_API std::string control_socket_path(const std::string& control_dir, const std::string& cluster,

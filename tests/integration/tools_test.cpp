@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -72,6 +73,24 @@ TEST(Tools, CliWithoutANodeSaysSo) {
   auto r = run(c.cli("nobody") + std::vector<std::string>{"--timeout", "300", "members"});
   EXPECT_EQ(r.code, 3);
   EXPECT_NE(r.output.find("no answer from node 'nobody'"), std::string::npos) << r.output;
+}
+
+// Issue 11: a control directory another user could have made or can write
+// to is refused by the node (it would not start) and by the CLI (its request
+// could reach that user's socket).
+TEST(Tools, NodeAndCliRefuseAControlDirOthersMayWrite) {
+  LocalCluster c(test_name());
+  c.start("a");
+  ASSERT_TRUE(wait_until([&] { return c.ask("a", {{"cmd", "ping"}}, 200ms).has_value(); }));
+  EXPECT_EQ(run(c.cli("a") + std::vector<std::string>{"info"}).code, 0);
+  ASSERT_EQ(::chmod(c.control_dir().c_str(), 0777), 0);
+  const std::string refusal = std::string("refusing control directory ").append(c.control_dir()).append(": it is");
+  auto cli = run(c.cli("a") + std::vector<std::string>{"info"});
+  EXPECT_EQ(cli.code, 4) << cli.output;
+  EXPECT_NE(cli.output.find(refusal), std::string::npos) << cli.output;
+  auto& b = c.start("b");
+  EXPECT_EQ(b.wait_exit(10s), 1) << b.log();
+  EXPECT_NE(b.log().find(refusal), std::string::npos) << b.log();
 }
 
 TEST(Tools, DaemonRejectsABadConfigKeyByName) {
