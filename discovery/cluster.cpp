@@ -70,7 +70,8 @@ void Cluster::reject(const char* what, std::string_view why) {
     last_reject_log_ = now;
     log_->warn("[bus] dropped {}: {} (rejected so far: {} beacons, {} frames)", what, why,
                stats_.beacons_bad_version + stats_.beacons_garbage + stats_.beacons_rate_limited +
-                   stats_.beacons_future_incarnation + stats_.beacons_name_conflict + stats_.beacons_unconfirmed_full,
+                   stats_.beacons_future_incarnation + stats_.beacons_name_conflict + stats_.beacons_endpoint_in_use +
+                   stats_.beacons_unconfirmed_full,
                stats_.frames_rejected);
   }
 }
@@ -99,6 +100,7 @@ void Cluster::refuse_beacon(discovery::BeaconVerdict v, const discovery::Beacon&
     case discovery::BeaconVerdict::future_incarnation: ++stats_.beacons_future_incarnation; break;
     case discovery::BeaconVerdict::own_name: ++stats_.beacons_name_conflict; break;
     case discovery::BeaconVerdict::name_in_use: ++stats_.beacons_name_in_use; return;  // a restart waits: normal
+    case discovery::BeaconVerdict::endpoint_in_use: ++stats_.beacons_endpoint_in_use; break;
     case discovery::BeaconVerdict::too_many_unconfirmed: ++stats_.beacons_unconfirmed_full; break;
   }
   reject("beacon", std::string(discovery::to_string(v)).append(" (").append(b.name).append(" ").append(

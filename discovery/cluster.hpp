@@ -85,6 +85,7 @@ struct ClusterStats {
   uint64_t beacons_future_incarnation = 0;  // incarnation beyond our clock + max_clock_skew
   uint64_t beacons_name_conflict = 0;       // another id under this node's own name
   uint64_t beacons_name_in_use = 0;         // another id under a live member's name: it waits
+  uint64_t beacons_endpoint_in_use = 0;     // a new id at the address and port of another member
   uint64_t beacons_unconfirmed_full = 0;    // max_unconfirmed members already wait for a frame
   uint64_t members_unconfirmed_dropped = 0;  // beaconed, never sent a frame
   uint64_t members_expired = 0;              // down or left for down_expiry: forgotten

@@ -21,6 +21,7 @@ std::string_view to_string(BeaconVerdict v) {
     case BeaconVerdict::future_incarnation: return "incarnation too far in the future";
     case BeaconVerdict::own_name: return "another node claims this node's name";
     case BeaconVerdict::name_in_use: return "name held by a live member";
+    case BeaconVerdict::endpoint_in_use: return "endpoint of another member";
     case BeaconVerdict::too_many_unconfirmed: return "too many unconfirmed members";
   }
   return "?";
@@ -43,6 +44,14 @@ void Membership::set_state(Member& m, MemberState s, MembershipEvent::Kind k, st
 bool Membership::live_name(const std::string& name) const {
   for (const auto& [id, m] : members_)
     if (m.name == name && live(m)) return true;
+  return false;
+}
+
+bool Membership::endpoint_taken(const bus::NodeId& by, const bus::PeerEndpoint& at) const {
+  for (const auto& [id, m] : members_)
+    if (id != by && (live(m) || m.confirm_by != Clock::time_point{}) && m.endpoint.host == at.host &&
+        (m.endpoint.pub_port == at.pub_port || m.endpoint.router_port == at.router_port))
+      return true;
   return false;
 }
 
@@ -69,6 +78,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
       // A healed partition, or a replay of a dead node's beacon: only its frames tell.
       if (m.confirm_by != Clock::time_point{}) return BeaconVerdict::accepted;
       if (unconfirmed() >= limits_.max_unconfirmed) return BeaconVerdict::too_many_unconfirmed;
+      if (endpoint_taken(b.id, {source_ip, b.pub_port, b.router_port})) return BeaconVerdict::endpoint_in_use;
       m.endpoint = {source_ip, b.pub_port, b.router_port};
       m.confirm_by = confirm_by;
       out.push_back({MembershipEvent::discovered, m, "beacon while down"});
@@ -80,6 +90,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
   if (!limits_.self_name.empty() && b.name == limits_.self_name) return BeaconVerdict::own_name;
   // A live member keeps its name: a restart under it waits until the old one is down.
   if (live_name(b.name)) return BeaconVerdict::name_in_use;
+  if (endpoint_taken(b.id, {source_ip, b.pub_port, b.router_port})) return BeaconVerdict::endpoint_in_use;
   if (unconfirmed() >= limits_.max_unconfirmed) return BeaconVerdict::too_many_unconfirmed;
   Member m;
   m.id = b.id;

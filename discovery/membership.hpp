@@ -81,7 +81,7 @@ struct MembershipLimits {
 };
 
 // What on_beacon did with a beacon (all but `accepted` are refusals to count).
-enum class BeaconVerdict { accepted, future_incarnation, own_name, name_in_use, too_many_unconfirmed };
+enum class BeaconVerdict { accepted, future_incarnation, own_name, name_in_use, endpoint_in_use, too_many_unconfirmed };
 std::string_view to_string(BeaconVerdict v);
 
 class Membership {
@@ -118,6 +118,9 @@ class Membership {
   const Clock& clock_;
   bus::NodeId self_;
   bool live_name(const std::string& name) const;
+  // Another connected member (live or unconfirmed) listens there: connecting
+  // twice to one endpoint, then dropping the copy, would cut the real link.
+  bool endpoint_taken(const bus::NodeId& by, const bus::PeerEndpoint& at) const;
   // The first frame of an unconfirmed member: older entries of its name go.
   void confirm(Member& m, std::string reason, MembershipEvents& out);
 

@@ -44,6 +44,7 @@ Json info_json(const NodeInfo& i) {
                 {"beacons_future_incarnation", s.beacons_future_incarnation},
                 {"beacons_name_conflict", s.beacons_name_conflict},
                 {"beacons_name_in_use", s.beacons_name_in_use},
+                {"beacons_endpoint_in_use", s.beacons_endpoint_in_use},
                 {"beacons_unconfirmed_full", s.beacons_unconfirmed_full},
                 {"members_unconfirmed_dropped", s.members_unconfirmed_dropped},
                 {"members_expired", s.members_expired},

@@ -433,6 +433,7 @@ class NodeImpl final : public Node {
     n.beacons_future_incarnation = s.beacons_future_incarnation;
     n.beacons_name_conflict = s.beacons_name_conflict;
     n.beacons_name_in_use = s.beacons_name_in_use;
+    n.beacons_endpoint_in_use = s.beacons_endpoint_in_use;
     n.beacons_unconfirmed_full = s.beacons_unconfirmed_full;
     n.members_unconfirmed_dropped = s.members_unconfirmed_dropped;
     n.members_expired = s.members_expired;

@@ -118,6 +118,7 @@ struct NodeStats {
   uint64_t beacons_future_incarnation = 0;
   uint64_t beacons_name_conflict = 0;
   uint64_t beacons_name_in_use = 0;
+  uint64_t beacons_endpoint_in_use = 0;
   uint64_t beacons_unconfirmed_full = 0;
   uint64_t members_unconfirmed_dropped = 0;
   uint64_t members_expired = 0;

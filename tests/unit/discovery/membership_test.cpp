@@ -23,8 +23,8 @@ struct MembershipTest : ::testing::Test {
     b.name = name;
     b.cluster.assign(1, 'c');  // not = "c": GCC 12 -Wrestrict false positive once inlined
     b.incarnation = inc;
-    b.pub_port = 1;
-    b.router_port = 2;
+    b.pub_port = static_cast<uint16_t>(1000 + 2 * static_cast<uint8_t>(name[0]));  // one endpoint a name
+    b.router_port = static_cast<uint16_t>(b.pub_port + 1);
     return b;
   }
   std::vector<Kind> kinds() {
@@ -112,6 +112,16 @@ TEST_F(MembershipTest, OwnNameUnderAnotherIdIsAConflictNeverAMember) {
   EXPECT_EQ(m.on_beacon(beacon(b, "me@h", 1), "127.0.0.1", ev), BeaconVerdict::own_name);
   EXPECT_TRUE(ev.empty());
   EXPECT_EQ(m.find_any(b), nullptr);
+}
+
+TEST_F(MembershipTest, ANewIdAtAnotherMembersEndpointIsRefused) {
+  auto b = bus::NodeId::random(), fake = bus::NodeId::random();
+  join(b, "b@h", 1);
+  Beacon f = beacon(fake, "f@h", 1);
+  f.pub_port = beacon(b, "b@h", 1).pub_port;  // b's PUB: connecting and dropping it would cut b's link
+  EXPECT_EQ(m.on_beacon(f, "127.0.0.1", ev), BeaconVerdict::endpoint_in_use);
+  EXPECT_EQ(m.find_any(fake), nullptr);
+  EXPECT_EQ(m.on_beacon(f, "127.0.0.2", ev), BeaconVerdict::accepted);  // another host: another endpoint
 }
 
 TEST_F(MembershipTest, OwnBeaconIsIgnored) {

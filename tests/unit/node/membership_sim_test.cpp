@@ -22,10 +22,11 @@ struct MemberSim : Sim {
     b.cluster = "sim";
     b.name = name;
     b.incarnation = incarnation;
-    b.pub_port = 7;
-    b.router_port = 8;
+    b.pub_port = next_port++;  // an endpoint of its own (one of a member's is refused)
+    b.router_port = next_port++;
     return b;
   }
+  uint16_t next_port = 1000;
   const ClusterStats& stats(SimNode& n) { return n.parts.cluster->stats(); }
   bool never_suspected(SimNode& n) {
     for (auto& e : n.events)
@@ -87,8 +88,8 @@ TEST_F(MemberSim, AReplayedBeaconOfAKilledNodeKeepsItDown) {
   auto& b = add("b@h");
   settle();
   Beacon replay = forged("b@h", b.node->info().incarnation, b.id);
-  replay.pub_port = 1;
-  replay.router_port = 2;
+  replay.pub_port = b.node->info().pub_port;
+  replay.router_port = b.node->info().router_port;
   kill(b);
   run_for(600ms);
   ASSERT_EQ(state_seen(a, b), MemberState::down);
