@@ -21,7 +21,9 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
       opts_(std::move(opts)),
       beacons_(std::move(beacons)),
       log_(std::move(log)),
-      membership_(clock, opts_.self, opts_.detector),
+      membership_(clock, opts_.self, opts_.detector,
+                  {opts_.name, opts_.wall_ms, opts_.max_clock_skew, opts_.max_unconfirmed, opts_.down_expiry}),
+      beacon_limit_({double(opts_.beacon_rate), 2.0 * opts_.beacon_rate, opts_.max_beacon_sources}),
       pub_version_(opts_.protocol.min),
       pub_out_(pub_version_, opts_.self, opts_.incarnation) {
   transport_.set_receiver([this](bus::Inbound&& in) { on_inbound(std::move(in)); });
@@ -72,9 +74,10 @@ void Cluster::reject(const char* what, std::string_view why) {
   if (now - last_reject_log_ >= std::chrono::seconds(1)) {
     last_reject_log_ = now;
     log_->warn("[bus] dropped {}: {} (rejected so far: {} beacons, {} frames)", what, why,
-               stats_.beacons_bad_version + stats_.beacons_garbage + stats_.beacons_unsealed +
-                   stats_.beacons_wrong_secret + stats_.beacons_bad_mac + stats_.beacons_replayed +
-                   stats_.beacons_sealed_ignored,
+               stats_.beacons_bad_version + stats_.beacons_garbage + stats_.beacons_rate_limited +
+                   stats_.beacons_future_incarnation + stats_.beacons_name_conflict + stats_.beacons_endpoint_in_use +
+                   stats_.beacons_unconfirmed_full + stats_.beacons_unsealed + stats_.beacons_wrong_secret +
+                   stats_.beacons_bad_mac + stats_.beacons_replayed + stats_.beacons_sealed_ignored,
                stats_.frames_rejected);
   }
 }
@@ -89,7 +92,29 @@ void Cluster::reject_body(const bus::Envelope& e, std::string_view why) {
              m ? m->name : e.sender.short_string(), why, stats_.bodies_rejected);
 }
 
+bool Cluster::admit_beacon(const std::string& source_ip) {
+  if (beacon_limit_.admit(source_ip, clock_.now())) return true;
+  ++stats_.beacons_rate_limited;
+  if (clock_.now() - last_reject_log_ >= std::chrono::seconds(1))  // no string built per datagram of a flood
+    reject("beacons", std::string("over the rate limit of ").append(source_ip));
+  return false;
+}
+
+void Cluster::refuse_beacon(discovery::BeaconVerdict v, const discovery::Beacon& b) {
+  switch (v) {
+    case discovery::BeaconVerdict::accepted: return;
+    case discovery::BeaconVerdict::future_incarnation: ++stats_.beacons_future_incarnation; break;
+    case discovery::BeaconVerdict::own_name: ++stats_.beacons_name_conflict; break;
+    case discovery::BeaconVerdict::name_in_use: ++stats_.beacons_name_in_use; return;  // a restart waits: normal
+    case discovery::BeaconVerdict::endpoint_in_use: ++stats_.beacons_endpoint_in_use; break;
+    case discovery::BeaconVerdict::too_many_unconfirmed: ++stats_.beacons_unconfirmed_full; break;
+  }
+  reject("beacon", std::string(discovery::to_string(v)).append(" (").append(b.name).append(" ").append(
+                       b.id.short_string()).append(")"));
+}
+
 void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) {
+  if (!admit_beacon(source_ip)) return;
   auto parsed = discovery::parse(bytes);
   if (!parsed) {
     if (parsed.error() == discovery::BeaconError::bad_version) ++stats_.beacons_bad_version;
@@ -116,9 +141,9 @@ void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) 
   stats_.fields_unknown += b.extensions.size() + (b.later_flags ? 1 : 0);
   ++stats_.beacons_received;
   discovery::MembershipEvents ev;
-  membership_.on_beacon(b, source_ip, ev);
+  refuse_beacon(membership_.on_beacon(b, source_ip, ev), b);
   bool newcomer = false;
-  for (const auto& e : ev) newcomer |= e.kind == MembershipEvent::up;
+  for (const auto& e : ev) newcomer |= e.kind == MembershipEvent::discovered;
   act(ev);
   // Answer a newcomer at once, so it need not wait for our next interval.
   if (newcomer && !leaving_) send_beacon(false);
@@ -174,7 +199,7 @@ void Cluster::on_inbound(bus::Inbound&& in) {
   // Each message as if it had come alone, in order; a handler may change
   // membership (a goodbye), so the sender is looked up for every one.
   for (const bus::Envelope& e : decoded->messages) {
-    const discovery::Member* m = membership_.find(e.sender);
+    const discovery::Member* m = membership_.find_any(e.sender);  // an unconfirmed one's frame confirms it
     if (!m || m->incarnation != e.incarnation) {
       ++stats_.frames_unknown_sender;  // not (yet) a member: its beacon will come
       return;
@@ -184,6 +209,11 @@ void Cluster::on_inbound(bus::Inbound&& in) {
 }
 
 void Cluster::handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m) {
+  discovery::MembershipEvents ev;
+  if (m.confirm_by != Clock::time_point{}) {
+    membership_.on_heard(e.sender, ev);  // up before anyone sees its stream start
+    act(ev);
+  }
   if (kind == bus::Inbound::published) {
     auto v = sequences_.observe(e.sender, e.incarnation, e.seq);
     if (v.kind == bus::SeqVerdict::stale) {
@@ -198,7 +228,6 @@ void Cluster::handle(const bus::Envelope& e, bus::Inbound::Kind kind, const disc
       for (auto& o : gap_observers_) o(e.sender, v.missed);
     }
   }
-  discovery::MembershipEvents ev;
   membership_.on_heard(e.sender, ev);
   act(ev);
   if (!e.body.empty() && has_empty_body(e.type)) return reject_body(e, "this message has an empty body");
@@ -215,6 +244,19 @@ void Cluster::act(discovery::MembershipEvents& events) {
   for (const MembershipEvent& e : events) {
     const auto& m = e.member;
     switch (e.kind) {
+      case MembershipEvent::discovered:
+        transport_.connect(m.id, m.endpoint);
+        probe_unconfirmed(m);
+        log_->debug("[membership] discovered {} ({} pub {} router {}, incarnation {}): waiting for a frame", m.name,
+                    m.endpoint.host, m.endpoint.pub_port, m.endpoint.router_port, m.incarnation);
+        break;
+      case MembershipEvent::dropped:
+        direct_out_.erase(m.id);
+        transport_.disconnect(m.id);
+        sequences_.forget(m.id);
+        ++stats_.members_unconfirmed_dropped;
+        log_->debug("[membership] dropped unconfirmed {} ({})", m.name, e.reason);
+        break;
       case MembershipEvent::up:
         transport_.connect(m.id, m.endpoint);
         log_->info("[membership] nodeup {} ({} pub {} router {}, incarnation {})", m.name, m.endpoint.host,
@@ -257,7 +299,19 @@ void Cluster::tick() {
   if (now >= next_beacon_) send_beacon(false);
   discovery::MembershipEvents ev;
   membership_.tick(ev);
+  stats_.members_expired = membership_.expired();
   act(ev);
+}
+
+void Cluster::probe_unconfirmed(const discovery::Member& m) {
+  // Not through send(): it refuses anyone not yet up. Its answer (or a
+  // heartbeat on its PUB) is the frame that confirms it.
+  uint8_t version = bus::common_version(opts_.protocol, m.protocol);
+  if (version == 0) return;
+  bus::FrameBuilder frame(version, opts_.self, opts_.incarnation);
+  frame.add(MessageType::probe, 0, opts_.random ? opts_.random() : std::random_device{}(), {});
+  ++stats_.messages_sent;
+  if (transport_.send(m.id, frame.take())) ++stats_.frames_sent;
 }
 
 void Cluster::leave() {

@@ -23,6 +23,7 @@
 #include "discovery/beacon.hpp"
 #include "discovery/beacon_seal.hpp"
 #include "discovery/membership.hpp"
+#include "discovery/source_limit.hpp"
 #include "zswarm/clock.hpp"
 
 namespace zswarm::discovery {
@@ -49,6 +50,16 @@ struct ClusterOptions {
   std::string curve_key;  // our CURVE public key, announced in sealed beacons
   // Random bits for probe numbers (the node passes its Env's); empty: std::random_device.
   std::function<uint64_t()> random;
+  // What beacons may do (issue 11). The wall clock (Unix ms) judges
+  // incarnations; empty: no skew check.
+  std::function<int64_t()> wall_ms;
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(10)};
+  std::size_t max_unconfirmed = 64;
+  std::chrono::milliseconds down_expiry{std::chrono::hours(1)};
+  // Beacons per second from one source address (a burst of twice as many),
+  // checked before anything else; at most max_beacon_sources are tracked.
+  uint32_t beacon_rate = 100;
+  std::size_t max_beacon_sources = 1024;
 };
 
 struct ClusterStats {
@@ -83,6 +94,15 @@ struct ClusterStats {
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
   uint64_t probes_sent = 0;
+  // Beacons refused before or after parsing (issue 11).
+  uint64_t beacons_rate_limited = 0;       // over its source's rate: not even parsed
+  uint64_t beacons_future_incarnation = 0;  // incarnation beyond our clock + max_clock_skew
+  uint64_t beacons_name_conflict = 0;       // another id under this node's own name
+  uint64_t beacons_name_in_use = 0;         // another id under a live member's name: it waits
+  uint64_t beacons_endpoint_in_use = 0;     // a new id at the address and port of another member
+  uint64_t beacons_unconfirmed_full = 0;    // max_unconfirmed members already wait for a frame
+  uint64_t members_unconfirmed_dropped = 0;  // beaconed, never sent a frame
+  uint64_t members_expired = 0;              // down or left for down_expiry: forgotten
 };
 
 class Cluster {
@@ -143,6 +163,11 @@ class Cluster {
   // With a secret: whether `b` (parsed from `bytes`) is sealed by one; counts and logs a refusal.
   bool admit_seal(std::string_view bytes, const discovery::Beacon& b, const std::string& source_ip);
   void reject(const char* what, std::string_view why);
+  // False (and counted) when the source is over its beacon rate.
+  bool admit_beacon(const std::string& source_ip);
+  void refuse_beacon(discovery::BeaconVerdict v, const discovery::Beacon& b);
+  // The probe that asks an unconfirmed member for its first frame.
+  void probe_unconfirmed(const discovery::Member& m);
   void handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m);
   void update_pub_version();
   void flush_pub();
@@ -166,6 +191,7 @@ class Cluster {
   BeaconSender beacons_;
   std::shared_ptr<spdlog::logger> log_;
   discovery::Membership membership_;
+  discovery::SourceLimit beacon_limit_;
   bus::SequenceTracker sequences_;
   ClusterStats stats_;
   uint64_t next_seq_ = 1;

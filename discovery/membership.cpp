@@ -6,6 +6,7 @@ namespace zswarm::discovery {
 
 std::string_view to_string(MemberState s) {
   switch (s) {
+    case MemberState::joining: return "joining";
     case MemberState::alive: return "alive";
     case MemberState::suspect: return "suspect";
     case MemberState::down: return "down";
@@ -14,8 +15,24 @@ std::string_view to_string(MemberState s) {
   return "?";
 }
 
-Membership::Membership(const Clock& clock, bus::NodeId self, FailureDetectorOptions opts)
-    : clock_(clock), self_(self), opts_(opts) {}
+std::string_view to_string(BeaconVerdict v) {
+  switch (v) {
+    case BeaconVerdict::accepted: return "accepted";
+    case BeaconVerdict::future_incarnation: return "incarnation too far in the future";
+    case BeaconVerdict::own_name: return "another node claims this node's name";
+    case BeaconVerdict::name_in_use: return "name held by a live member";
+    case BeaconVerdict::endpoint_in_use: return "endpoint of another member";
+    case BeaconVerdict::too_many_unconfirmed: return "too many unconfirmed members";
+  }
+  return "?";
+}
+
+namespace {
+bool live(const Member& m) { return m.state == MemberState::alive || m.state == MemberState::suspect; }
+}  // namespace
+
+Membership::Membership(const Clock& clock, bus::NodeId self, FailureDetectorOptions opts, MembershipLimits limits)
+    : clock_(clock), self_(self), opts_(opts), limits_(std::move(limits)) {}
 
 void Membership::set_state(Member& m, MemberState s, MembershipEvent::Kind k, std::string reason,
                            MembershipEvents& out) {
@@ -24,38 +41,57 @@ void Membership::set_state(Member& m, MemberState s, MembershipEvent::Kind k, st
   out.push_back({k, m, std::move(reason)});
 }
 
-void Membership::on_beacon(const Beacon& b, const std::string& source_ip, MembershipEvents& out) {
-  if (b.id == self_) return;
+bool Membership::live_name(const std::string& name) const {
+  for (const auto& [id, m] : members_)
+    if (m.name == name && live(m)) return true;
+  return false;
+}
+
+bool Membership::endpoint_taken(const bus::NodeId& by, const bus::PeerEndpoint& at) const {
+  for (const auto& [id, m] : members_)
+    if (id != by && (live(m) || m.confirm_by != Clock::time_point{}) && m.endpoint.host == at.host &&
+        (m.endpoint.pub_port == at.pub_port || m.endpoint.router_port == at.router_port))
+      return true;
+  return false;
+}
+
+BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_ip, MembershipEvents& out) {
+  if (b.id == self_) return BeaconVerdict::accepted;
+  // An incarnation is a start time: one far ahead of our clock is forged (or
+  // a clock gone wrong), and would outrank every honest restart.
+  if (limits_.wall_ms) {
+    auto skew = static_cast<uint64_t>(limits_.max_clock_skew.count());
+    auto now_ms = static_cast<uint64_t>(std::max<int64_t>(0, limits_.wall_ms()));
+    if (b.incarnation > now_ms + skew) return BeaconVerdict::future_incarnation;
+  }
   if (b.leaving) {
     on_goodbye(b.id, out);
-    return;
+    return BeaconVerdict::accepted;
   }
   auto now = clock_.now();
+  const auto confirm_by = now + opts_.suspect_after + opts_.probe_timeout;
   auto it = members_.find(b.id);
   if (it != members_.end()) {
     Member& m = it->second;
-    if (m.state == MemberState::left) return;  // a goodbye is final for an incarnation
-    m.last_heard = now;
+    if (m.state == MemberState::left || m.state == MemberState::joining) return BeaconVerdict::accepted;
     if (m.state == MemberState::down) {
+      // A healed partition, or a replay of a dead node's beacon: only its frames tell.
+      if (m.confirm_by != Clock::time_point{}) return BeaconVerdict::accepted;
+      if (unconfirmed() >= limits_.max_unconfirmed) return BeaconVerdict::too_many_unconfirmed;
+      if (endpoint_taken(b.id, {source_ip, b.pub_port, b.router_port, {}})) return BeaconVerdict::endpoint_in_use;
       m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
-      set_state(m, MemberState::alive, MembershipEvent::up, "reachable again", out);
-    } else if (m.state == MemberState::suspect) {
-      set_state(m, MemberState::alive, MembershipEvent::recovered, "beacon", out);
+      m.confirm_by = confirm_by;
+      out.push_back({MembershipEvent::discovered, m, "beacon while down"});
+      return BeaconVerdict::accepted;
     }
-    return;
+    // A beacon is no proof of life (anyone can send one): only frames refresh last_heard.
+    return BeaconVerdict::accepted;
   }
-  // Same name, other id: a restart (higher incarnation) or a stale beacon.
-  for (auto old = members_.begin(); old != members_.end(); ++old) {
-    if (old->second.name != b.name) continue;
-    if (old->second.incarnation >= b.incarnation) return;  // old news, or a name clash
-    Member gone = old->second;
-    members_.erase(old);
-    if (gone.state == MemberState::alive || gone.state == MemberState::suspect) {
-      gone.state = MemberState::down;
-      out.push_back({MembershipEvent::down, gone, "restarted as a new incarnation"});
-    }
-    break;
-  }
+  if (!limits_.self_name.empty() && b.name == limits_.self_name) return BeaconVerdict::own_name;
+  // A live member keeps its name: a restart under it waits until the old one is down.
+  if (live_name(b.name)) return BeaconVerdict::name_in_use;
+  if (endpoint_taken(b.id, {source_ip, b.pub_port, b.router_port, {}})) return BeaconVerdict::endpoint_in_use;
+  if (unconfirmed() >= limits_.max_unconfirmed) return BeaconVerdict::too_many_unconfirmed;
   Member m;
   m.id = b.id;
   m.name = b.name;
@@ -63,16 +99,45 @@ void Membership::on_beacon(const Beacon& b, const std::string& source_ip, Member
   m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
   m.observer = b.observer;
   m.protocol = b.protocol;
-  m.last_heard = now;
+  m.state = MemberState::joining;
+  m.state_since = now;
+  m.confirm_by = confirm_by;
   auto& stored = members_.emplace(b.id, std::move(m)).first->second;
-  set_state(stored, MemberState::alive, MembershipEvent::up, "beacon", out);
+  out.push_back({MembershipEvent::discovered, stored, "beacon"});
+  return BeaconVerdict::accepted;
+}
+
+void Membership::confirm(Member& m, std::string reason, MembershipEvents& out) {
+  m.confirm_by = {};
+  m.last_heard = clock_.now();
+  // Whatever else claimed this name is history: an old run (down or left),
+  // or another unconfirmed claimant.
+  for (auto other = members_.begin(); other != members_.end();) {
+    Member& o = other->second;
+    if (&o == &m || o.name != m.name || live(o)) {
+      ++other;
+      continue;
+    }
+    if (o.confirm_by != Clock::time_point{}) out.push_back({MembershipEvent::dropped, o, "name taken by " + m.id.short_string()});
+    other = members_.erase(other);
+  }
+  set_state(m, MemberState::alive, MembershipEvent::up, std::move(reason), out);
 }
 
 void Membership::on_heard(const bus::NodeId& id, MembershipEvents& out) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
   Member& m = it->second;
-  if (m.state == MemberState::down || m.state == MemberState::left) return;  // only a beacon revives
+  if (m.state == MemberState::joining) {
+    // Another live member took the name meanwhile: this one must wait (and is dropped).
+    if (!live_name(m.name)) confirm(m, "first frame", out);
+    return;
+  }
+  if (m.state == MemberState::down) {
+    if (m.confirm_by != Clock::time_point{}) confirm(m, "reachable again", out);
+    return;  // only a frame after a beacon revives
+  }
+  if (m.state == MemberState::left) return;
   m.last_heard = clock_.now();
   if (m.state == MemberState::suspect) set_state(m, MemberState::alive, MembershipEvent::recovered, "answered", out);
 }
@@ -88,6 +153,12 @@ void Membership::on_goodbye(const bus::NodeId& id, MembershipEvents& out) {
   if (it == members_.end()) return;
   Member& m = it->second;
   if (m.state == MemberState::left) return;
+  if (m.state == MemberState::joining) {  // never up: nothing to tell anyone
+    out.push_back({MembershipEvent::dropped, m, "goodbye"});
+    members_.erase(it);
+    return;
+  }
+  m.confirm_by = {};
   set_state(m, MemberState::left, MembershipEvent::left, "goodbye", out);
 }
 
@@ -99,23 +170,48 @@ Clock::time_point Membership::next_deadline() const {
     if (m.state == MemberState::alive) next = std::min(next, m.last_heard + opts_.suspect_after + kPast);
     if (m.state == MemberState::suspect)
       next = std::min(next, std::max(m.state_since, m.last_heard) + opts_.probe_timeout + kPast);
+    if (m.confirm_by != Clock::time_point{}) next = std::min(next, m.confirm_by + kPast);
+    if (m.state == MemberState::down || m.state == MemberState::left)
+      next = std::min(next, m.state_since + limits_.down_expiry + kPast);
   }
   return next;
 }
 
 void Membership::tick(MembershipEvents& out) {
   auto now = clock_.now();
-  for (auto& [id, m] : members_) {
+  for (auto it = members_.begin(); it != members_.end();) {
+    Member& m = it->second;
+    if (m.confirm_by != Clock::time_point{} && now > m.confirm_by) {
+      // Beaconed but never sent a frame: a fake, a replay, or unreachable.
+      m.confirm_by = {};
+      out.push_back({MembershipEvent::dropped, m, "no frame after its beacon"});
+      if (m.state == MemberState::joining) {
+        it = members_.erase(it);
+        continue;
+      }
+    }
+    if ((m.state == MemberState::down || m.state == MemberState::left) && m.confirm_by == Clock::time_point{} &&
+        now - m.state_since > limits_.down_expiry) {
+      it = members_.erase(it);  // its next beacon, if any, makes it a newcomer
+      ++expired_;
+      continue;
+    }
     if (m.state == MemberState::alive && now - m.last_heard > opts_.suspect_after) {
       set_state(m, MemberState::suspect, MembershipEvent::suspect, "no heartbeat", out);
     } else if (m.state == MemberState::suspect && now - m.state_since > opts_.probe_timeout &&
                now - m.last_heard > opts_.probe_timeout) {
       set_state(m, MemberState::down, MembershipEvent::down, "no answer to probe", out);
     }
+    ++it;
   }
 }
 
 const Member* Membership::find(const bus::NodeId& id) const {
+  auto it = members_.find(id);
+  return it == members_.end() || it->second.state == MemberState::joining ? nullptr : &it->second;
+}
+
+const Member* Membership::find_any(const bus::NodeId& id) const {
   auto it = members_.find(id);
   return it == members_.end() ? nullptr : &it->second;
 }
@@ -123,14 +219,15 @@ const Member* Membership::find(const bus::NodeId& id) const {
 const Member* Membership::find_by_name(const std::string& name) const {
   const Member* best = nullptr;
   for (const auto& [id, m] : members_)
-    if (m.name == name && (!best || m.incarnation > best->incarnation)) best = &m;
+    if (m.name == name && m.state != MemberState::joining && (!best || m.incarnation > best->incarnation)) best = &m;
   return best;
 }
 
 std::vector<Member> Membership::members() const {
   std::vector<Member> v;
   v.reserve(members_.size());
-  for (const auto& [id, m] : members_) v.push_back(m);
+  for (const auto& [id, m] : members_)
+    if (m.state != MemberState::joining) v.push_back(m);
   std::sort(v.begin(), v.end(), [](const Member& a, const Member& b) {
     return a.name != b.name ? a.name < b.name : a.incarnation < b.incarnation;
   });
@@ -140,8 +237,14 @@ std::vector<Member> Membership::members() const {
 std::vector<bus::NodeId> Membership::alive() const {
   std::vector<bus::NodeId> v;
   for (const auto& [id, m] : members_)
-    if (m.state == MemberState::alive || m.state == MemberState::suspect) v.push_back(id);
+    if (live(m)) v.push_back(id);
   return v;
+}
+
+std::size_t Membership::unconfirmed() const {
+  std::size_t n = 0;
+  for (const auto& [id, m] : members_) n += m.confirm_by != Clock::time_point{};
+  return n;
 }
 
 }  // namespace zswarm::discovery

@@ -1,12 +1,16 @@
 // Membership: the table of cluster members and the failure detector.
 //
-// States: alive -> suspect -> down, or -> left on a goodbye. A member is
-// suspected when nothing was heard from it for `suspect_after` or when its
-// TCP link broke; a suspect is probed over the direct channel and declared
-// down if nothing arrives within `probe_timeout`. Hearing anything from a
-// suspect makes it alive again; a beacon from a down member (a healed
-// partition) brings it back up. A node restarted under the same name comes
-// with a higher incarnation and replaces its old self, which goes down.
+// States: joining -> alive -> suspect -> down, or -> left on a goodbye. A
+// beacon only says "I exist": its sender is `joining` (unconfirmed, seen by
+// no one above) until a bus frame from it arrives, and is dropped silently
+// if none comes within suspect_after + probe_timeout. A member is suspected
+// when nothing was heard from it for `suspect_after` or when its TCP link
+// broke; a suspect is probed over the direct channel and declared down if
+// nothing arrives within `probe_timeout`. A beacon from a down member (a
+// healed partition) has it probed again; its first frame brings it back up.
+// A name held by a live member is never taken over: a restart under that
+// name (a new id) waits until the old one is down. Down and left entries
+// expire after `down_expiry`.
 //
 // Every input returns the events it caused; the caller acts on them
 // (connect, probe, log). Time comes only from the injected clock.
@@ -14,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,7 +31,7 @@
 
 namespace zswarm::discovery {
 
-enum class MemberState { alive, suspect, down, left };
+enum class MemberState { joining, alive, suspect, down, left };
 std::string_view to_string(MemberState s);
 
 struct Member {
@@ -39,11 +44,16 @@ struct Member {
   bus::VersionRange protocol = bus::kSpoken;  // the wire versions it speaks (its beacon)
   Clock::time_point last_heard{};
   Clock::time_point state_since{};
+  // Unconfirmed (joining, or down and beaconing again) until this instant: a
+  // frame before it confirms, none drops it. Zero when not waiting.
+  Clock::time_point confirm_by{};
 };
 
 struct MembershipEvent {
   enum Kind {
-    up,         // a new member (or one back from down): connect to it
+    discovered,  // a beacon of a new (or down) member: connect and probe it, nothing more
+    dropped,     // unconfirmed and silent: disconnect (it was never up)
+    up,         // confirmed by its first frame: a new member, or one back from down
     suspect,    // silent or link broken: probe it
     recovered,  // a suspect answered
     down,       // declared dead: disconnect, fail over its work
@@ -60,13 +70,28 @@ struct FailureDetectorOptions {
   std::chrono::milliseconds probe_timeout{500};
 };
 
+// What a beacon may add to the table (issue 11: no input may corrupt it).
+struct MembershipLimits {
+  std::string self_name;  // a beacon of another id under this name is a conflict
+  // Unix ms now; an incarnation (a start time) further ahead is refused. Empty: no check.
+  std::function<int64_t()> wall_ms;
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(10)};
+  std::size_t max_unconfirmed = 64;
+  std::chrono::milliseconds down_expiry{std::chrono::hours(1)};
+};
+
+// What on_beacon did with a beacon (all but `accepted` are refusals to count).
+enum class BeaconVerdict { accepted, future_incarnation, own_name, name_in_use, endpoint_in_use, too_many_unconfirmed };
+std::string_view to_string(BeaconVerdict v);
+
 class Membership {
  public:
-  Membership(const Clock& clock, bus::NodeId self, FailureDetectorOptions opts);
+  Membership(const Clock& clock, bus::NodeId self, FailureDetectorOptions opts, MembershipLimits limits = {});
 
   // A beacon of our cluster from another node; `source_ip` is where it came from.
-  void on_beacon(const Beacon& b, const std::string& source_ip, MembershipEvents& out);
-  // Any frame from the member (heartbeat, probe answer, data).
+  BeaconVerdict on_beacon(const Beacon& b, const std::string& source_ip, MembershipEvents& out);
+  // Any frame from the member (heartbeat, probe answer, data); the first
+  // confirms an unconfirmed one.
   void on_heard(const bus::NodeId& id, MembershipEvents& out);
   void on_link_down(const bus::NodeId& id, MembershipEvents& out);
   void on_goodbye(const bus::NodeId& id, MembershipEvents& out);
@@ -75,10 +100,15 @@ class Membership {
   // When tick() next may change a state (max() when no one can change).
   Clock::time_point next_deadline() const;
 
+  // Confirmed members only (joining ones are no one's business above discovery/).
   const Member* find(const bus::NodeId& id) const;
+  // Joining ones too: whose frames to accept.
+  const Member* find_any(const bus::NodeId& id) const;
   const Member* find_by_name(const std::string& name) const;
-  std::vector<Member> members() const;  // sorted by name
+  std::vector<Member> members() const;  // confirmed, sorted by name
   std::vector<bus::NodeId> alive() const;  // alive and suspect: still owners of their work
+  std::size_t unconfirmed() const;  // joining, or down and waiting for a frame
+  uint64_t expired() const { return expired_; }  // down or left entries forgotten so far
   const FailureDetectorOptions& options() const { return opts_; }
 
  private:
@@ -87,8 +117,17 @@ class Membership {
 
   const Clock& clock_;
   bus::NodeId self_;
+  bool live_name(const std::string& name) const;
+  // Another connected member (live or unconfirmed) listens there: connecting
+  // twice to one endpoint, then dropping the copy, would cut the real link.
+  bool endpoint_taken(const bus::NodeId& by, const bus::PeerEndpoint& at) const;
+  // The first frame of an unconfirmed member: older entries of its name go.
+  void confirm(Member& m, std::string reason, MembershipEvents& out);
+
   FailureDetectorOptions opts_;
+  MembershipLimits limits_;
   std::unordered_map<bus::NodeId, Member> members_;
+  uint64_t expired_ = 0;
 };
 
 }  // namespace zswarm::discovery

@@ -56,6 +56,10 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "heartbeat_interval_ms", "time between heartbeats"},
       {K::number, "suspect_after_ms", "silence after which a peer is suspected"},
       {K::number, "probe_timeout_ms", "time a suspect has to answer a probe"},
+      {K::number, "max_clock_skew_ms", "refuse beacons whose incarnation (start time) is this far ahead of our clock"},
+      {K::number, "down_expiry_ms", "time a down or left member stays in the table"},
+      {K::number, "max_unconfirmed", "beaconed nodes that may wait at once for their first frame"},
+      {K::number, "beacon_rate", "beacons a second accepted from one source address (bursts of twice as many)"},
       {K::text, "control_dir", "directory of the control sockets"},
       {K::text, "control_group", "group that may use the control socket (dirs 0750, socket 0660); empty: this user only"},
       {K::list, "plugin_path", "directories searched for worker plugins (comma-separated)"},
@@ -108,6 +112,17 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "heartbeat_interval_ms") return ms(o.heartbeat_interval);
   else if (key == "suspect_after_ms") return ms(o.suspect_after);
   else if (key == "probe_timeout_ms") return ms(o.probe_timeout);
+  else if (key == "max_clock_skew_ms") return ms(o.max_clock_skew);
+  else if (key == "down_expiry_ms") return ms(o.down_expiry);
+  else if (key == "max_unconfirmed") {
+    auto n = number(key, v, 1, 100'000);
+    if (!n) return fail(n.error());
+    o.max_unconfirmed = static_cast<std::size_t>(*n);
+  } else if (key == "beacon_rate") {
+    auto n = number(key, v, 1, 1'000'000);
+    if (!n) return fail(n.error());
+    o.beacon_rate = static_cast<uint32_t>(*n);
+  }
   else if (key == "control_dir") o.control_dir = v;
   else if (key == "control_group") o.control_group = v;
   else if (key == "plugin_path") o.plugin_path = split(v);

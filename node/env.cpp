@@ -58,11 +58,18 @@ class UdpBeacon final : public node::BeaconChannel {
     receiver_ = std::move(r);
     if (receiver_)
       reactor_.add_fd(socket_.fd(), [this] {
-        while (auto d = socket_.receive()) receiver_(d->bytes, d->source_ip);
+        // Bounded per wake-up: under a flood the loop still turns (heartbeats,
+        // frames); epoll is level-triggered, so what is left wakes it again.
+        for (int n = 0; n < kDatagramsPerWake; ++n) {
+          auto d = socket_.receive();
+          if (!d) break;
+          receiver_(d->bytes, d->source_ip);
+        }
       });
   }
 
  private:
+  static constexpr int kDatagramsPerWake = 256;
   bus::Reactor& reactor_;
   discovery::BeaconSocket socket_;
   Receiver receiver_;

@@ -134,6 +134,13 @@ class NodeImpl final : public Node {
     co.batch = true;
     co.seal = seal_;
     co.curve_key = curve_public_;
+    co.wall_ms = [env = env_] {
+      return static_cast<int64_t>(duration_cast<milliseconds>(env->wall_now().time_since_epoch()).count());
+    };
+    co.max_clock_skew = opts_.max_clock_skew;
+    co.max_unconfirmed = opts_.max_unconfirmed;
+    co.down_expiry = opts_.down_expiry;
+    co.beacon_rate = opts_.beacon_rate;
     cluster_ = std::make_unique<discovery::Cluster>(
         clock_, bus_->transport(), co,
         [this](const std::string& d) {
@@ -471,6 +478,15 @@ class NodeImpl final : public Node {
     n.links_reopened = t.links_reopened;
     n.sequence_gaps = s.sequence_gaps;
     n.probes_sent = s.probes_sent;
+    n.beacons_rate_limited = s.beacons_rate_limited;
+    n.beacons_future_incarnation = s.beacons_future_incarnation;
+    n.beacons_name_conflict = s.beacons_name_conflict;
+    n.beacons_name_in_use = s.beacons_name_in_use;
+    n.beacons_endpoint_in_use = s.beacons_endpoint_in_use;
+    n.beacons_unconfirmed_full = s.beacons_unconfirmed_full;
+    n.members_unconfirmed_dropped = s.members_unconfirmed_dropped;
+    n.members_expired = s.members_expired;
+    n.members_unconfirmed = cluster_->membership().unconfirmed();
     n.frames_bad_version = s.frames_bad_version;
     n.fields_unknown = s.fields_unknown;
     n.messages_received = s.messages_received;

@@ -47,6 +47,15 @@ struct NodeOptions {
   std::chrono::milliseconds heartbeat_interval{200};
   std::chrono::milliseconds suspect_after{1000};
   std::chrono::milliseconds probe_timeout{500};
+  // What a beacon may do (docs/protocol.md §6.3): an incarnation (a start
+  // time) further ahead of this node's clock is refused; at most
+  // max_unconfirmed beaconed nodes wait for their first frame; down and left
+  // members are forgotten after down_expiry; each source address may send
+  // beacon_rate beacons a second (bursts of twice as many).
+  std::chrono::milliseconds max_clock_skew{std::chrono::minutes(10)};
+  std::size_t max_unconfirmed = 64;
+  std::chrono::milliseconds down_expiry{std::chrono::hours(1)};
+  uint32_t beacon_rate = 100;
   // Local control socket: <control_dir>/<cluster>/<name>.sock
   std::string control_dir;          // empty: default_control_dir()
   // Empty: the socket is this user's only (directories 0700, socket 0600).
@@ -131,6 +140,16 @@ struct NodeStats {
   uint64_t links_reopened = 0;
   uint64_t sequence_gaps = 0;
   uint64_t probes_sent = 0;
+  // Beacons refused (docs/operations.md §5.5), and the members they named.
+  uint64_t beacons_rate_limited = 0;
+  uint64_t beacons_future_incarnation = 0;
+  uint64_t beacons_name_conflict = 0;
+  uint64_t beacons_name_in_use = 0;
+  uint64_t beacons_endpoint_in_use = 0;
+  uint64_t beacons_unconfirmed_full = 0;
+  uint64_t members_unconfirmed_dropped = 0;
+  uint64_t members_expired = 0;
+  uint64_t members_unconfirmed = 0;  // a gauge: beaconed nodes waiting for their first frame now
   // A member's PUB in a version this node does not speak (the moment before
   // a later node heard this one and fell back to a common version).
   uint64_t frames_bad_version = 0;

@@ -10,14 +10,16 @@ namespace {
 // The simulated bus: a MemoryTransport behind a FaultTransport.
 class SimBus final : public node::Bus {
  public:
-  explicit SimBus(std::unique_ptr<bus::FaultTransport> t) : t_(std::move(t)) {}
+  // Ports of its own, as on one real host: a member's endpoint is unique.
+  SimBus(std::unique_ptr<bus::FaultTransport> t, uint16_t port) : t_(std::move(t)), port_(port) {}
   bus::Transport& transport() override { return *t_; }
-  uint16_t pub_port() const override { return 1; }
-  uint16_t router_port() const override { return 2; }
+  uint16_t pub_port() const override { return port_; }
+  uint16_t router_port() const override { return static_cast<uint16_t>(port_ + 1); }
   node::BusStats stats() const override { return {}; }
 
  private:
   std::unique_ptr<bus::FaultTransport> t_;
+  uint16_t port_;
 };
 
 }  // namespace
@@ -114,7 +116,8 @@ Result<std::unique_ptr<node::Bus>, Error> SimEnv::new_bus(node::Loop&, const nod
   next_wire_.transport = nullptr;
   auto fault = std::make_unique<bus::FaultTransport>(std::move(wire), clock_, ++fault_seed_);
   made_.fault = fault.get();
-  return std::unique_ptr<node::Bus>(std::make_unique<SimBus>(std::move(fault)));
+  uint16_t port = static_cast<uint16_t>(20000 + 2 * (fault_seed_ % 20000));
+  return std::unique_ptr<node::Bus>(std::make_unique<SimBus>(std::move(fault), port));
 }
 
 Result<std::unique_ptr<node::BeaconChannel>, Error> SimEnv::new_beacon(node::Loop&, const node::BeaconConfig&) {

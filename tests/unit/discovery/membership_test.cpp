@@ -1,4 +1,5 @@
 #include "discovery/membership.hpp"
+#include "discovery/source_limit.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,17 +12,19 @@ using Kind = MembershipEvent::Kind;
 struct MembershipTest : ::testing::Test {
   ManualClock clock;
   bus::NodeId self = bus::NodeId::random();
-  Membership m{clock, self, FailureDetectorOptions{200ms, 1000ms, 500ms}};
+  int64_t wall = 1'700'000'000'000;  // Unix ms
+  Membership m{clock, self, FailureDetectorOptions{200ms, 1000ms, 500ms},
+               MembershipLimits{"me@h", [this] { return wall; }, 600'000ms, 4, 3'600'000ms}};
   MembershipEvents ev;
 
   Beacon beacon(const bus::NodeId& id, const std::string& name, uint64_t inc) {
     Beacon b;
     b.id = id;
     b.name = name;
-    b.cluster = "c";
+    b.cluster.assign(1, 'c');  // not = "c": GCC 12 -Wrestrict false positive once inlined
     b.incarnation = inc;
-    b.pub_port = 1;
-    b.router_port = 2;
+    b.pub_port = static_cast<uint16_t>(1000 + 2 * static_cast<uint8_t>(name[0]));  // one endpoint a name
+    b.router_port = static_cast<uint16_t>(b.pub_port + 1);
     return b;
   }
   std::vector<Kind> kinds() {
@@ -30,21 +33,95 @@ struct MembershipTest : ::testing::Test {
     ev.clear();
     return k;
   }
-  MemberState state(const bus::NodeId& id) { return m.find(id)->state; }
+  MemberState state(const bus::NodeId& id) { return m.find_any(id)->state; }
+  // A beacon and then its first frame: a confirmed member.
+  void join(const bus::NodeId& id, const std::string& name, uint64_t inc) {
+    EXPECT_EQ(m.on_beacon(beacon(id, name, inc), "127.0.0.1", ev), BeaconVerdict::accepted);
+    m.on_heard(id, ev);
+    ev.clear();
+  }
+  void kill(const bus::NodeId& id) {  // its link breaks, the probe goes unanswered
+    m.on_link_down(id, ev);
+    advance(501ms);
+    ev.clear();
+  }
   void advance(std::chrono::milliseconds d) {
     clock.advance(d);
     m.tick(ev);
   }
 };
 
-TEST_F(MembershipTest, BeaconFromNewcomerIsNodeup) {
+TEST_F(MembershipTest, BeaconOnlyDiscoversAFrameMakesItUp) {
   auto b = bus::NodeId::random();
   m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
-  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::up});
-  EXPECT_EQ(state(b), MemberState::alive);
-  EXPECT_EQ(m.find(b)->endpoint.host, "127.0.0.1");
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::discovered});
+  EXPECT_EQ(state(b), MemberState::joining);
+  EXPECT_EQ(m.find(b), nullptr);  // no one above sees it
+  EXPECT_TRUE(m.members().empty());
+  EXPECT_TRUE(m.alive().empty());
+  EXPECT_EQ(m.unconfirmed(), 1u);
+  EXPECT_EQ(m.find_any(b)->endpoint.host, "127.0.0.1");
   m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);  // known: nothing new
   EXPECT_TRUE(kinds().empty());
+  m.on_heard(b, ev);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::up});
+  EXPECT_EQ(state(b), MemberState::alive);
+  EXPECT_EQ(m.unconfirmed(), 0u);
+  EXPECT_EQ(m.alive(), std::vector<bus::NodeId>{b});
+}
+
+TEST_F(MembershipTest, UnconfirmedMemberIsDroppedSilentlyAfterItsDeadline) {
+  auto b = bus::NodeId::random();
+  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
+  kinds();
+  for (int i = 0; i < 5; ++i) {  // beacons keep coming, frames never: a replay or a fake
+    advance(300ms);
+    m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
+  }
+  EXPECT_TRUE(kinds().empty());  // never up, never suspect
+  advance(1ms);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::dropped});
+  EXPECT_EQ(m.find_any(b), nullptr);
+  EXPECT_EQ(m.unconfirmed(), 0u);
+}
+
+TEST_F(MembershipTest, UnconfirmedMembersAreCapped) {
+  const std::string fifth = "v@h";
+  EXPECT_EQ(m.on_beacon(beacon(bus::NodeId::random(), "w@h", 1), "127.0.0.1", ev), BeaconVerdict::accepted);
+  EXPECT_EQ(m.on_beacon(beacon(bus::NodeId::random(), "x@h", 1), "127.0.0.1", ev), BeaconVerdict::accepted);
+  EXPECT_EQ(m.on_beacon(beacon(bus::NodeId::random(), "y@h", 1), "127.0.0.1", ev), BeaconVerdict::accepted);
+  EXPECT_EQ(m.on_beacon(beacon(bus::NodeId::random(), "z@h", 1), "127.0.0.1", ev), BeaconVerdict::accepted);
+  EXPECT_EQ(m.on_beacon(beacon(bus::NodeId::random(), fifth, 1), "127.0.0.1", ev),
+            BeaconVerdict::too_many_unconfirmed);
+  EXPECT_EQ(m.unconfirmed(), 4u);
+  advance(1501ms);  // they all go silently; room again
+  EXPECT_EQ(m.unconfirmed(), 0u);
+  EXPECT_EQ(m.on_beacon(beacon(bus::NodeId::random(), fifth, 1), "127.0.0.1", ev), BeaconVerdict::accepted);
+}
+
+TEST_F(MembershipTest, IncarnationFarInTheFutureIsRefused) {
+  auto b = bus::NodeId::random();
+  uint64_t limit = static_cast<uint64_t>(wall) + 600'000;
+  EXPECT_EQ(m.on_beacon(beacon(b, "b@h", limit + 1), "127.0.0.1", ev), BeaconVerdict::future_incarnation);
+  EXPECT_EQ(m.find_any(b), nullptr);
+  EXPECT_EQ(m.on_beacon(beacon(b, "b@h", limit), "127.0.0.1", ev), BeaconVerdict::accepted);  // within the skew
+}
+
+TEST_F(MembershipTest, OwnNameUnderAnotherIdIsAConflictNeverAMember) {
+  auto b = bus::NodeId::random();
+  EXPECT_EQ(m.on_beacon(beacon(b, "me@h", 1), "127.0.0.1", ev), BeaconVerdict::own_name);
+  EXPECT_TRUE(ev.empty());
+  EXPECT_EQ(m.find_any(b), nullptr);
+}
+
+TEST_F(MembershipTest, ANewIdAtAnotherMembersEndpointIsRefused) {
+  auto b = bus::NodeId::random(), fake = bus::NodeId::random();
+  join(b, "b@h", 1);
+  Beacon f = beacon(fake, "f@h", 1);
+  f.pub_port = beacon(b, "b@h", 1).pub_port;  // b's PUB: connecting and dropping it would cut b's link
+  EXPECT_EQ(m.on_beacon(f, "127.0.0.1", ev), BeaconVerdict::endpoint_in_use);
+  EXPECT_EQ(m.find_any(fake), nullptr);
+  EXPECT_EQ(m.on_beacon(f, "127.0.0.2", ev), BeaconVerdict::accepted);  // another host: another endpoint
 }
 
 TEST_F(MembershipTest, OwnBeaconIsIgnored) {
@@ -55,8 +132,7 @@ TEST_F(MembershipTest, OwnBeaconIsIgnored) {
 
 TEST_F(MembershipTest, SilenceLeadsToSuspectThenDown) {
   auto b = bus::NodeId::random();
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
-  kinds();
+  join(b, "b@h", 1);
   advance(900ms);
   m.on_heard(b, ev);  // a heartbeat resets the silence
   advance(900ms);
@@ -70,9 +146,21 @@ TEST_F(MembershipTest, SilenceLeadsToSuspectThenDown) {
   EXPECT_EQ(state(b), MemberState::down);
 }
 
+TEST_F(MembershipTest, BeaconsAloneDoNotKeepAMemberAlive) {
+  auto b = bus::NodeId::random();
+  join(b, "b@h", 1);
+  for (int i = 0; i < 20; ++i) {  // a replay of its beacon, every 100 ms
+    advance(100ms);
+    m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
+  }
+  // Once down, the next beacon only has it probed again.
+  EXPECT_EQ(kinds(), std::vector<Kind>({Kind::suspect, Kind::down, Kind::discovered}));
+  EXPECT_EQ(state(b), MemberState::down);
+}
+
 TEST_F(MembershipTest, SuspectThatAnswersRecovers) {
   auto b = bus::NodeId::random();
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
+  join(b, "b@h", 1);
   advance(1001ms);
   kinds();
   m.on_heard(b, ev);
@@ -84,8 +172,7 @@ TEST_F(MembershipTest, SuspectThatAnswersRecovers) {
 
 TEST_F(MembershipTest, BrokenLinkIsSuspectedAtOnce) {
   auto b = bus::NodeId::random();
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
-  kinds();
+  join(b, "b@h", 1);
   m.on_link_down(b, ev);
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::suspect});
   advance(501ms);
@@ -94,8 +181,7 @@ TEST_F(MembershipTest, BrokenLinkIsSuspectedAtOnce) {
 
 TEST_F(MembershipTest, GoodbyeIsLeftAndFinal) {
   auto b = bus::NodeId::random();
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
-  kinds();
+  join(b, "b@h", 1);
   m.on_goodbye(b, ev);
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::left});
   m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);  // a late beacon of the same incarnation
@@ -106,36 +192,65 @@ TEST_F(MembershipTest, GoodbyeIsLeftAndFinal) {
 
 TEST_F(MembershipTest, LeavingBeaconIsAGoodbye) {
   auto b = bus::NodeId::random();
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
-  kinds();
+  join(b, "b@h", 1);
   Beacon bye = beacon(b, "b@h", 1);
   bye.leaving = true;
   m.on_beacon(bye, "127.0.0.1", ev);
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::left});
 }
 
-TEST_F(MembershipTest, RestartUnderSameNameIsANewIncarnation) {
-  auto old_id = bus::NodeId::random(), new_id = bus::NodeId::random();
-  m.on_beacon(beacon(old_id, "b@h", 10), "127.0.0.1", ev);
+TEST_F(MembershipTest, SameNameNewIdNeverEvictsALiveMember) {
+  auto b = bus::NodeId::random(), fake = bus::NodeId::random();
+  join(b, "b@h", 10);
+  // A forged beacon: b's name, another id, a far higher incarnation (within the skew).
+  EXPECT_EQ(m.on_beacon(beacon(fake, "b@h", 1'700'000'500'000), "127.0.0.1", ev), BeaconVerdict::name_in_use);
+  m.on_heard(fake, ev);
+  EXPECT_TRUE(kinds().empty());
+  EXPECT_EQ(m.find_any(fake), nullptr);
+  EXPECT_EQ(state(b), MemberState::alive);
+  m.on_link_down(b, ev);  // even while b is suspect
   kinds();
-  m.on_beacon(beacon(new_id, "b@h", 11), "127.0.0.1", ev);
-  ASSERT_EQ(ev.size(), 2u);
-  EXPECT_EQ(ev[0].kind, Kind::down);
-  EXPECT_EQ(ev[0].member.id, old_id);
-  EXPECT_EQ(ev[1].kind, Kind::up);
-  EXPECT_EQ(ev[1].member.incarnation, 11u);
-  ev.clear();
-  EXPECT_EQ(m.find(old_id), nullptr);
+  EXPECT_EQ(m.on_beacon(beacon(fake, "b@h", 1'700'000'500'000), "127.0.0.1", ev), BeaconVerdict::name_in_use);
+  m.on_heard(b, ev);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::recovered});
+}
+
+TEST_F(MembershipTest, RestartUnderSameNameWaitsUntilTheOldOneIsDown) {
+  auto old_id = bus::NodeId::random(), new_id = bus::NodeId::random();
+  join(old_id, "b@h", 10);
+  EXPECT_EQ(m.on_beacon(beacon(new_id, "b@h", 11), "127.0.0.1", ev), BeaconVerdict::name_in_use);
+  kill(old_id);
+  EXPECT_EQ(state(old_id), MemberState::down);
+  EXPECT_EQ(m.on_beacon(beacon(new_id, "b@h", 11), "127.0.0.1", ev), BeaconVerdict::accepted);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::discovered});
+  m.on_heard(new_id, ev);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::up});
+  EXPECT_EQ(m.find_any(old_id), nullptr);  // the old run's entry is history
   EXPECT_EQ(m.find_by_name("b@h")->id, new_id);
   // A straggling beacon of the old incarnation changes nothing.
-  m.on_beacon(beacon(old_id, "b@h", 10), "127.0.0.1", ev);
+  EXPECT_EQ(m.on_beacon(beacon(old_id, "b@h", 10), "127.0.0.1", ev), BeaconVerdict::name_in_use);
   EXPECT_TRUE(kinds().empty());
   EXPECT_EQ(m.members().size(), 1u);
 }
 
-TEST_F(MembershipTest, DownMemberComesBackWithABeacon) {
+TEST_F(MembershipTest, RestartWithAClockGoneBackwardsRejoins) {
+  auto old_id = bus::NodeId::random(), new_id = bus::NodeId::random();
+  join(old_id, "b@h", 5000);
+  kill(old_id);
+  EXPECT_EQ(m.on_beacon(beacon(new_id, "b@h", 4000), "127.0.0.1", ev), BeaconVerdict::accepted);
+  m.on_heard(new_id, ev);
+  EXPECT_EQ(kinds(), std::vector<Kind>({Kind::discovered, Kind::up}));
+  EXPECT_EQ(state(new_id), MemberState::alive);
+  // After a goodbye too, and once the entry expired.
+  auto third = bus::NodeId::random();
+  m.on_goodbye(new_id, ev);
+  join(third, "b@h", 3000);
+  EXPECT_EQ(state(third), MemberState::alive);
+}
+
+TEST_F(MembershipTest, DownMemberComesBackWithABeaconAndAFrame) {
   auto b = bus::NodeId::random();
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
+  join(b, "b@h", 1);
   advance(1001ms);
   advance(501ms);
   kinds();
@@ -143,23 +258,74 @@ TEST_F(MembershipTest, DownMemberComesBackWithABeacon) {
   m.on_heard(b, ev);  // frames alone do not revive: only a beacon re-announces endpoints
   EXPECT_TRUE(kinds().empty());
   m.on_beacon(beacon(b, "b@h", 1), "198.18.0.2", ev);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::discovered});  // reconnect and probe; still down
+  EXPECT_EQ(state(b), MemberState::down);
+  EXPECT_EQ(m.find(b)->endpoint.host, "198.18.0.2");
+  m.on_heard(b, ev);
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::up});
   EXPECT_EQ(state(b), MemberState::alive);
-  EXPECT_EQ(m.find(b)->endpoint.host, "198.18.0.2");
+}
+
+TEST_F(MembershipTest, ReplayedBeaconOfADeadMemberKeepsItDown) {
+  auto b = bus::NodeId::random();
+  join(b, "b@h", 1);
+  kill(b);
+  for (int i = 0; i < 40; ++i) {  // 4 s of replays, no frame
+    m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
+    advance(100ms);
+    EXPECT_EQ(state(b), MemberState::down);
+  }
+  for (auto& e : ev) EXPECT_TRUE(e.kind == Kind::discovered || e.kind == Kind::dropped) << e.kind;
+}
+
+TEST_F(MembershipTest, DownAndLeftEntriesExpire) {
+  auto b = bus::NodeId::random(), c = bus::NodeId::random();
+  join(b, "b@h", 1);
+  join(c, "c@h", 1);
+  kill(b);
+  m.on_goodbye(c, ev);
+  kinds();
+  advance(3'599'000ms);
+  EXPECT_EQ(state(b), MemberState::down);  // before expiry a beacon still brings it back
+  EXPECT_LE(m.next_deadline(), clock.now() + 1001ms);
+  advance(1001ms);
+  EXPECT_EQ(m.find_any(b), nullptr);
+  EXPECT_EQ(m.find_any(c), nullptr);
+  EXPECT_EQ(m.expired(), 2u);
+  EXPECT_TRUE(kinds().empty());  // silently: everyone was told when it went down
+  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);  // now simply a newcomer
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::discovered});
 }
 
 TEST_F(MembershipTest, AliveListsOwnersOfWork) {
   auto a = bus::NodeId::random(), b = bus::NodeId::random(), c = bus::NodeId::random();
-  m.on_beacon(beacon(a, "a@h", 1), "127.0.0.1", ev);
-  m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);
-  m.on_beacon(beacon(c, "c@h", 1), "127.0.0.1", ev);
+  join(a, "a@h", 1);
+  join(b, "b@h", 1);
+  join(c, "c@h", 1);
   m.on_link_down(b, ev);  // suspect still owns its work
   m.on_goodbye(c, ev);
+  m.on_beacon(beacon(bus::NodeId::random(), "d@h", 1), "127.0.0.1", ev);  // unconfirmed owns nothing
   auto alive = m.alive();
   std::sort(alive.begin(), alive.end());
   std::vector<bus::NodeId> want{a, b};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(alive, want);
+}
+
+TEST(SourceLimit, BucketPerSourceAndBoundedSources) {
+  ManualClock clock;
+  SourceLimit limit({100, 200, 2});
+  int passed = 0;
+  for (int i = 0; i < 1000; ++i) passed += limit.admit("10.0.0.1", clock.now());
+  EXPECT_EQ(passed, 200);  // the burst
+  EXPECT_TRUE(limit.admit("10.0.0.2", clock.now()));  // another source has its own bucket
+  EXPECT_FALSE(limit.admit("10.0.0.3", clock.now()));  // no room for a third
+  clock.advance(100ms);
+  passed = 0;
+  for (int i = 0; i < 1000; ++i) passed += limit.admit("10.0.0.1", clock.now());
+  EXPECT_EQ(passed, 10);  // 100 a second
+  clock.advance(3s);  // both buckets full again: idle, they make room
+  EXPECT_TRUE(limit.admit("10.0.0.3", clock.now()));
 }
 
 }  // namespace

@@ -89,6 +89,15 @@ TEST_F(Sim, RestartedNodeIsANewIncarnation) {
   kill(b);
   auto& b2 = add("b@h");
   settle();
+  // b's name stays b's until b is down (its link broke: about 500 ms); then
+  // b2's next beacon joins.
+  EXPECT_GE(a.parts.cluster->stats().beacons_name_in_use, 1u);
+  auto b2_alive = [&] {
+    for (const auto& x : others(a))
+      if (x.id == b2.id.to_string()) return x.state == "alive";
+    return false;
+  };
+  ASSERT_TRUE(env.run_until(b2_alive, 3s));
   auto seen = others(a);
   auto m = std::find_if(seen.begin(), seen.end(), [](const MemberInfo& x) { return x.name == "b@h"; });
   ASSERT_NE(m, seen.end());
