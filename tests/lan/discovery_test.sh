@@ -3,7 +3,8 @@
 # each other by real subnet broadcast; kill -9 one, the others report it down;
 # restart it; partition {1,2} | {3,4,5}, each side sees the other side down;
 # heal, everyone is alive again and stays so; SIGTERM one, the others mark it
-# left.
+# left. Then the cluster secret across hosts: a node without one refuses to
+# start on --interface, and one with the wrong secret stays out.
 #
 # Usage: discovery_test.sh BIN_DIR      (root; exit 77 = skipped)
 # Timings: the daemon's defaults (beacon 1000 ms, heartbeat 200 ms,
@@ -136,4 +137,21 @@ lan_expect_view "1 2 3 5" "a=alive b=alive c=alive d=left e=alive" 5 ||
   lan_fail "the others did not mark d left within 5 s of its SIGTERM"
 echo "FIGURE SIGTERM -> left on all 4 others: $(lan_logs_since "$t" 'left d@h4' "1 2 3 5") ms"
 
-echo "PASS: LAN discovery, kill, partition, heal and leave on 5 hosts"
+# 7. The secret (every node above has the run's): on host 4, a node without
+# one refuses to start beyond loopback; one with another secret stays out.
+printf '### launch %s %s\n' "$(date +%s.%N)" "nosecret@h4" >>"$LAN_DIR/h4.log"
+ip netns exec "$(lan_ns 4)" "$LAN_BIN/zswarmd" --name nosecret --host h4 --cluster "$LAN_CLUSTER" \
+  --interface "$(lan_if 4)" --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" </dev/null >>"$LAN_DIR/h4.log" 2>&1
+rc=$?
+[ "$rc" = 2 ] || lan_fail "a node with no secret on --interface exited $rc, not 2 (refused)"
+lan_log_has 4 "no cluster secret.*--secret-file" || lan_fail "the refusal does not say why: $(tail -n 2 "$LAN_DIR/h4.log")"
+"$LAN_BIN/zswarm" keygen "$LAN_DIR/wrong" >/dev/null || lan_fail "zswarm keygen"
+lan_start_node 4 x --secret-file "$LAN_DIR/wrong"
+lan_expect_view 4 "x=alive" 5 || lan_fail "x (wrong secret) did not start"
+lan_hold_view "1 2 3 5" "a=alive b=alive c=alive d=left e=alive" 3 || lan_fail "x got in with the wrong secret"
+lan_hold_view 4 "x=alive" 1 || lan_fail "x saw members with the wrong secret"
+wrong=$(lan_zs 1 info --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"]["beacons_wrong_secret"])')
+[ "${wrong:-0}" -gt 0 ] || lan_fail "a did not count x's beacons as another secret's (${wrong:-none})"
+echo "FIGURE wrong secret: x stayed out; a counted $wrong beacons sealed with another secret"
+
+echo "PASS: LAN discovery, kill, partition, heal and leave on 5 hosts; no secret refused, a wrong one stays out"
