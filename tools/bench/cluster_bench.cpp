@@ -24,6 +24,7 @@
 #include <zmq.hpp>
 
 #include "bench_util.hpp"
+#include "node/secret_file.hpp"
 #include "zswarm/node.hpp"
 
 namespace zswarm::bench {
@@ -46,6 +47,8 @@ struct LocalCluster {
 };
 
 LocalCluster* g_cluster = nullptr;
+LocalCluster* g_secure_cluster = nullptr;  // the same with a cluster secret: CURVE on every link
+double g_plain_send_rate[5] = {};  // BM_ClusterSendRemote's rate by senders, for the CURVE ratio
 double g_raw_rate = 0;  // messages/s of the raw libzmq baseline, once measured
 double g_raw_rtt_us = 0;  // p50 of a raw libzmq round trip, once measured
 
@@ -85,7 +88,7 @@ bool wait_until(Pred pred, std::chrono::milliseconds deadline) {
   return pred();
 }
 
-void form(LocalCluster& c) {
+void form(LocalCluster& c, bool secure) {
   std::random_device rd;
   std::mt19937 rng(rd());
   char tmpl[] = "/tmp/zswarm-bench-XXXXXX";
@@ -94,7 +97,14 @@ void form(LocalCluster& c) {
     return;
   }
   c.dir = tmpl;
-  c.name = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
+  const std::string secret = c.dir + "/secret";
+  if (secure) {
+    if (auto w = node::write_new_secret_file(secret); !w) {
+      c.error = w.error().to_string();
+      return;
+    }
+  }
+  c.name = std::string(secure ? "bench-curve-" : "bench-") + std::to_string(::getpid()) + "-" + std::to_string(rng() % 1000000);
   auto t0 = now_ns();
   for (int attempt = 0; attempt < 3 && static_cast<int>(c.nodes.size()) < kNodes; ++attempt) {
     c.nodes.clear();
@@ -106,6 +116,7 @@ void form(LocalCluster& c) {
       o.beacon_port = c.beacon_port;
       o.control_dir = c.dir;
       o.log_level = "warn";
+      if (secure) o.secret_file = secret;
       auto node = Node::start(std::move(o));
       if (!node) {
         c.error = "node " + std::string(n) + ": " + node.error().to_string();
@@ -151,16 +162,17 @@ void form(LocalCluster& c) {
 
 // The cluster, formed on first use; nullptr (and a skipped benchmark) if it
 // could not form.
-LocalCluster* cluster(benchmark::State& state) {
-  if (!g_cluster) {
-    g_cluster = new LocalCluster;
-    form(*g_cluster);
+LocalCluster* cluster(benchmark::State& state, bool secure = false) {
+  LocalCluster*& c = secure ? g_secure_cluster : g_cluster;
+  if (!c) {
+    c = new LocalCluster;
+    form(*c, secure);
   }
-  if (!g_cluster->error.empty()) {
-    state.SkipWithError(("cluster: " + g_cluster->error).c_str());
+  if (!c->error.empty()) {
+    state.SkipWithError(("cluster: " + c->error).c_str());
     return nullptr;
   }
-  return g_cluster;
+  return c;
 }
 
 // A start-up name whose worker runs on a node other than `node`, or on it.
@@ -528,13 +540,13 @@ BENCHMARK(BM_RawZmqDealerRouter)->Apply(zswarm::bench::iterations<5>)->UseManual
 // threads on node a (arg: T), then one call to the same name as a barrier
 // (same channel, same FIFO mailbox): timed until every message reached the
 // worker.
-void BM_ClusterSendRemote(benchmark::State& state) {
-  auto* c = cluster(state);
-  if (!c) return;
+// Returns the rate (messages/s); 0 if it could not run.
+double send_remote(benchmark::State& state, LocalCluster* c) {
+  if (!c) return 0;
   std::string name = echo_name(*c, 0, true);
   if (name.empty()) {
     state.SkipWithError("no start-up name on another node");
-    return;
+    return 0;
   }
   Node& node = *c->nodes[0];
   const int senders = static_cast<int>(state.range(0));
@@ -565,18 +577,34 @@ void BM_ClusterSendRemote(benchmark::State& state) {
   if (g_raw_rate > 0 && total_s > 0)
     state.counters["ratio_to_raw"] = static_cast<double>(sent) / total_s / g_raw_rate;
   state.SetLabel(std::to_string(senders) + (senders == 1 ? " sender" : " senders"));
+  return total_s > 0 ? static_cast<double>(sent) / total_s : 0;
+}
+
+void BM_ClusterSendRemote(benchmark::State& state) {
+  g_plain_send_rate[state.range(0)] = send_remote(state, cluster(state));
 }
 BENCHMARK(BM_ClusterSendRemote)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<3>)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// The same on a cluster with a secret, every link CURVE (XSalsa20-Poly1305
+// per frame). Target: at least 0.7 x the plain case just measured.
+void BM_ClusterSendRemoteCurve(benchmark::State& state) {
+  double rate = send_remote(state, cluster(state, true));
+  if (double plain = g_plain_send_rate[state.range(0)]; plain > 0 && rate > 0)
+    state.counters["ratio_to_plain"] = rate / plain;
+}
+BENCHMARK(BM_ClusterSendRemoteCurve)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<3>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
 void stop_cluster() {
-  if (!g_cluster) return;
-  g_cluster->nodes.clear();  // destroying a Node stops it
-  std::error_code ec;
-  if (!g_cluster->dir.empty()) std::filesystem::remove_all(g_cluster->dir, ec);
-  delete g_cluster;
-  g_cluster = nullptr;
+  for (LocalCluster** c : {&g_cluster, &g_secure_cluster}) {
+    if (!*c) continue;
+    (*c)->nodes.clear();  // destroying a Node stops it
+    std::error_code ec;
+    if (!(*c)->dir.empty()) std::filesystem::remove_all((*c)->dir, ec);
+    delete *c;
+    *c = nullptr;
+  }
 }
 
 double cluster_formed_ms() { return g_cluster ? g_cluster->formed_ms : 0; }
