@@ -3,6 +3,10 @@
 // held while a cluster rotates.
 #include "discovery/beacon_seal.hpp"
 
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 namespace zswarm::discovery {
@@ -139,6 +143,48 @@ TEST(BeaconSeal, ParseRefusesMalformedKnownExtensions) {
   Beacon zero = beacon(bus::NodeId::random());
   zero.extensions = {{kExtCounter, std::string(8, '\0')}};
   EXPECT_FALSE(parse(encode(zero)).ok()) << "counters start at 1";
+}
+
+}  // namespace
+}  // namespace zswarm::discovery
+
+namespace zswarm::discovery {
+namespace {
+
+// docs/security.md §3.4, read from the document: zswarm seals that beacon
+// to exactly those bytes, and opens them.
+TEST(BeaconSeal, TheDocumentedExampleIsExact) {
+  std::ifstream in(ZSWARM_SECURITY_DOC);
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string text = doc.str();
+  auto start = text.find("\n5a 53 57 02");
+  ASSERT_NE(start, std::string::npos) << "no sealed beacon example in " << ZSWARM_SECURITY_DOC;
+  auto end = text.find("```", start);
+  std::string example;
+  std::istringstream hex(text.substr(start, end - start));
+  for (std::string byte; hex >> byte;) example.push_back(static_cast<char>(std::stoi(byte, nullptr, 16)));
+  ASSERT_EQ(example.size(), 132u);
+  ClusterSecret s;
+  for (std::size_t i = 0; i < s.size(); ++i) s[i] = static_cast<uint8_t>(i);
+  auto parsed = parse(example);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->counter, 1u);
+  Beacon b = *parsed;
+  b.mac.clear();
+  BeaconSeal sealer(s), opener(s);
+  EXPECT_EQ(sealer.seal(b), example);
+  EXPECT_EQ(opener.open(example, *parsed), SealVerdict::ok);
+  auto id = BeaconSeal::key_id(s);
+  std::string id_hex;
+  for (uint8_t c : id) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", c);
+    id_hex += two;
+  }
+  EXPECT_EQ(id_hex, "77c8db32d16f4ba2");
+  EXPECT_NE(text.find("`" + id_hex.substr(0, 2) + " " + id_hex.substr(2, 2)), std::string::npos)
+      << "the key id in the table";
 }
 
 }  // namespace
