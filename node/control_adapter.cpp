@@ -22,6 +22,7 @@ Json info_json(const NodeInfo& i) {
               {"router_port", i.router_port},
               {"discovery", i.discovery},
               {"control", i.control_endpoint},
+              {"secure", i.secure},
               {"pid", ::getpid()},
               {"stats",
                {{"beacons_sent", s.beacons_sent},

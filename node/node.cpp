@@ -455,6 +455,7 @@ class NodeImpl final : public Node {
                control_ ? control_->endpoint() : "", opts_.max_frame_bytes, {}};
     const auto& s = cluster_->stats();
     const auto t = bus_->stats();
+    i.secure = seal_ != nullptr;
     NodeStats& n = i.stats;
     n.beacons_sent = s.beacons_sent;
     n.beacons_received = s.beacons_received;

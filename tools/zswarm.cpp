@@ -72,6 +72,7 @@ void print_info(const Json& j) {
             << j["router_port"] << "\n"
             << "discovery:   " << j["discovery"].get<std::string>() << "\n"
             << "control:     " << j["control"].get<std::string>() << "\n"
+            << "secure:      " << (j.value("secure", false) ? "yes (cluster secret, CURVE)" : "no") << "\n"
             << "pid:         " << j["pid"] << "\n";
 }
 

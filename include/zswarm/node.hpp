@@ -183,6 +183,7 @@ struct NodeInfo {
   std::string control_endpoint;
   std::size_t max_frame_bytes = 0;
   NodeStats stats;
+  bool secure = false;  // a cluster secret: sealed beacons, CURVE on the bus
 };
 
 struct MemberInfo {

@@ -15,7 +15,9 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
+#include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
+#include "names/tracker_wire.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
 
@@ -117,6 +119,7 @@ TEST_F(Security, MembersMeetAndWorkOverCurve) {
   start("b");
   start("c");
   ASSERT_TRUE(c_.wait_all_alive({"a", "b", "c"}));
+  EXPECT_TRUE(c_.ask("a", {{"cmd", "info"}})->value("secure", false));
   // Registrations go to ring owners and replies come back: DEALER -> ROUTER
   // both ways, and deltas over every PUB -> SUB link.
   for (int i = 0; i < 6; ++i) {
@@ -150,6 +153,7 @@ TEST_F(Security, AWrongSecretOrNoSecretStaysOut) {
   EXPECT_EQ(view(c_, "a"), (std::map<std::string, std::string>{{"a", "alive"}, {"b", "alive"}}));
   EXPECT_EQ(view(c_, "x"), (std::map<std::string, std::string>{{"x", "alive"}}));
   EXPECT_EQ(view(c_, "y"), (std::map<std::string, std::string>{{"y", "alive"}}));
+  EXPECT_FALSE(c_.ask("y", {{"cmd", "info"}})->value("secure", true));
   // Logged, as well as counted (one line a second at most, whichever came first).
   EXPECT_NE(c_.process("a").log().find("[bus] dropped beacon: "), std::string::npos);
 }
@@ -280,7 +284,10 @@ TEST_F(Security, NoConnectionSpeaksForAMemberOrReadsTheBus) {
 
 TEST_F(Security, AKeyNoMemberAnnouncedIsRefusedByZap) {
   start("a");
-  ASSERT_TRUE(wait_until([&] { return c_.ask("a", {{"cmd", "info"}}).has_value(); }));
+  start("b");
+  ASSERT_TRUE(c_.wait_all_alive({"a", "b"}));
+  auto b_info = c_.ask("b", {{"cmd", "info"}});
+  ASSERT_TRUE(b_info);
   Air air(c_.beacon_port());
   ASSERT_TRUE(air.bound());
   auto heard = air.capture("a@", 5s);
@@ -303,12 +310,22 @@ TEST_F(Security, AKeyNoMemberAnnouncedIsRefusedByZap) {
   sub.set(zmq::sockopt::subscribe, "");
   dealer.connect("tcp://127.0.0.1:" + std::to_string(beacon->router_port));
   sub.connect("tcp://127.0.0.1:" + std::to_string(beacon->pub_port));
-  (void)dealer.send(zmq::str_buffer("request"), zmq::send_flags::dontwait);
+  // A well-formed register_request in member b's name: were it taken, a would register it.
+  bus::FrameBuilder frame(bus::kSpoken.max, *bus::NodeId::from_string((*b_info)["id"].get<std::string>()),
+                          (*b_info)["incarnation"].get<uint64_t>());
+  frame.add(bus::MessageType::register_request, 0, 7, names::wire::encode(names::wire::RegisterRequest{"stolen", "echo", ""}));
+  (void)dealer.send(zmq::buffer(frame.take()), zmq::send_flags::dontwait);
   ASSERT_TRUE(wait_until([&] { return stat_of(c_, "a", "keys_refused") >= before + 2; }));
   zmq::message_t m;
   sub.set(zmq::sockopt::rcvtimeo, 1000);
   EXPECT_FALSE(sub.recv(m)) << "an outsider read a's PUB";
   EXPECT_NE(c_.process("a").log().find("key not announced by a member"), std::string::npos);
+  auto stolen = c_.ask("a", {{"cmd", "whereis"}, {"name", "stolen"}});
+  ASSERT_TRUE(stolen);
+  EXPECT_FALSE(stolen->value("ok", true)) << stolen->dump();
+  auto registered = c_.ask("a", {{"cmd", "registered"}});
+  ASSERT_TRUE(registered);
+  EXPECT_TRUE((*registered)["names"].empty()) << registered->dump();
 }
 
 // Rotation as docs/security.md §5 says, by SIGHUP, on a live cluster: no
