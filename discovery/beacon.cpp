@@ -114,14 +114,15 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
     if (len > d.size() - at) return fail(BeaconError::bad_field);
     x.value.assign(d.substr(at, len));
     at += len;
-    // Known types have one size and appear once; the MAC ends the datagram.
+    // Known types have one size, appear once and in encode()'s order
+    // (counter, curve_key, later ones, mac last), so a beacon has one encoding.
     if (!b.mac.empty()) return fail(BeaconError::bad_field);
     if (x.type == kExtCounter) {
-      if (len != 8 || b.counter) return fail(BeaconError::bad_field);
+      if (len != 8 || b.counter || !b.curve_key.empty() || !b.extensions.empty()) return fail(BeaconError::bad_field);
       b.counter = get_be(x.value, 0, 8);
       if (b.counter == 0) return fail(BeaconError::bad_field);
     } else if (x.type == kExtCurveKey) {
-      if (len != kCurveKeySize || !b.curve_key.empty()) return fail(BeaconError::bad_field);
+      if (len != kCurveKeySize || !b.curve_key.empty() || !b.extensions.empty()) return fail(BeaconError::bad_field);
       b.curve_key = std::move(x.value);
     } else if (x.type == kExtMac) {
       if (len != kKeyIdSize + kMacTagSize) return fail(BeaconError::bad_field);

@@ -189,3 +189,27 @@ TEST(BeaconSeal, TheDocumentedExampleIsExact) {
 
 }  // namespace
 }  // namespace zswarm::discovery
+
+namespace zswarm::discovery {
+namespace {
+
+// Found by beacon_fuzz: known extensions out of order parsed, then encoded
+// differently. Now a beacon has one encoding.
+TEST(BeaconSeal, KnownExtensionsComeInOneOrder) {
+  Beacon b = beacon(bus::NodeId::random());
+  b.curve_key.clear();
+  std::string base = encode(b);
+  auto ext = [](uint8_t type, std::string value) {
+    return std::string(1, static_cast<char>(type)).append(1, static_cast<char>(value.size())).append(value);
+  };
+  const std::string counter = ext(kExtCounter, std::string(7, '\0').append(1, '\1'));
+  const std::string key = ext(kExtCurveKey, std::string(kCurveKeySize, 'K'));
+  const std::string later = ext(0x41, "x");
+  EXPECT_TRUE(parse(std::string(base).append(counter).append(key).append(later)).ok());
+  EXPECT_FALSE(parse(std::string(base).append(key).append(counter)).ok());
+  EXPECT_FALSE(parse(std::string(base).append(later).append(counter)).ok());
+  EXPECT_FALSE(parse(std::string(base).append(later).append(key)).ok());
+}
+
+}  // namespace
+}  // namespace zswarm::discovery
