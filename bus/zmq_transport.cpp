@@ -5,9 +5,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <optional>
 
 namespace zswarm::bus {
@@ -156,6 +159,8 @@ void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   if (curve()) set_curve_client(*p->dealer, at.curve_key);
   else p->dealer->set(zmq::sockopt::routing_id, zmq::buffer(opts_.self.bytes()));
   p->router_endpoint = tcp(at.host, at.router_port);
+  p->router_host = at.host;
+  p->router_port = at.router_port;
   p->dealer_monitor = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
   monitor(*p->dealer, *p->dealer_monitor, kHandshakeFailed);
   p->dealer->connect(p->router_endpoint);
@@ -185,6 +190,7 @@ void ZmqTransport::admit(const NodeId& peer, const std::string& key) {
 
 void ZmqTransport::close(Peer& p) {
   p.closed = true;
+  end_gone_check(p);
   reactor_.remove(*p.sub);
   reactor_.remove(*p.sub_monitor);
   reactor_.remove(*p.dealer_monitor);
@@ -219,7 +225,54 @@ void ZmqTransport::tick(Clock::time_point) {
   for (auto& [id, p] : peers_) {
     redial(*p->sub, p->pub_endpoint, p->redial_sub);
     redial(*p->dealer, p->router_endpoint, p->redial_dealer);
+    // No answer in time: silence, which proves nothing (the probe decides).
+    if (p->gone_fd >= 0 && now >= p->gone_by) end_gone_check(*p);
   }
+}
+
+bool ZmqTransport::start_gone_check(Peer& p) {
+  if (p.gone_fd >= 0) return false;  // one in flight per peer
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(p.router_port);
+  if (p.router_port == 0 || ::inet_pton(AF_INET, p.router_host.c_str(), &a.sin_addr) != 1) return false;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;  // out of fds: the probe still decides
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
+    ::close(fd);  // it listens: alive (or a restart on a fixed port)
+    return false;
+  }
+  const int err = errno;
+  if (err != EINPROGRESS) {
+    ::close(fd);
+    return err == ECONNREFUSED;
+  }
+  try {
+    reactor_.add_fd(fd, [this, &p] { on_gone_check(p); }, EPOLLOUT);
+  } catch (const std::system_error&) {
+    ::close(fd);
+    return false;
+  }
+  p.gone_fd = fd;
+  p.gone_by = Steady::now() + opts_.gone_check_timeout;
+  return false;
+}
+
+void ZmqTransport::on_gone_check(Peer& p) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(p.gone_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  end_gone_check(p);  // before the receiver, which may disconnect the peer
+  if (err != ECONNREFUSED) return;  // connected, unreachable, timed out: nothing proven
+  ++stats_.peers_refused;
+  if (receiver_) receiver_(Inbound{Inbound::peer_gone, p.id, {}});
+}
+
+void ZmqTransport::end_gone_check(Peer& p) {
+  if (p.gone_fd < 0) return;
+  reactor_.remove_fd(p.gone_fd);
+  ::close(p.gone_fd);
+  p.gone_fd = -1;
 }
 
 ZmqTransport::Steady::time_point ZmqTransport::redial_time(Peer& p) {
@@ -350,7 +403,13 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
     } catch (const zmq::error_t& e) {
       note("[bus] could not reopen " + ev->endpoint + ": " + e.what());
     }
+    // Is the process gone, or only the link? Its ROUTER port tells.
+    const bool refused = start_gone_check(p);
     if (receiver_) receiver_(Inbound{Inbound::link_down, p.id, {}});
+    if (refused && !p.closed) {
+      ++stats_.peers_refused;
+      if (receiver_) receiver_(Inbound{Inbound::peer_gone, p.id, {}});
+    }
   }
 }
 void ZmqTransport::on_pub_monitor() {
