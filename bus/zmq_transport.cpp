@@ -232,38 +232,79 @@ void ZmqTransport::tick(Clock::time_point) {
 
 bool ZmqTransport::start_gone_check(Peer& p) {
   if (p.gone_fd >= 0) return false;  // one in flight per peer
+  p.gone_dials = 0;
+  p.gone_by = Steady::now() + opts_.gone_check_timeout;
+  return dial_gone_check(p);
+}
+
+bool ZmqTransport::dial_gone_check(Peer& p) {
+  ++p.gone_dials;
+  p.gone_connected = false;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(p.router_port);
   if (p.router_port == 0 || ::inet_pton(AF_INET, p.router_host.c_str(), &a.sin_addr) != 1) return false;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;  // out of fds: the probe still decides
+  uint32_t wait_for = EPOLLOUT;
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
-    ::close(fd);  // it listens: alive (or a restart on a fixed port)
-    return false;
-  }
-  const int err = errno;
-  if (err != EINPROGRESS) {
+    p.gone_connected = true;
+    wait_for = EPOLLIN;
+  } else if (errno != EINPROGRESS) {
+    const int err = errno;
     ::close(fd);
     return err == ECONNREFUSED;
   }
   try {
-    reactor_.add_fd(fd, [this, &p] { on_gone_check(p); }, EPOLLOUT);
+    reactor_.add_fd(fd, [this, &p] { on_gone_check(p); }, wait_for);
   } catch (const std::system_error&) {
     ::close(fd);
     return false;
   }
   p.gone_fd = fd;
-  p.gone_by = Steady::now() + opts_.gone_check_timeout;
   return false;
 }
 
 void ZmqTransport::on_gone_check(Peer& p) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(p.gone_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  end_gone_check(p);  // before the receiver, which may disconnect the peer
-  if (err != ECONNREFUSED) return;  // connected, unreachable, timed out: nothing proven
+  bool closed_early = false;  // accepted, then closed before a byte came
+  if (!p.gone_connected) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(p.gone_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0) {
+      // Connected. A listening libzmq sends its greeting at once: wait for it.
+      const int fd = p.gone_fd;
+      reactor_.remove_fd(fd);
+      try {
+        reactor_.add_fd(fd, [this, &p] { on_gone_check(p); }, EPOLLIN);
+      } catch (const std::system_error&) {
+        p.gone_fd = fd;
+        end_gone_check(p);
+        return;
+      }
+      p.gone_connected = true;
+      return;
+    }
+    if (err == ECONNREFUSED) {
+      end_gone_check(p);  // before the receiver, which may disconnect the peer
+      report_gone(p);
+      return;
+    }
+    closed_early = err == ECONNRESET || err == EPIPE;
+  } else {
+    char byte;
+    const ssize_t n = ::recv(p.gone_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    closed_early = n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+  }
+  end_gone_check(p);
+  // A greeting: alive. Closed before one: a dying process's listener may
+  // still have taken the connect (a kill -9 closes its fds one by one), so
+  // dial again: now a refusal is proof.
+  if (closed_early && p.gone_dials < kGoneDials && dial_gone_check(p)) report_gone(p);
+}
+
+void ZmqTransport::report_gone(Peer& p) {
   ++stats_.peers_refused;
   if (receiver_) receiver_(Inbound{Inbound::peer_gone, p.id, {}});
 }
@@ -406,10 +447,7 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
     // Is the process gone, or only the link? Its ROUTER port tells.
     const bool refused = start_gone_check(p);
     if (receiver_) receiver_(Inbound{Inbound::link_down, p.id, {}});
-    if (refused && !p.closed) {
-      ++stats_.peers_refused;
-      if (receiver_) receiver_(Inbound{Inbound::peer_gone, p.id, {}});
-    }
+    if (refused && !p.closed) report_gone(p);
   }
 }
 void ZmqTransport::on_pub_monitor() {

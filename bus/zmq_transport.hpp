@@ -6,8 +6,10 @@
 // event at once, so failure detection need not wait for missed heartbeats.
 // Then a raw non-blocking TCP connect() to the peer's ROUTER port (no ZMTP,
 // no CURVE: libzmq hides ECONNREFUSED and just retries) tells a dead process
-// from a lost one: a refusal is reported as peer_gone; success, a timeout or
-// an unreachable host report nothing more. One such check per peer at most,
+// from a lost one: a refusal is reported as peer_gone; the listener's ZMTP
+// greeting (alive), a timeout or an unreachable host report nothing more. A
+// connection closed before the greeting (a dying process's listener took
+// it) is dialled again, up to kGoneDials times. One check per peer at most,
 // its fd watched by the reactor and closed on every path.
 //
 // With CURVE keys (a cluster secret): every link is CURVE. The PUB and the
@@ -126,12 +128,18 @@ class ZmqTransport final : public Transport {
     bool closed = false;  // disconnected while one of its handlers ran
     // The connect() that asks whether its process is gone; -1: none in flight.
     int gone_fd = -1;
+    bool gone_connected = false;  // connect() done: waiting for the greeting
+    int gone_dials = 0;
     Steady::time_point gone_by{};
   };
   void close(Peer& p);
   // Starts the gone check; true if the port refused at once (loopback does).
   bool start_gone_check(Peer& p);
+  bool dial_gone_check(Peer& p);  // one connect(); true if refused at once
   void on_gone_check(Peer& p);
+  void report_gone(Peer& p);
+  // Connects per check: a connect taken by a dying listener is tried again.
+  static constexpr int kGoneDials = 3;
   void end_gone_check(Peer& p);
   void on_dealer_monitor(Peer& p);
   Steady::time_point redial_time(Peer& p);
