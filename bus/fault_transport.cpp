@@ -10,6 +10,13 @@ FaultTransport::FaultTransport(std::unique_ptr<Transport> inner, const Clock& cl
       if (receiver_) receiver_(std::move(in));
       return;
     }
+    // A refused connect is an answer from the peer's host: a cut loses it
+    // (across a partition the connect times out), nothing else delays it.
+    if (in.kind == Inbound::peer_gone) {
+      if (plan_.cut_all || plan_.cut.count(in.peer)) ++stats_.cut;
+      else if (receiver_) receiver_(std::move(in));
+      return;
+    }
     Held h{clock_.now(), Held::in, in.peer, std::move(in), {}};
     const NodeId* peer = h.in_frame.kind == Inbound::direct ? &h.peer : nullptr;
     admit(std::move(h), peer);

@@ -16,7 +16,10 @@ std::size_t MemoryNetwork::deliver(std::size_t limit) {
 
 void MemoryNetwork::kill(const NodeId& peer) {
   for (auto& [id, t] : nodes_)
-    if (t->connected_.count(peer)) queue_.push_back({id, peer, Inbound{Inbound::link_down, peer, {}}});
+    if (t->connected_.count(peer)) {
+      queue_.push_back({id, peer, Inbound{Inbound::link_down, peer, {}}});
+      queue_.push_back({id, peer, Inbound{Inbound::peer_gone, peer, {}}});
+    }
   auto it = nodes_.find(peer);
   if (it != nodes_.end()) {
     it->second->receiver_ = nullptr;

@@ -21,7 +21,10 @@ class MemoryNetwork {
   // `limit` were delivered. Returns how many were delivered.
   std::size_t deliver(std::size_t limit = SIZE_MAX);
   std::size_t pending() const { return queue_.size(); }
-  // The peer is gone: everyone connected to it gets link_down.
+  // The peer's process is gone: everyone connected to it gets link_down,
+  // then peer_gone (as ZmqTransport does when its port refuses a connect).
+  // A cut link (a FaultTransport) holds back the peer_gone: no refusal
+  // crosses a partition.
   void kill(const NodeId& peer);
 
  private:

@@ -30,18 +30,18 @@ void Reactor::add(zmq::socket_ref socket, Handler on_readable) {
   watch(std::unique_ptr<Item>(new Item{socket.handle(), fd, true, false, std::move(on_readable)}));
 }
 
-void Reactor::add_fd(int fd, Handler on_readable) {
-  watch(std::unique_ptr<Item>(new Item{nullptr, fd, true, false, std::move(on_readable)}));
+void Reactor::add_fd(int fd, Handler on_ready, uint32_t events) {
+  watch(std::unique_ptr<Item>(new Item{nullptr, fd, true, false, std::move(on_ready)}), events);
 }
 
-void Reactor::watch(std::unique_ptr<Item> item) {
+void Reactor::watch(std::unique_ptr<Item> item, uint32_t events) {
   // Room first, so nothing can throw once epoll holds the pointer.
   items_.reserve(items_.size() + 1);
   ready_.reserve(items_.size() + 1);
   // Level-triggered: a plain fd a handler did not drain fires again, and a
   // ZMQ_FD stays quiet once ZMQ_EVENTS has been read, so neither spins.
   epoll_event ev{};
-  ev.events = EPOLLIN;
+  ev.events = events;
   ev.data.ptr = item.get();
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, item->fd, &ev) != 0)
     throw std::system_error(errno, std::generic_category(), "epoll_ctl add");

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -36,7 +37,9 @@ class Reactor {
 
   // Each socket or fd once; adding one twice throws std::system_error (EEXIST).
   void add(zmq::socket_ref socket, Handler on_readable);
-  void add_fd(int fd, Handler on_readable);
+  // `events`: EPOLLIN by default; EPOLLOUT for a non-blocking connect() that
+  // is done when writable. Errors and hang-ups fire either way.
+  void add_fd(int fd, Handler on_ready, uint32_t events = EPOLLIN);
   // No-ops for what is not there. A removed handler never runs again, even
   // if it was ready in the run_once() under way.
   void remove(zmq::socket_ref socket);
@@ -58,7 +61,7 @@ class Reactor {
     Handler handler;
   };
 
-  void watch(std::unique_ptr<Item> item);
+  void watch(std::unique_ptr<Item> item, uint32_t events = EPOLLIN);
   template <class Pred>
   void unwatch(Pred pred);
   void compact();  // frees the dead items

@@ -29,6 +29,10 @@ struct Inbound {
     published,  // from a peer's PUB; `peer` is whose PUB it came from (nil: unknown)
     direct,     // to our ROUTER; `peer` is who sent it (nil: unknown)
     link_down,  // the connection to `peer` broke (e.g. it was killed)
+    // After a link_down: the peer's process is gone, its port refused a
+    // connection (a host that answers, nothing listening). Silence (a lost
+    // host, a cut link) never gives this; only proof does.
+    peer_gone,
   } kind;
   // When not nil, the frame's sender must be this peer: on a CURVE bus it
   // is the member whose key authenticated the connection.

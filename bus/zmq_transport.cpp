@@ -5,9 +5,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <optional>
 
 namespace zswarm::bus {
@@ -156,6 +159,8 @@ void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   if (curve()) set_curve_client(*p->dealer, at.curve_key);
   else p->dealer->set(zmq::sockopt::routing_id, zmq::buffer(opts_.self.bytes()));
   p->router_endpoint = tcp(at.host, at.router_port);
+  p->router_host = at.host;
+  p->router_port = at.router_port;
   p->dealer_monitor = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
   monitor(*p->dealer, *p->dealer_monitor, kHandshakeFailed);
   p->dealer->connect(p->router_endpoint);
@@ -185,6 +190,7 @@ void ZmqTransport::admit(const NodeId& peer, const std::string& key) {
 
 void ZmqTransport::close(Peer& p) {
   p.closed = true;
+  end_gone_check(p);
   reactor_.remove(*p.sub);
   reactor_.remove(*p.sub_monitor);
   reactor_.remove(*p.dealer_monitor);
@@ -219,7 +225,95 @@ void ZmqTransport::tick(Clock::time_point) {
   for (auto& [id, p] : peers_) {
     redial(*p->sub, p->pub_endpoint, p->redial_sub);
     redial(*p->dealer, p->router_endpoint, p->redial_dealer);
+    // No answer in time: silence, which proves nothing (the probe decides).
+    if (p->gone_fd >= 0 && now >= p->gone_by) end_gone_check(*p);
   }
+}
+
+bool ZmqTransport::start_gone_check(Peer& p) {
+  if (p.gone_fd >= 0) return false;  // one in flight per peer
+  p.gone_dials = 0;
+  p.gone_by = Steady::now() + opts_.gone_check_timeout;
+  return dial_gone_check(p);
+}
+
+bool ZmqTransport::dial_gone_check(Peer& p) {
+  ++p.gone_dials;
+  p.gone_connected = false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(p.router_port);
+  if (p.router_port == 0 || ::inet_pton(AF_INET, p.router_host.c_str(), &a.sin_addr) != 1) return false;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;  // out of fds: the probe still decides
+  uint32_t wait_for = EPOLLOUT;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) {
+    p.gone_connected = true;
+    wait_for = EPOLLIN;
+  } else if (errno != EINPROGRESS) {
+    const int err = errno;
+    ::close(fd);
+    return err == ECONNREFUSED;
+  }
+  try {
+    reactor_.add_fd(fd, [this, &p] { on_gone_check(p); }, wait_for);
+  } catch (const std::system_error&) {
+    ::close(fd);
+    return false;
+  }
+  p.gone_fd = fd;
+  return false;
+}
+
+void ZmqTransport::on_gone_check(Peer& p) {
+  bool closed_early = false;  // accepted, then closed before a byte came
+  if (!p.gone_connected) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(p.gone_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err == 0) {
+      // Connected. A listening libzmq sends its greeting at once: wait for it.
+      const int fd = p.gone_fd;
+      reactor_.remove_fd(fd);
+      try {
+        reactor_.add_fd(fd, [this, &p] { on_gone_check(p); }, EPOLLIN);
+      } catch (const std::system_error&) {
+        p.gone_fd = fd;
+        end_gone_check(p);
+        return;
+      }
+      p.gone_connected = true;
+      return;
+    }
+    if (err == ECONNREFUSED) {
+      end_gone_check(p);  // before the receiver, which may disconnect the peer
+      report_gone(p);
+      return;
+    }
+    closed_early = err == ECONNRESET || err == EPIPE;
+  } else {
+    char byte;
+    const ssize_t n = ::recv(p.gone_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+    closed_early = n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+  }
+  end_gone_check(p);
+  // A greeting: alive. Closed before one: a dying process's listener may
+  // still have taken the connect (a kill -9 closes its fds one by one), so
+  // dial again: now a refusal is proof.
+  if (closed_early && p.gone_dials < kGoneDials && dial_gone_check(p)) report_gone(p);
+}
+
+void ZmqTransport::report_gone(Peer& p) {
+  ++stats_.peers_refused;
+  if (receiver_) receiver_(Inbound{Inbound::peer_gone, p.id, {}});
+}
+
+void ZmqTransport::end_gone_check(Peer& p) {
+  if (p.gone_fd < 0) return;
+  reactor_.remove_fd(p.gone_fd);
+  ::close(p.gone_fd);
+  p.gone_fd = -1;
 }
 
 ZmqTransport::Steady::time_point ZmqTransport::redial_time(Peer& p) {
@@ -350,7 +444,10 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
     } catch (const zmq::error_t& e) {
       note("[bus] could not reopen " + ev->endpoint + ": " + e.what());
     }
+    // Is the process gone, or only the link? Its ROUTER port tells.
+    const bool refused = start_gone_check(p);
     if (receiver_) receiver_(Inbound{Inbound::link_down, p.id, {}});
+    if (refused && !p.closed) report_gone(p);
   }
 }
 void ZmqTransport::on_pub_monitor() {

@@ -4,6 +4,13 @@
 // PUB it came from) and one DEALER per peer towards its ROUTER. A monitor on
 // each SUB turns a broken TCP connection (a killed peer) into a link_down
 // event at once, so failure detection need not wait for missed heartbeats.
+// Then a raw non-blocking TCP connect() to the peer's ROUTER port (no ZMTP,
+// no CURVE: libzmq hides ECONNREFUSED and just retries) tells a dead process
+// from a lost one: a refusal is reported as peer_gone; the listener's ZMTP
+// greeting (alive), a timeout or an unreachable host report nothing more. A
+// connection closed before the greeting (a dying process's listener took
+// it) is dialled again, up to kGoneDials times. One check per peer at most,
+// its fd watched by the reactor and closed on every path.
 //
 // With CURVE keys (a cluster secret): every link is CURVE. The PUB and the
 // ROUTER are servers whose ZAP handler (bus/zap.hpp) admits only the keys of
@@ -53,6 +60,9 @@ struct ZmqTransportOptions {
   // A dropped connection or a failed handshake, as one line of text; the
   // transport calls it at most once a second (the counters see every one).
   std::function<void(const std::string&)> warn;
+  // How long the connect() after a link_down may take before it counts as
+  // silence (a lost host): no longer than the failure detector's probe.
+  std::chrono::milliseconds gone_check_timeout{500};
 };
 
 struct ZmqTransportStats {
@@ -61,6 +71,7 @@ struct ZmqTransportStats {
   uint64_t links_reopened = 0;       // SUB links to live peers connected anew after a drop
   uint64_t keys_refused = 0;         // ZAP: a CURVE key no member announced (or not CURVE at all)
   uint64_t frames_unauthenticated = 0;  // a direct frame without a member's User-Id: dropped
+  uint64_t peers_refused = 0;  // a dropped peer's ROUTER port refused a connect(): peer_gone
 };
 
 class ZmqTransport final : public Transport {
@@ -103,6 +114,8 @@ class ZmqTransport final : public Transport {
     NodeId id;
     std::string pub_endpoint;
     std::string router_endpoint;
+    std::string router_host;  // for the gone check: an IPv4 address as text
+    uint16_t router_port = 0;
     std::string curve_key;
     std::unique_ptr<zmq::socket_t> sub;
     std::unique_ptr<zmq::socket_t> sub_monitor;
@@ -113,8 +126,21 @@ class ZmqTransport final : public Transport {
     Steady::time_point redial_sub{}, redial_dealer{};
     int refusals = 0;
     bool closed = false;  // disconnected while one of its handlers ran
+    // The connect() that asks whether its process is gone; -1: none in flight.
+    int gone_fd = -1;
+    bool gone_connected = false;  // connect() done: waiting for the greeting
+    int gone_dials = 0;
+    Steady::time_point gone_by{};
   };
   void close(Peer& p);
+  // Starts the gone check; true if the port refused at once (loopback does).
+  bool start_gone_check(Peer& p);
+  bool dial_gone_check(Peer& p);  // one connect(); true if refused at once
+  void on_gone_check(Peer& p);
+  void report_gone(Peer& p);
+  // Connects per check: a connect taken by a dying listener is tried again.
+  static constexpr int kGoneDials = 3;
+  void end_gone_check(Peer& p);
   void on_dealer_monitor(Peer& p);
   Steady::time_point redial_time(Peer& p);
 

@@ -175,6 +175,11 @@ void Cluster::on_inbound(bus::Inbound&& in) {
     act(ev);
     return;
   }
+  if (in.kind == bus::Inbound::peer_gone) {
+    membership_.on_peer_gone(in.peer, ev);
+    act(ev);
+    return;
+  }
   ++stats_.frames_received;
   auto decoded = bus::decode_frame(in.frame, opts_.protocol);
   if (!decoded && decoded.error() == bus::DecodeError::bad_version) {

@@ -148,6 +148,12 @@ void Membership::on_link_down(const bus::NodeId& id, MembershipEvents& out) {
   set_state(it->second, MemberState::suspect, MembershipEvent::suspect, "connection lost", out);
 }
 
+void Membership::on_peer_gone(const bus::NodeId& id, MembershipEvents& out) {
+  auto it = members_.find(id);
+  if (it == members_.end() || !live(it->second)) return;
+  set_state(it->second, MemberState::down, MembershipEvent::down, std::string(kPeerGoneReason), out);
+}
+
 void Membership::on_goodbye(const bus::NodeId& id, MembershipEvents& out) {
   auto it = members_.find(id);
   if (it == members_.end()) return;

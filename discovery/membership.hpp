@@ -6,7 +6,9 @@
 // if none comes within suspect_after + probe_timeout. A member is suspected
 // when nothing was heard from it for `suspect_after` or when its TCP link
 // broke; a suspect is probed over the direct channel and declared down if
-// nothing arrives within `probe_timeout`. A beacon from a down member (a
+// nothing arrives within `probe_timeout`. A member whose process is proven
+// gone (its port refused a connection after its link broke) is down at
+// once, without the probe. A beacon from a down member (a
 // healed partition) has it probed again; its first frame brings it back up.
 // A name held by a live member is never taken over: a restart under that
 // name (a new id) waits until the old one is down. Down and left entries
@@ -64,6 +66,9 @@ struct MembershipEvent {
 };
 using MembershipEvents = std::vector<MembershipEvent>;
 
+// The reason of a down caused by on_peer_gone (logged with nodedown).
+inline constexpr std::string_view kPeerGoneReason = "connection refused: the process is gone";
+
 struct FailureDetectorOptions {
   std::chrono::milliseconds heartbeat_interval{200};
   std::chrono::milliseconds suspect_after{1000};
@@ -94,6 +99,9 @@ class Membership {
   // confirms an unconfirmed one.
   void on_heard(const bus::NodeId& id, MembershipEvents& out);
   void on_link_down(const bus::NodeId& id, MembershipEvents& out);
+  // Its process is gone (the transport's peer_gone): alive or suspect -> down
+  // now; anything else is left as it is.
+  void on_peer_gone(const bus::NodeId& id, MembershipEvents& out);
   void on_goodbye(const bus::NodeId& id, MembershipEvents& out);
   // Advances the failure detector to clock.now().
   void tick(MembershipEvents& out);

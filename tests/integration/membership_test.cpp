@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+#include <vector>
+
 #include "support/process.hpp"
 #include "support/wait.hpp"
 
@@ -35,6 +40,42 @@ TEST(Membership, KilledNodeIsReportedDownByTheOthers) {
   EXPECT_TRUE(c.wait_state("c", "b", "down", 5s));
   EXPECT_EQ(c.state("a", "c"), "alive");
   EXPECT_TRUE(wait_until([&] { return c.process("a").log().find("[membership] nodedown b@") != std::string::npos; }));
+}
+
+// A kill -9 on a host that answers: the peers' links break, b's ROUTER port
+// refuses their connect(), and b is down at once, not after the 500 ms probe
+// timeout. Ten kills, the time from each to `down` as a's control socket
+// reports it (the figure in docs/operations.md §3).
+TEST(Membership, AKilledNodeIsDownAtOnceBecauseItsPortRefuses) {
+  LocalCluster c(test_name());
+  c.start("a");
+  c.start("c");
+  std::vector<int64_t> took;
+  for (int i = 0; i < 10; ++i) {
+    c.start("b");
+    ASSERT_TRUE(c.wait_all_alive({"a", "b", "c"})) << i;
+    const auto killed = std::chrono::steady_clock::now();
+    c.process("b").signal(SIGKILL);
+    ASSERT_TRUE(wait_until([&] { return c.state("a", "b") == "down"; }, 5s, 1ms)) << i;
+    took.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed)
+                       .count());
+    EXPECT_TRUE(c.wait_state("c", "b", "down", 5s)) << i;
+    ASSERT_TRUE(c.process("b").wait_exit(5s));
+    c.forget("b");
+  }
+  std::sort(took.begin(), took.end());
+  std::cout << "kill -9 -> down (ms, 10 kills): p50 " << took[took.size() / 2] << ", max " << took.back() << "\n";
+  EXPECT_LT(took.back(), 400) << "no faster than the probe timeout: the refused connect did not count\n"
+                              << c.process("a").log();
+  // Every one was down for the refusal, none for an unanswered probe.
+  std::istringstream log(c.process("a").log());
+  int refused = 0;
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("[membership] nodedown b@") == std::string::npos) continue;
+    EXPECT_NE(line.find("(connection refused: the process is gone)"), std::string::npos) << line;
+    ++refused;
+  }
+  EXPECT_EQ(refused, 10);
 }
 
 TEST(Membership, RestartedNodeComesBackWithANewIncarnation) {

@@ -96,7 +96,20 @@ TEST_F(Pair, LinkDownIsNeverFaulted) {
   a->set_receiver([&](Inbound&& in) { kinds.push_back(in.kind); });
   net.kill(b_id);
   net.deliver();
+  // The peer_gone after it is lost: no refusal crosses a cut.
   EXPECT_EQ(kinds, std::vector<Inbound::Kind>{Inbound::link_down});
+  EXPECT_EQ(fault->stats().cut, 1u);
+}
+
+TEST_F(Pair, PeerGoneIsLostOnlyToACut) {
+  fault->plan().drop = 1.0;  // frames all lost and late: a refusal is neither
+  fault->plan().delay = std::chrono::milliseconds(50);
+  fault->plan().cut.insert(NodeId::random());  // a cut to someone else
+  std::vector<Inbound::Kind> kinds;
+  a->set_receiver([&](Inbound&& in) { kinds.push_back(in.kind); });
+  net.kill(b_id);
+  net.deliver();
+  EXPECT_EQ(kinds, (std::vector<Inbound::Kind>{Inbound::link_down, Inbound::peer_gone}));
 }
 
 }  // namespace

@@ -258,14 +258,19 @@ TYPED_TEST(Conformance, ConnectingTwiceIsHarmless) {
   EXPECT_EQ(h.published(1), std::vector<std::string>{"once"});
 }
 
-TYPED_TEST(Conformance, LinkDownWhenAConnectedPeerGoesAway) {
-  Harness& h = this->harness;
+// Node 0 connects to node 1, node 1 to node 2; node 2 hears from node 1
+// but never connected to it. The tests then kill node 1.
+void connect_three(Harness& h) {
   h.start(3);
   h.connect(0, 1);
-  h.connect(1, 2);  // node 2 hears from node 1 but never connected to it
+  h.connect(1, 2);
   ASSERT_TRUE(h.await_subscribed(1, {0}));
   ASSERT_TRUE(h.await_subscribed(2, {1}));
+}
 
+TYPED_TEST(Conformance, LinkDownWhenAConnectedPeerGoesAway) {
+  Harness& h = this->harness;
+  ASSERT_NO_FATAL_FAILURE(connect_three(h));
   const NodeId gone = h.id(1);
   h.kill(1);
   ASSERT_TRUE(h.pump_until([&] { return !h.link_downs(0).empty(); }))
@@ -273,6 +278,27 @@ TYPED_TEST(Conformance, LinkDownWhenAConnectedPeerGoesAway) {
   h.settle();
   for (const Inbound& in : h.link_downs(0)) EXPECT_EQ(in.peer, gone);
   EXPECT_TRUE(h.link_downs(2).empty()) << "link_down for a peer this node never connected to";
+}
+
+TYPED_TEST(Conformance, PeerGoneSoonAfterAConnectedPeersProcessIsKilled) {
+  Harness& h = this->harness;
+  ASSERT_NO_FATAL_FAILURE(connect_three(h));
+  const NodeId gone = h.id(1);
+  const auto killed = std::chrono::steady_clock::now();
+  h.kill(1);
+  // Its port refuses at once: well within the 100 ms libzmq would take to retry.
+  ASSERT_TRUE(h.pump_until([&] { return !h.peers_gone(0).empty(); }, 1s)) << "no peer_gone after the peer was killed";
+  const auto took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - killed);
+  EXPECT_LT(took, 100ms);
+  h.settle();
+  ASSERT_EQ(h.peers_gone(0).size(), 1u);  // one check per link_down, one report
+  EXPECT_EQ(h.peers_gone(0)[0].peer, gone);
+  // After the link_down that started the check.
+  auto& inbox = h.node(0).inbox;
+  auto first_down = std::find_if(inbox.begin(), inbox.end(), [](const Inbound& in) { return in.kind == Inbound::link_down; });
+  auto first_gone = std::find_if(inbox.begin(), inbox.end(), [](const Inbound& in) { return in.kind == Inbound::peer_gone; });
+  EXPECT_LT(first_down, first_gone);
+  EXPECT_TRUE(h.peers_gone(2).empty()) << "peer_gone for a peer this node never connected to";
 }
 
 TYPED_TEST(Conformance, PublishWithoutSubscribersIsHarmless) {

@@ -109,6 +109,7 @@ class Harness {
   }
   std::vector<Inbound> direct(std::size_t i) { return of_kind(i, Inbound::direct); }
   std::vector<Inbound> link_downs(std::size_t i) { return of_kind(i, Inbound::link_down); }
+  std::vector<Inbound> peers_gone(std::size_t i) { return of_kind(i, Inbound::peer_gone); }
 
  protected:
   virtual bool pump(const std::function<bool()>& done, Millis deadline) = 0;
@@ -178,6 +179,7 @@ class ZmqHarnessT final : public Harness {
 
   // Loopback delivers in well under a millisecond; 150 ms leaves a wide margin.
   void settle() override { pump_until([] { return false; }, 150ms); }
+  ZmqTransport& zmq(std::size_t i) { return *nodes_.at(i).transport; }
   void kill(std::size_t i) override {
     nodes_.at(i).transport.reset();
     nodes_.at(i).reactor.reset();

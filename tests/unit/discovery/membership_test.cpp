@@ -179,6 +179,40 @@ TEST_F(MembershipTest, BrokenLinkIsSuspectedAtOnce) {
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::down});
 }
 
+TEST_F(MembershipTest, APeerWhoseProcessIsGoneIsDownAtOnce) {
+  auto b = bus::NodeId::random(), c = bus::NodeId::random();
+  join(b, "b@h", 1);
+  join(c, "c@h", 1);
+  m.on_link_down(b, ev);  // the transport reports the broken link first
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::suspect});
+  m.on_peer_gone(b, ev);  // no time passes: no probe is waited out
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].reason, kPeerGoneReason);
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::down});
+  EXPECT_EQ(state(b), MemberState::down);
+  m.on_peer_gone(c, ev);  // alive, without a link_down first: down too
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::down});
+  advance(5000ms);  // nothing more: the probe's timeout has no one to fire for
+  EXPECT_TRUE(kinds().empty());
+}
+
+TEST_F(MembershipTest, PeerGoneIgnoresDownLeftJoiningAndUnknown) {
+  auto down = bus::NodeId::random(), left = bus::NodeId::random(), joining = bus::NodeId::random();
+  join(down, "d@h", 1);
+  kill(down);
+  ASSERT_EQ(state(down), MemberState::down);
+  join(left, "l@h", 1);
+  m.on_goodbye(left, ev);
+  kinds();
+  m.on_beacon(beacon(joining, "j@h", 1), "127.0.0.1", ev);
+  kinds();
+  for (const auto& id : {down, left, joining, bus::NodeId::random()}) m.on_peer_gone(id, ev);
+  EXPECT_TRUE(kinds().empty());
+  EXPECT_EQ(state(down), MemberState::down);
+  EXPECT_EQ(state(left), MemberState::left);
+  EXPECT_EQ(state(joining), MemberState::joining);
+}
+
 TEST_F(MembershipTest, GoodbyeIsLeftAndFinal) {
   auto b = bus::NodeId::random();
   join(b, "b@h", 1);

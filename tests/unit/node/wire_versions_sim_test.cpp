@@ -202,7 +202,7 @@ class CountingWire final : public bus::Transport {
   bool send(const bus::NodeId& peer, std::string_view frame) override { return inner_->send(peer, frame); }
   void set_receiver(Receiver r) override {
     inner_->set_receiver([this, r = std::move(r)](bus::Inbound&& in) {
-      if (in.kind != bus::Inbound::link_down)
+      if (in.kind == bus::Inbound::published || in.kind == bus::Inbound::direct)
         if (auto f = bus::decode_frame(in.frame))
           for (const auto& e : f->messages) {
             ++received[{e.sender, static_cast<int>(e.type)}];
