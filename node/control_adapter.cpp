@@ -37,6 +37,7 @@ Json info_json(const NodeInfo& i) {
                 {"beacons_sealed_ignored", s.beacons_sealed_ignored},
                 {"keys_refused", s.keys_refused},
                 {"frames_unauthenticated", s.frames_unauthenticated},
+                {"peers_refused", s.peers_refused},
                 {"frames_received", s.frames_received},
                 {"frames_rejected", s.frames_rejected},
                 {"bodies_rejected", s.bodies_rejected},

@@ -35,7 +35,8 @@ class ZmqBus final : public node::Bus {
   uint16_t router_port() const override { return t_->router_port(); }
   node::BusStats stats() const override {
     const auto& s = t_->stats();
-    return {s.connections_dropped, s.handshakes_failed, s.links_reopened, s.keys_refused, s.frames_unauthenticated};
+    return {s.connections_dropped, s.handshakes_failed,      s.links_reopened,
+            s.keys_refused,        s.frames_unauthenticated, s.peers_refused};
   }
 
  private:
@@ -100,7 +101,7 @@ class DefaultEnv final : public Env {
     auto t = bus::ZmqTransport::open(*loop.zmq_context(), *loop.reactor(),
                                      bus::ZmqTransportOptions{c.self, c.bind_host, c.pub_port, c.router_port, 100000,
                                                               c.max_frame_bytes, c.receive_hwm, c.curve_public,
-                                                              c.curve_secret, c.warn});
+                                                              c.curve_secret, c.warn, c.gone_check_timeout});
     if (!t) return fail(t.error());
     return std::unique_ptr<node::Bus>(std::make_unique<ZmqBus>(std::move(t).value()));
   }

@@ -99,6 +99,8 @@ struct BusConfig {
   // CURVE keypair, 32 raw bytes each; empty: the NULL mechanism.
   std::string curve_public;
   std::string curve_secret;
+  // How long the connect() that checks a dropped peer's port may take (the probe timeout).
+  std::chrono::milliseconds gone_check_timeout{500};
 };
 
 // Link counters of a bus (zero where the bus has no such links).
@@ -108,6 +110,7 @@ struct BusStats {
   uint64_t links_reopened = 0;
   uint64_t keys_refused = 0;
   uint64_t frames_unauthenticated = 0;
+  uint64_t peers_refused = 0;
 };
 
 // A node's bus: the Transport the cluster talks through, and where it listens.

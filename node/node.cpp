@@ -115,7 +115,7 @@ class NodeImpl final : public Node {
     auto opened = env_->new_bus(*loop_, node::BusConfig{self_, beacon_->bind_address(), opts_.pub_port,
                                                         opts_.router_port, opts_.max_frame_bytes, opts_.receive_hwm,
                                                         [log = log_](const std::string& what) { log->warn("{}", what); },
-                                                        curve_public_, curve_secret_});
+                                                        curve_public_, curve_secret_, opts_.probe_timeout});
     sodium_memzero(curve_secret_.data(), curve_secret_.size());  // the bus holds it now
     if (!opened) return fail(opened.error());
     bus_ = std::move(opened).value();
@@ -469,6 +469,7 @@ class NodeImpl final : public Node {
     n.beacons_sealed_ignored = s.beacons_sealed_ignored;
     n.keys_refused = t.keys_refused;
     n.frames_unauthenticated = t.frames_unauthenticated;
+    n.peers_refused = t.peers_refused;
     n.frames_received = s.frames_received;
     n.frames_rejected = s.frames_rejected;
     n.bodies_rejected = s.bodies_rejected;

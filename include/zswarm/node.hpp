@@ -130,6 +130,9 @@ struct NodeStats {
   // without a member's authenticated identity.
   uint64_t keys_refused = 0;
   uint64_t frames_unauthenticated = 0;
+  // Dropped peers whose bus port then refused a connection: declared down
+  // at once (their process is gone).
+  uint64_t peers_refused = 0;
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;
   uint64_t bodies_rejected = 0;
