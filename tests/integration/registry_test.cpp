@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -171,6 +172,16 @@ TEST(Registry, FailoverAtScaleTenThousandNames) {
   int twice = 0;
   for (auto& [name, n] : after) twice += n != 1;
   EXPECT_EQ(twice, 0);
+  // Seen once under TSan on a saturated machine: say what membership did.
+  if (twice || after.size() != 10000u)
+    for (auto& n : survivors) {
+      std::istringstream log(c.process(n).log());
+      std::string line, seen;
+      while (std::getline(log, line))
+        if (line.find("[membership]") != std::string::npos || line.find("conflict") != std::string::npos)
+          seen += line + "\n";
+      ADD_FAILURE() << n << "'s membership lines:\n" << seen;
+    }
 }
 
 TEST(Registry, CounterKeepsItsStateAcrossJoinAndLeaveHandoffs) {
