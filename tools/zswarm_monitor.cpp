@@ -1,6 +1,8 @@
 // zswarm-monitor: watches a cluster's bus without joining it. It listens to
 // the beacons (counting what it drops), subscribes to every node's PUB, and
 // prints one line per message: time, sender, type, sequence, body size.
+// A cluster with a secret admits members only: the monitor says so and
+// reads nothing of its bus.
 //   zswarm-monitor [--cluster NAME] [--interface IF] [--duration SECONDS]
 #include <chrono>
 #include <cstdio>
@@ -59,6 +61,17 @@ int main(int argc, char** argv) {
         continue;
       }
       if (b->leaving) std::printf("%9.3f beacon  %s leaving\n", stamp(), b->name.c_str());
+      if (!b->mac.empty()) {
+        // A cluster secret: its bus is CURVE and admits members only (docs/security.md).
+        if (!names.count(b->id) && names.size() < kMaxNodes) {
+          names[b->id] = b->name;
+          std::printf("%9.3f beacon  %s (%s) is sealed: this cluster has a secret, and its bus admits members "
+                      "only; watch it through a member (zswarm --node NAME, or a zswarmd --observer with the "
+                      "secret)\n",
+                      stamp(), b->name.c_str(), b->id.short_string().c_str());
+        }
+        continue;
+      }
       if (!names.count(b->id) && names.size() < kMaxNodes) {
         names[b->id] = b->name;
         std::string ep = "tcp://" + d->source_ip + ":" + std::to_string(b->pub_port);

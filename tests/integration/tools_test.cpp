@@ -145,6 +145,21 @@ TEST(Tools, MonitorSeesTheBus) {
   EXPECT_NE(r.output.find("2 nodes seen"), std::string::npos) << r.output;
 }
 
+TEST(Tools, MonitorSaysASecuredClusterIsClosedToIt) {
+  LocalCluster c(test_name());
+  const std::string secret = c.control_dir() + "/secret";
+  ASSERT_EQ(run({bin_dir() + "/zswarm", "keygen", secret}).code, 0);
+  c.start("a", {"--secret-file", secret});
+  ASSERT_TRUE(wait_until([&] { return c.ask("a", {{"cmd", "ping"}}, 200ms).has_value(); }));
+  ASSERT_TRUE(c.ask("a", {{"cmd", "register"}, {"name", "hidden"}, {"plugin", "echo"}}, 10s));
+  auto r = run({bin_dir() + "/zswarm-monitor", "--cluster", c.name(), "--beacon-port",
+                std::to_string(c.beacon_port()), "--duration", "1.5"});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("is sealed: this cluster has a secret"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("heartbeat"), std::string::npos) << "read a CURVE bus: " << r.output;
+  EXPECT_EQ(r.output.find("hidden"), std::string::npos) << r.output;
+}
+
 TEST(Tools, MistypedControlRequestsAreAnsweredNotFatal) {
   LocalCluster c(test_name());
   c.start("a");
