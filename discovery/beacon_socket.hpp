@@ -2,7 +2,8 @@
 // that decides where they go:
 //   loopback (default)  broadcast to 127.255.255.255; never leaves the host
 //   interface IFACE     that interface's subnet broadcast
-//   multicast GROUP     an IPv4 multicast group (on IFACE, or loopback)
+//   multicast GROUP     an IPv4 multicast group, on IFACE, else on the
+//                       interface of the default route (no default route: refused)
 //   seeds host:port,... unicast to listed hosts, for networks without broadcast
 // Several nodes on one host share the port (SO_REUSEPORT); broadcast and
 // multicast reach them all. Datagrams from outside the scope are dropped.
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <netinet/in.h>
@@ -22,6 +24,10 @@
 namespace zswarm::discovery {
 
 inline constexpr uint16_t kDefaultBeaconPort = 45670;
+
+// The interface of the IPv4 default route in a /proc/net/route table (its text):
+// the up route with destination and mask 0 and the lowest metric; none: nullopt.
+std::optional<std::string> default_route_interface(std::string_view proc_net_route);
 
 struct Scope {
   std::string interface;           // empty: loopback
@@ -66,6 +72,7 @@ class BeaconSocket {
 
   int fd_ = -1;
   Scope scope_;
+  std::string picked_interface_;  // multicast without --interface: the default route's
   std::string bind_address_;
   std::vector<sockaddr_in> targets_;
   in_addr net_{}, mask_{};  // accepted sources

@@ -47,7 +47,7 @@ const std::vector<ConfigKey>& config_keys() {
       {K::text, "host", "host part of the node name (default: hostname)"},
       {K::text, "cluster", "cluster name; nodes of other clusters are ignored"},
       {K::text, "interface", "discover on this interface's subnet broadcast (default: loopback)"},
-      {K::text, "multicast", "discover through this IPv4 multicast group"},
+      {K::text, "multicast", "discover through this IPv4 multicast group (on --interface, else on the default route's)"},
       {K::list, "seeds", "discover by unicast to these host:port (comma-separated)"},
       {K::number, "beacon_port", "UDP port of the beacons"},
       {K::number, "beacon_interval_ms", "time between beacons"},

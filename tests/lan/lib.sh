@@ -147,9 +147,17 @@ lan_wait_ports() {
   done
 }
 
-# lan_start_node I NAME [zswarmd flags...]: runs NAME@hI in host I, with
-# the run's cluster secret unless the flags say --secret-file or --insecure.
+# lan_start_node I NAME [zswarmd flags...]: runs NAME@hI in host I on its
+# interface, with the run's cluster secret unless the flags say --secret-file
+# or --insecure.
 lan_start_node() {
+  local i=${1:?host} name=${2:?name}; shift 2
+  lan_start_node_bare "$i" "$name" --interface "$(lan_if "$i")" "$@"
+}
+
+# lan_start_node_bare I NAME [zswarmd flags...]: lan_start_node without the
+# --interface (scopes that pick their interface or bind address themselves).
+lan_start_node_bare() {
   local i=${1:?host} name=${2:?name}; shift 2
   [ -n "${LAN_PID[i]:-}" ] && lan_fail "host $i already runs a node (pid ${LAN_PID[i]})"
   local log="$LAN_DIR/h$i.log"
@@ -157,7 +165,7 @@ lan_start_node() {
   local security=(--secret-file "$LAN_SECRET")
   [[ " $* " == *" --secret-file "* || " $* " == *" --insecure "* ]] && security=()
   ip netns exec "$(lan_ns "$i")" "$LAN_BIN/zswarmd" --name "$name" --host "h$i" --cluster "$LAN_CLUSTER" \
-    --interface "$(lan_if "$i")" --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" "${security[@]}" "$@" \
+    --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" "${security[@]}" "$@" \
     </dev/null >>"$log" 2>&1 &
   LAN_PID[i]=$!
   LAN_NAME[i]=$name
