@@ -102,7 +102,7 @@ Result<BeaconSocket, Error> BeaconSocket::open(const Scope& scope) {
   BeaconSocket s;
   s.scope_ = scope;
   ip_mreq m{};
-  bool multicast = scope.seeds.empty() && !scope.multicast_group.empty();
+  bool multicast = scope.seeds.empty() && scope.dns.empty() && !scope.multicast_group.empty();
   if (multicast && (inet_pton(AF_INET, scope.multicast_group.c_str(), &m.imr_multiaddr) != 1 ||
                     (ntohl(m.imr_multiaddr.s_addr) >> 28) != 0xe))
     return bind_failed("multicast group '" + scope.multicast_group + "' is not an IPv4 multicast address");
@@ -176,6 +176,11 @@ Result<BeaconSocket, Error> BeaconSocket::open(const Scope& scope) {
     // Seeds on other hosts must reach our bus: without --interface, listen on
     // every interface; seeds all on loopback keep the bus on loopback.
     if (scope.interface.empty() && !all_loopback) s.bind_address_ = "0.0.0.0";
+  } else if (!scope.dns.empty()) {
+    // The addresses come with each send(); they may be anywhere the name points.
+    s.net_.s_addr = 0;
+    s.mask_.s_addr = 0;
+    if (scope.interface.empty()) s.bind_address_ = "0.0.0.0";
   } else if (multicast) {
     m.imr_interface = iface.addr;
     if (setsockopt(s.fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
@@ -219,8 +224,12 @@ BeaconSocket::~BeaconSocket() {
 }
 
 std::string BeaconSocket::describe() const {
-  std::string kind = !scope_.seeds.empty() ? "seeds" : !scope_.multicast_group.empty() ? "multicast" : "broadcast";
+  std::string kind = !scope_.seeds.empty()             ? "seeds"
+                     : !scope_.dns.empty()             ? "dns"
+                     : !scope_.multicast_group.empty() ? "multicast"
+                                                       : "broadcast";
   std::string out = kind;
+  if (!scope_.dns.empty()) out.append(" ").append(scope_.dns).append(":").append(std::to_string(scope_.port));
   // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
   for (const auto& t : targets_) {
     out += ' ';
@@ -240,7 +249,7 @@ void BeaconSocket::send_to(const sockaddr_in& to, std::string_view datagram) {
 
 void BeaconSocket::send(std::string_view datagram, const std::vector<std::string>& extra_hosts) {
   for (const auto& t : targets_) send_to(t, datagram);
-  if (scope_.seeds.empty()) return;
+  if (scope_.seeds.empty() && scope_.dns.empty()) return;
   for (const std::string& host : extra_hosts) {
     sockaddr_in to{};
     to.sin_family = AF_INET;

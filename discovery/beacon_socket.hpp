@@ -5,6 +5,8 @@
 //   multicast GROUP     an IPv4 multicast group, on IFACE, else on the
 //                       interface of the default route (no default route: refused)
 //   seeds host:port,... unicast to listed hosts, for networks without broadcast
+//   dns NAME            unicast to the addresses the owner resolves NAME to
+//                       (given to send() as extra hosts; the socket resolves nothing)
 // Several nodes on one host share the port (SO_REUSEPORT); broadcast and
 // multicast reach them all. Datagrams from outside the scope are dropped.
 // Not thread-safe: one owner thread.
@@ -34,6 +36,7 @@ struct Scope {
   std::string multicast_group;     // empty: broadcast
   std::vector<std::string> seeds;  // "host:port"; when set, unicast to these
   uint16_t port = kDefaultBeaconPort;
+  std::string dns;                 // non-empty: unicast to send()'s extra hosts only
 };
 
 struct Datagram {
@@ -54,12 +57,12 @@ class BeaconSocket {
 
   int fd() const { return fd_; }
   // Where the node's bus should bind: inside the scope, never wider (seeds
-  // off this host without an interface: 0.0.0.0, since they may be anywhere).
+  // off this host or dns, without an interface: 0.0.0.0, since peers may be anywhere).
   const std::string& bind_address() const { return bind_address_; }
   // Short text for logs: "broadcast 127.255.255.255:45670".
   std::string describe() const;
 
-  // To everyone in scope; in seeds mode also to `extra` (known peers).
+  // To everyone in scope; in seeds and dns mode also to `extra` (known peers, resolved addresses).
   void send(std::string_view datagram, const std::vector<std::string>& extra_hosts = {});
   // One pending datagram, or nothing (non-blocking). Drops out-of-scope ones.
   std::optional<Datagram> receive();
