@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -56,6 +58,42 @@ std::optional<sockaddr_in> resolve(const std::string& host, uint16_t port) {
 
 }  // namespace
 
+std::optional<std::string> default_route_interface(std::string_view table) {
+  std::optional<std::string> best;
+  unsigned long best_metric = 0;
+  bool header = true;
+  while (!table.empty()) {
+    auto nl = table.find('\n');
+    std::string line(table.substr(0, nl));
+    table.remove_prefix(nl == std::string_view::npos ? table.size() : nl + 1);
+    if (header) {  // "Iface Destination Gateway Flags RefCnt Use Metric Mask ..."
+      header = false;
+      continue;
+    }
+    // Fields are whitespace-separated; hex for addresses and flags.
+    std::vector<std::string> f;
+    std::size_t i = 0;
+    while (i < line.size() && f.size() < 8) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      std::size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+      if (j > i) f.emplace_back(line.substr(i, j - i));
+      i = j;
+    }
+    if (f.size() < 8 || f[1] != "00000000" || f[7] != "00000000") continue;
+    char* end = nullptr;
+    unsigned long flags = std::strtoul(f[3].c_str(), &end, 16);
+    if (*end || !(flags & 0x1)) continue;  // RTF_UP
+    unsigned long metric = std::strtoul(f[6].c_str(), &end, 10);
+    if (*end) continue;
+    if (!best || metric < best_metric) {
+      best = f[0];
+      best_metric = metric;
+    }
+  }
+  return best;
+}
+
 namespace {
 Unexpected<Error> bind_failed(std::string detail) { return fail(Error{Errc::bind_failed, "discovery: " + detail}); }
 }  // namespace
@@ -63,14 +101,40 @@ Unexpected<Error> bind_failed(std::string detail) { return fail(Error{Errc::bind
 Result<BeaconSocket, Error> BeaconSocket::open(const Scope& scope) {
   BeaconSocket s;
   s.scope_ = scope;
+  ip_mreq m{};
+  bool multicast = scope.seeds.empty() && scope.dns.empty() && !scope.multicast_group.empty();
+  if (multicast && (inet_pton(AF_INET, scope.multicast_group.c_str(), &m.imr_multiaddr) != 1 ||
+                    (ntohl(m.imr_multiaddr.s_addr) >> 28) != 0xe))
+    return bind_failed("multicast group '" + scope.multicast_group + "' is not an IPv4 multicast address");
+  std::string ifname = scope.interface;
+  if (multicast && ifname.empty()) {
+    // Multicast on loopback reaches no other host: take the default route's
+    // interface, and refuse rather than silently stay on this host.
+    std::string table;
+    if (FILE* f = std::fopen("/proc/net/route", "re")) {
+      char buf[4096];
+      std::size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) table.append(buf, n);
+      std::fclose(f);
+    }
+    auto picked = default_route_interface(table);
+    if (!picked)
+      return bind_failed("--multicast " + scope.multicast_group +
+                         " without --interface needs an IPv4 default route to pick the interface from, and there "
+                         "is none: give --interface IFACE");
+    ifname = *picked;
+    s.picked_interface_ = ifname;
+  }
   IfaceAddr iface{};
-  if (scope.interface.empty()) {
+  if (ifname.empty()) {
     inet_pton(AF_INET, "127.0.0.1", &iface.addr);
     inet_pton(AF_INET, "255.0.0.0", &iface.mask);
     inet_pton(AF_INET, "127.255.255.255", &iface.broadcast);
   } else {
-    auto found = find_interface(scope.interface);
-    if (!found) return bind_failed("interface '" + scope.interface + "' not found or has no IPv4 address");
+    auto found = find_interface(ifname);
+    if (!found)
+      return bind_failed("interface '" + ifname + "'" + (s.picked_interface_.empty() ? "" : " (of the default route)") +
+                         " not found or has no IPv4 address");
     iface = *found;
   }
   s.bind_address_ = ip_text(iface.addr);
@@ -112,11 +176,12 @@ Result<BeaconSocket, Error> BeaconSocket::open(const Scope& scope) {
     // Seeds on other hosts must reach our bus: without --interface, listen on
     // every interface; seeds all on loopback keep the bus on loopback.
     if (scope.interface.empty() && !all_loopback) s.bind_address_ = "0.0.0.0";
-  } else if (!scope.multicast_group.empty()) {
-    ip_mreq m{};
-    if (inet_pton(AF_INET, scope.multicast_group.c_str(), &m.imr_multiaddr) != 1 ||
-        (ntohl(m.imr_multiaddr.s_addr) >> 28) != 0xe)
-      return bind_failed("multicast group '" + scope.multicast_group + "' is not an IPv4 multicast address");
+  } else if (!scope.dns.empty()) {
+    // The addresses come with each send(); they may be anywhere the name points.
+    s.net_.s_addr = 0;
+    s.mask_.s_addr = 0;
+    if (scope.interface.empty()) s.bind_address_ = "0.0.0.0";
+  } else if (multicast) {
     m.imr_interface = iface.addr;
     if (setsockopt(s.fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
       return bind_failed("join multicast group " + scope.multicast_group + ": " + std::strerror(errno));
@@ -140,7 +205,8 @@ Result<BeaconSocket, Error> BeaconSocket::open(const Scope& scope) {
 }
 
 BeaconSocket::BeaconSocket(BeaconSocket&& o) noexcept
-    : fd_(o.fd_), scope_(std::move(o.scope_)), bind_address_(std::move(o.bind_address_)),
+    : fd_(o.fd_), scope_(std::move(o.scope_)), picked_interface_(std::move(o.picked_interface_)),
+      bind_address_(std::move(o.bind_address_)),
       targets_(std::move(o.targets_)), net_(o.net_), mask_(o.mask_), out_of_scope_(o.out_of_scope_) {
   o.fd_ = -1;
 }
@@ -158,8 +224,12 @@ BeaconSocket::~BeaconSocket() {
 }
 
 std::string BeaconSocket::describe() const {
-  std::string kind = !scope_.seeds.empty() ? "seeds" : !scope_.multicast_group.empty() ? "multicast" : "broadcast";
+  std::string kind = !scope_.seeds.empty()             ? "seeds"
+                     : !scope_.dns.empty()             ? "dns"
+                     : !scope_.multicast_group.empty() ? "multicast"
+                                                       : "broadcast";
   std::string out = kind;
+  if (!scope_.dns.empty()) out.append(" ").append(scope_.dns).append(":").append(std::to_string(scope_.port));
   // Appended piece by piece: `" " + std::string&&` trips GCC 12's -Wrestrict (a false positive).
   for (const auto& t : targets_) {
     out += ' ';
@@ -167,6 +237,7 @@ std::string BeaconSocket::describe() const {
     out += ':';
     out += std::to_string(ntohs(t.sin_port));
   }
+  if (!picked_interface_.empty()) out.append(" on ").append(picked_interface_).append(" (default route)");
   return out;
 }
 
@@ -178,7 +249,7 @@ void BeaconSocket::send_to(const sockaddr_in& to, std::string_view datagram) {
 
 void BeaconSocket::send(std::string_view datagram, const std::vector<std::string>& extra_hosts) {
   for (const auto& t : targets_) send_to(t, datagram);
-  if (scope_.seeds.empty()) return;
+  if (scope_.seeds.empty() && scope_.dns.empty()) return;
   for (const std::string& host : extra_hosts) {
     sockaddr_in to{};
     to.sin_family = AF_INET;

@@ -240,6 +240,15 @@ std::vector<Member> Membership::members() const {
   return v;
 }
 
+std::vector<std::string> Membership::hosts() const {
+  std::vector<std::string> v;
+  v.reserve(members_.size());
+  for (const auto& entry : members_) v.push_back(entry.second.endpoint.host);
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
 std::vector<bus::NodeId> Membership::alive() const {
   std::vector<bus::NodeId> v;
   for (const auto& [id, m] : members_)

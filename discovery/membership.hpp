@@ -114,6 +114,10 @@ class Membership {
   const Member* find_any(const bus::NodeId& id) const;
   const Member* find_by_name(const std::string& name) const;
   std::vector<Member> members() const;  // confirmed, sorted by name
+  // Every entry's bus host, joining ones too, sorted and unique: where unicast
+  // beacons go (seeds, dns). A node that beaconed to us waits for our beacon
+  // before its key is accepted, so it needs one before it is confirmed.
+  std::vector<std::string> hosts() const;
   std::vector<bus::NodeId> alive() const;  // alive and suspect: still owners of their work
   std::size_t unconfirmed() const;  // joining, or down and waiting for a frame
   uint64_t expired() const { return expired_; }  // down or left entries forgotten so far

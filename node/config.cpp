@@ -47,8 +47,10 @@ const std::vector<ConfigKey>& config_keys() {
       {K::text, "host", "host part of the node name (default: hostname)"},
       {K::text, "cluster", "cluster name; nodes of other clusters are ignored"},
       {K::text, "interface", "discover on this interface's subnet broadcast (default: loopback)"},
-      {K::text, "multicast", "discover through this IPv4 multicast group"},
+      {K::text, "multicast", "discover through this IPv4 multicast group (on --interface, else on the default route's)"},
       {K::list, "seeds", "discover by unicast to these host:port (comma-separated)"},
+      {K::text, "dns", "discover by unicast to every IPv4 address (A record) of this name, looked up again and again"},
+      {K::number, "dns_interval_ms", "time between lookups of the dns name"},
       {K::number, "beacon_port", "UDP port of the beacons"},
       {K::number, "beacon_interval_ms", "time between beacons"},
       {K::number, "pub_port", "bus PUB port (0: any free port)"},
@@ -105,6 +107,13 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "interface") o.interface = v;
   else if (key == "multicast") o.multicast = v;
   else if (key == "seeds") o.seeds = split(v);
+  else if (key == "dns") o.dns = v;
+  else if (key == "dns_interval_ms") {
+    // Not below 100 ms: each lookup may reach the DNS server.
+    auto n = number(key, v, 100, 3'600'000);
+    if (!n) return fail(n.error());
+    o.dns_interval = std::chrono::milliseconds(*n);
+  }
   else if (key == "beacon_port") return port(o.beacon_port, 1);
   else if (key == "beacon_interval_ms") return ms(o.beacon_interval);
   else if (key == "pub_port") return port(o.pub_port, 0);
@@ -227,6 +236,8 @@ Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path)
 std::string beyond_loopback(const NodeOptions& o) {
   if (!o.interface.empty() && o.interface != "lo") return "--interface " + o.interface;
   if (!o.multicast.empty()) return "--multicast " + o.multicast;
+  // What a name resolves to is only known later, and may change: count it as beyond.
+  if (!o.dns.empty()) return "--dns " + o.dns;
   for (const auto& seed : o.seeds) {
     std::string host = seed.substr(0, seed.rfind(':'));
     if (host != "localhost" && host.rfind("127.", 0) != 0) return "--seeds " + seed;
@@ -243,6 +254,10 @@ Result<void, Error> validate(const NodeOptions& o) {
   if (o.suspect_after <= o.heartbeat_interval)
     return bad_option("suspect_after_ms must be larger than heartbeat_interval_ms");
   if (!o.seeds.empty() && !o.multicast.empty()) return bad_option("seeds and multicast exclude each other");
+  if (!o.dns.empty() && (!o.seeds.empty() || !o.multicast.empty()))
+    return bad_option(std::string("dns and ").append(o.seeds.empty() ? "multicast" : "seeds").append(" exclude each other"));
+  if (o.dns_interval < std::chrono::milliseconds(100) || o.dns_interval > std::chrono::hours(1))
+    return bad_option("dns_interval_ms must be in [100, 3600000]");
   if (!o.previous_secret_file.empty() && o.secret_file.empty())
     return bad_option("previous_secret_file needs secret_file");
   if (o.secret_file.empty() && !o.insecure) {

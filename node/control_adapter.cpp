@@ -38,6 +38,8 @@ Json info_json(const NodeInfo& i) {
                 {"keys_refused", s.keys_refused},
                 {"frames_unauthenticated", s.frames_unauthenticated},
                 {"peers_refused", s.peers_refused},
+                {"dns_failures", s.dns_failures},
+                {"dns_addresses", s.dns_addresses},
                 {"frames_received", s.frames_received},
                 {"frames_rejected", s.frames_rejected},
                 {"bodies_rejected", s.bodies_rejected},

@@ -109,7 +109,7 @@ class DefaultEnv final : public Env {
   Result<std::unique_ptr<node::BeaconChannel>, Error> new_beacon(node::Loop& loop,
                                                                  const node::BeaconConfig& c) override {
     if (!loop.reactor()) return fail(Error{Errc::bad_option, "the UDP beacon needs a loop with a reactor"});
-    auto s = discovery::BeaconSocket::open(discovery::Scope{c.interface, c.multicast_group, c.seeds, c.port});
+    auto s = discovery::BeaconSocket::open(discovery::Scope{c.interface, c.multicast_group, c.seeds, c.port, c.dns});
     if (!s) return fail(s.error());
     return std::unique_ptr<node::BeaconChannel>(std::make_unique<UdpBeacon>(*loop.reactor(), std::move(s).value()));
   }

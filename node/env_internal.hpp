@@ -128,6 +128,7 @@ struct BeaconConfig {
   std::string multicast_group;     // empty: broadcast
   std::vector<std::string> seeds;  // "host:port"
   uint16_t port = 0;
+  std::string dns;  // non-empty: unicast to the addresses the node resolves (extra_hosts)
 };
 
 // Where beacons come and go (discovery::BeaconSocket in the real Env).
@@ -139,7 +140,7 @@ class BeaconChannel {
   virtual const std::string& bind_address() const = 0;
   // Short text for logs: "broadcast 127.255.255.255:45670".
   virtual std::string describe() const = 0;
-  // To everyone in scope; with seeds also to `extra_hosts`.
+  // To everyone in scope; with seeds or dns also to `extra_hosts`.
   virtual void send(std::string_view datagram, const std::vector<std::string>& extra_hosts) = 0;
   // Datagrams received from now on go to `r`, on the loop thread.
   virtual void set_receiver(Receiver r) = 0;

@@ -17,6 +17,7 @@
 #include "node/config.hpp"
 #include "node/control_adapter.hpp"
 #include "node/control_server.hpp"
+#include "node/dns_resolver.hpp"
 #include "node/env_internal.hpp"
 #include "node/logging.hpp"
 #include "node/node_internal.hpp"
@@ -91,7 +92,7 @@ class NodeImpl final : public Node {
     if (!loop) return fail(loop.error());
     loop_ = std::move(loop).value();
     auto beacon = env_->new_beacon(
-        *loop_, node::BeaconConfig{opts_.interface, opts_.multicast, opts_.seeds, opts_.beacon_port});
+        *loop_, node::BeaconConfig{opts_.interface, opts_.multicast, opts_.seeds, opts_.beacon_port, opts_.dns});
     if (!beacon) return fail(beacon.error());
     beacon_ = std::move(beacon).value();
 
@@ -145,8 +146,15 @@ class NodeImpl final : public Node {
         clock_, bus_->transport(), co,
         [this](const std::string& d) {
           std::vector<std::string> peers;
-          if (!opts_.seeds.empty())
-            for (const auto& m : cluster_->membership().members()) peers.push_back(m.endpoint.host);
+          if (!opts_.seeds.empty() || !opts_.dns.empty()) {
+            // Joining members too: one that found us first waits for our beacon (its key).
+            peers = cluster_->membership().hosts();
+            if (!dns_hosts_.empty()) {  // a member the name also gives: one beacon, not two
+              peers.insert(peers.end(), dns_hosts_.begin(), dns_hosts_.end());
+              std::sort(peers.begin(), peers.end());
+              peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+            }
+          }
           beacon_->send(d, peers);
         },
         log_);
@@ -204,6 +212,11 @@ class NodeImpl final : public Node {
     log_->info("[discovery] {}; bus on {} pub {} router {}; control {}", beacon_->describe(),
                beacon_->bind_address(), co.pub_port, co.router_port, control_ ? control_->endpoint() : "off");
     cluster_->start();
+    if (!opts_.dns.empty())
+      // Looked up off the loop (getaddrinfo blocks); the answers come back as loop tasks.
+      dns_ = std::make_unique<node::DnsResolver>(opts_.dns, opts_.dns_interval, [this](node::DnsOutcome r) {
+        loop_->post([this, r = std::move(r)]() mutable { on_dns(std::move(r)); });
+      });
     loop_->start([this] {
       cluster_->tick();
       tracker_->tick();
@@ -217,6 +230,28 @@ class NodeImpl final : public Node {
       return next;
     });
     return {};
+  }
+
+  // A lookup's outcome, on the loop. A failure keeps the last good addresses:
+  // a DNS blip must not stop the beacons to peers that are still there.
+  void on_dns(node::DnsOutcome r) {
+    if (!r.error.empty()) {
+      ++dns_failures_;
+      // One line a minute at most: a dead DNS server must not flood the log.
+      if (clock_.now() >= dns_quiet_until_) {
+        log_->warn("[discovery] dns {}: lookup failed: {} ({} failures so far; still beaconing to {} addresses)",
+                   opts_.dns, r.error, dns_failures_, dns_hosts_.size());
+        dns_quiet_until_ = clock_.now() + std::chrono::minutes(1);
+      }
+      return;
+    }
+    if (r.addresses == dns_hosts_) return;
+    std::string list;
+    for (const auto& a : r.addresses) list.append(list.empty() ? "" : " ").append(a);
+    log_->info("[discovery] dns {}: {} addresses{}: {}", opts_.dns, r.addresses.size(),
+               r.dropped ? std::string(" (").append(std::to_string(r.dropped)).append(" more not used)") : std::string(),
+               list);
+    dns_hosts_ = std::move(r.addresses);
   }
 
   node::NodeParts parts() { return {cluster_.get(), tracker_.get(), supervisor_.get()}; }
@@ -470,6 +505,8 @@ class NodeImpl final : public Node {
     n.keys_refused = t.keys_refused;
     n.frames_unauthenticated = t.frames_unauthenticated;
     n.peers_refused = t.peers_refused;
+    n.dns_failures = dns_failures_;
+    n.dns_addresses = dns_hosts_.size();
     n.frames_received = s.frames_received;
     n.frames_rejected = s.frames_rejected;
     n.bodies_rejected = s.bodies_rejected;
@@ -563,6 +600,7 @@ class NodeImpl final : public Node {
   }
 
   void shutdown() {
+    dns_.reset();  // first: its answers are posted to the loop and use this node
     if (loop_) {
       loop_->stop();
       loop_->join();
@@ -607,6 +645,11 @@ class NodeImpl final : public Node {
   std::shared_ptr<discovery::BeaconSeal> seal_;  // null: no cluster secret
   std::string curve_public_, curve_secret_;
   bool leaving_ = false;
+  // --dns: the last good answer (loop only), failures, when failures may be logged again.
+  std::vector<std::string> dns_hosts_;
+  uint64_t dns_failures_ = 0;
+  Clock::time_point dns_quiet_until_{};
+  std::unique_ptr<node::DnsResolver> dns_;
 };
 
 }  // namespace

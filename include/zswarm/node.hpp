@@ -38,6 +38,10 @@ struct NodeOptions {
   std::string interface;
   std::string multicast;
   std::vector<std::string> seeds;   // "host:port"
+  // DNS discovery: unicast beacons to every A record of this name (at most
+  // 256), looked up at start and every dns_interval on a thread of the node.
+  std::string dns;
+  std::chrono::milliseconds dns_interval{5000};
   uint16_t beacon_port = 45670;
   std::chrono::milliseconds beacon_interval{1000};
   // Bus: 0 picks a free port, announced in the beacon.
@@ -77,7 +81,7 @@ struct NodeOptions {
   // it, beacons are sealed (MAC, replay counter) and every bus link is CURVE,
   // open only to members. previous_secret_file is also accepted while a
   // cluster rotates to a new secret (a missing previous file: none). Without a secret a node refuses a scope
-  // beyond loopback (interface, multicast, or a seed off this host) unless
+  // beyond loopback (interface, multicast, dns, or a seed off this host) unless
   // `insecure` says that is meant.
   std::string secret_file;
   std::string previous_secret_file;
@@ -133,6 +137,10 @@ struct NodeStats {
   // Dropped peers whose bus port then refused a connection: declared down
   // at once (their process is gone).
   uint64_t peers_refused = 0;
+  // --dns: lookups that failed (the last good addresses stay in use), and
+  // how many addresses the last good answer gave.
+  uint64_t dns_failures = 0;
+  uint64_t dns_addresses = 0;
   uint64_t frames_received = 0;
   uint64_t frames_rejected = 0;
   uint64_t bodies_rejected = 0;

@@ -25,7 +25,8 @@
 #
 # lan_init installs a trap: lan_down runs on EXIT, INT and TERM, kills our
 # daemons by PID, deletes our namespaces (which takes their links along) and
-# the temp dir (kept with LAN_KEEP_LOGS=1). Exit code 77 = skipped.
+# the temp dir (kept with LAN_KEEP_LOGS=1) and the /etc/netns/<ns> files
+# lan_hosts_file wrote. Exit code 77 = skipped.
 
 LAN_SUBNET=198.18.0
 LAN_PREFIX="zl$$-"
@@ -44,6 +45,8 @@ LAN_NETNS=()            # namespaces we created, in creation order
 declare -a LAN_PID=()   # host index -> daemon PID ("" when none)
 declare -a LAN_NAME=()  # host index -> node short name
 declare -a LAN_CL=()    # host index -> cluster of its node
+LAN_ETC_NETNS=()        # /etc/netns/<ns> directories we made
+LAN_ETC_NETNS_MADE=0    # 1: we made /etc/netns itself
 
 lan_log() { printf '[lan %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
 lan_skip() { echo "SKIP: $*"; exit 77; }
@@ -147,9 +150,17 @@ lan_wait_ports() {
   done
 }
 
-# lan_start_node I NAME [zswarmd flags...]: runs NAME@hI in host I, with
-# the run's cluster secret unless the flags say --secret-file or --insecure.
+# lan_start_node I NAME [zswarmd flags...]: runs NAME@hI in host I on its
+# interface, with the run's cluster secret unless the flags say --secret-file
+# or --insecure.
 lan_start_node() {
+  local i=${1:?host} name=${2:?name}; shift 2
+  lan_start_node_bare "$i" "$name" --interface "$(lan_if "$i")" "$@"
+}
+
+# lan_start_node_bare I NAME [zswarmd flags...]: lan_start_node without the
+# --interface (scopes that pick their interface or bind address themselves).
+lan_start_node_bare() {
   local i=${1:?host} name=${2:?name}; shift 2
   [ -n "${LAN_PID[i]:-}" ] && lan_fail "host $i already runs a node (pid ${LAN_PID[i]})"
   local log="$LAN_DIR/h$i.log"
@@ -157,11 +168,26 @@ lan_start_node() {
   local security=(--secret-file "$LAN_SECRET")
   [[ " $* " == *" --secret-file "* || " $* " == *" --insecure "* ]] && security=()
   ip netns exec "$(lan_ns "$i")" "$LAN_BIN/zswarmd" --name "$name" --host "h$i" --cluster "$LAN_CLUSTER" \
-    --interface "$(lan_if "$i")" --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" "${security[@]}" "$@" \
+    --beacon-port "$LAN_BEACON_PORT" --control-dir "$LAN_DIR/ctl" "${security[@]}" "$@" \
     </dev/null >>"$log" 2>&1 &
   LAN_PID[i]=$!
   LAN_NAME[i]=$name
   LAN_CL[i]=$LAN_CLUSTER
+}
+
+# lan_hosts_file I TEXT: host I's /etc/hosts (`ip netns exec` bind-mounts
+# /etc/netns/<ns>/hosts over /etc/hosts for what it runs). Rewritten in
+# place, so a running node's resolver sees the change; lan_down removes it.
+lan_hosts_file() {
+  local ns dir
+  ns=$(lan_ns "$1")
+  dir=/etc/netns/$ns
+  if [ ! -d "$dir" ]; then
+    [ -d /etc/netns ] || { mkdir /etc/netns || lan_fail "mkdir /etc/netns"; LAN_ETC_NETNS_MADE=1; }
+    mkdir "$dir" || lan_fail "mkdir $dir"
+    LAN_ETC_NETNS+=("$dir")
+  fi
+  printf '%s\n' "$2" >"$dir/hosts" || lan_fail "cannot write $dir/hosts"
 }
 
 # lan_budget: fails once the whole run took longer than LAN_BUDGET_S; every wait loop calls it.
@@ -411,6 +437,12 @@ lan_down() {
     case $ns in "$LAN_PREFIX"*) ip netns del "$ns" 2>/dev/null ;; esac
   done
   LAN_NETNS=()
+  for ns in "${LAN_ETC_NETNS[@]}"; do
+    case $ns in /etc/netns/"$LAN_PREFIX"*) rm -rf "$ns" ;; esac
+  done
+  LAN_ETC_NETNS=()
+  [ "$LAN_ETC_NETNS_MADE" = 1 ] && rmdir /etc/netns 2>/dev/null
+  LAN_ETC_NETNS_MADE=0
   if ip netns list 2>/dev/null | grep -q "^$LAN_PREFIX"; then
     echo "WARNING: namespaces left behind: $(ip netns list | grep "^$LAN_PREFIX" | tr '\n' ' ')" >&2
   fi

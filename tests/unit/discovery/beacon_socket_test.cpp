@@ -59,6 +59,30 @@ TEST(BeaconSocket, BusBindsWideOnlyForSeedsOffThisHost) {
   EXPECT_EQ(r->bind_address(), "0.0.0.0");
 }
 
+TEST(DefaultRoute, PicksTheUpDefaultRouteWithTheLowestMetric) {
+  // As the kernel writes it: a header, tab-separated hex fields, trailing blanks.
+  const char* table =
+      "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT   \n"
+      "eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0   \n"
+      "wlan0\t00000000\t010200C0\t0003\t0\t0\t600\t00000000\t0\t0\t0   \n"
+      "eth1\t00000000\t0100A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0   \n";
+  EXPECT_EQ(default_route_interface(table), "eth1");
+}
+
+TEST(DefaultRoute, NoneWithoutADefaultRoute) {
+  EXPECT_EQ(default_route_interface(""), std::nullopt);
+  EXPECT_EQ(default_route_interface("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"), std::nullopt);
+  // Only a subnet route; a default route that is down; a /1 (destination 0, mask not 0); a short line.
+  EXPECT_EQ(default_route_interface("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+                                    "e0\t000012C6\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+                                    "e1\t00000000\t010012C6\t0002\t0\t0\t0\t00000000\t0\t0\t0\n"
+                                    "e2\t00000000\t010012C6\t0003\t0\t0\t0\t00000080\t0\t0\t0\n"
+                                    "e3\t00000000\n"),
+            std::nullopt);
+  // A route without a gateway (`ip route add default dev e4`) counts.
+  EXPECT_EQ(default_route_interface("header\ne4\t00000000\t00000000\t0001\t0\t0\t0\t00000000\t0\t0\t0\n"), "e4");
+}
+
 TEST(BeaconSocket, ClearErrorsForBadScopes) {
   Scope bad_if;
   bad_if.interface = "nosuchif0";

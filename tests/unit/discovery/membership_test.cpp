@@ -70,6 +70,16 @@ TEST_F(MembershipTest, BeaconOnlyDiscoversAFrameMakesItUp) {
   EXPECT_EQ(m.alive(), std::vector<bus::NodeId>{b});
 }
 
+TEST_F(MembershipTest, HostsIncludeJoiningMembersOncePerAddress) {
+  // Unicast scopes beacon to these: a joining member needs our beacon before it can confirm.
+  auto a = bus::NodeId::random(), b = bus::NodeId::random(), c = bus::NodeId::random();
+  join(a, "a@h", 1);
+  m.on_beacon(beacon(b, "b@h", 1), "198.18.0.2", ev);
+  m.on_beacon(beacon(c, "c@h", 1), "127.0.0.1", ev);  // a second node on a's host
+  EXPECT_EQ(m.members().size(), 1u);
+  EXPECT_EQ(m.hosts(), (std::vector<std::string>{"127.0.0.1", "198.18.0.2"}));
+}
+
 TEST_F(MembershipTest, UnconfirmedMemberIsDroppedSilentlyAfterItsDeadline) {
   auto b = bus::NodeId::random();
   m.on_beacon(beacon(b, "b@h", 1), "127.0.0.1", ev);

@@ -90,10 +90,12 @@ TEST(Config, NoSecretBeyondLoopbackIsRefused) {
   o.seeds.clear();
   o.interface = "lo";
   EXPECT_TRUE(validate(o).ok());
-  for (auto scope : {"interface", "multicast"}) {
+  for (auto scope : {"interface", "multicast", "dns"}) {
     NodeOptions x = o;
-    (std::string(scope) == "interface" ? x.interface : x.multicast) =
-        std::string(scope) == "interface" ? "eth0" : "239.1.2.3";
+    // dns counts even for a name that may resolve to 127.x: what it gives is only known later.
+    if (std::string(scope) == "interface") x.interface = "eth0";
+    else if (std::string(scope) == "multicast") x.multicast = "239.1.2.3";
+    else x.dns = "localhost";
     auto r = validate(x);
     ASSERT_FALSE(r.ok()) << scope;
     EXPECT_EQ(r.error().name(), "bad_option");
@@ -182,6 +184,30 @@ TEST(Config, ValidateChecksTheWhole) {
   EXPECT_TRUE(validate(o).ok());
   o.suspect_after = o.heartbeat_interval;
   EXPECT_FALSE(validate(o).ok());
+}
+
+TEST(Config, DnsExcludesSeedsAndMulticast) {
+  NodeOptions o;
+  o.name = "a";
+  o.insecure = true;
+  ASSERT_TRUE(apply_config_value(o, "dns", "zswarm.default.svc.cluster.local").ok());
+  ASSERT_TRUE(apply_config_value(o, "dns_interval_ms", "2000").ok());
+  EXPECT_EQ(o.dns_interval, std::chrono::milliseconds(2000));
+  EXPECT_TRUE(validate(o).ok());
+  EXPECT_FALSE(apply_config_value(o, "dns_interval_ms", "99").ok()) << "below 100 ms";
+  NodeOptions x = o;
+  x.seeds = {"10.0.0.1"};
+  auto r = validate(x);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail, "dns and seeds exclude each other");
+  x = o;
+  x.multicast = "239.1.2.3";
+  r = validate(x);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().detail, "dns and multicast exclude each other");
+  x = o;
+  x.dns_interval = std::chrono::milliseconds(10);  // through the API, past the parser
+  EXPECT_FALSE(validate(x).ok());
 }
 
 }  // namespace
