@@ -360,16 +360,16 @@ TEST(SourceLimit, BucketPerSourceAndBoundedSources) {
   ManualClock clock;
   SourceLimit limit({100, 200, 2});
   int passed = 0;
-  for (int i = 0; i < 1000; ++i) passed += limit.admit("10.0.0.1", clock.now());
+  for (int i = 0; i < 1000; ++i) passed += limit.admit("198.18.0.1", clock.now());
   EXPECT_EQ(passed, 200);  // the burst
-  EXPECT_TRUE(limit.admit("10.0.0.2", clock.now()));  // another source has its own bucket
-  EXPECT_FALSE(limit.admit("10.0.0.3", clock.now()));  // no room for a third
+  EXPECT_TRUE(limit.admit("198.18.0.2", clock.now()));  // another source has its own bucket
+  EXPECT_FALSE(limit.admit("198.18.0.3", clock.now()));  // no room for a third
   clock.advance(100ms);
   passed = 0;
-  for (int i = 0; i < 1000; ++i) passed += limit.admit("10.0.0.1", clock.now());
+  for (int i = 0; i < 1000; ++i) passed += limit.admit("198.18.0.1", clock.now());
   EXPECT_EQ(passed, 10);  // 100 a second
   clock.advance(3s);  // both buckets full again: idle, they make room
-  EXPECT_TRUE(limit.admit("10.0.0.3", clock.now()));
+  EXPECT_TRUE(limit.admit("198.18.0.3", clock.now()));
 }
 
 }  // namespace

@@ -196,7 +196,7 @@ TEST(Config, DnsExcludesSeedsAndMulticast) {
   EXPECT_TRUE(validate(o).ok());
   EXPECT_FALSE(apply_config_value(o, "dns_interval_ms", "99").ok()) << "below 100 ms";
   NodeOptions x = o;
-  x.seeds = {"10.0.0.1"};
+  x.seeds = {"198.18.0.1"};
   auto r = validate(x);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().detail, "dns and seeds exclude each other");

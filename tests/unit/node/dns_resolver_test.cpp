@@ -11,18 +11,18 @@ namespace zswarm::node {
 namespace {
 
 TEST(DnsAddressSet, SortedNumericallyUniqueAndBounded) {
-  auto r = dns_address_set({"10.0.0.10", "10.0.0.9", "10.0.0.10", "9.255.0.1"});
-  EXPECT_EQ(r.addresses, (std::vector<std::string>{"9.255.0.1", "10.0.0.9", "10.0.0.10"}));
+  auto r = dns_address_set({"198.18.0.10", "198.18.0.9", "198.18.0.10", "127.255.0.1"});
+  EXPECT_EQ(r.addresses, (std::vector<std::string>{"127.255.0.1", "198.18.0.9", "198.18.0.10"}));
   EXPECT_EQ(r.dropped, 0u);
   EXPECT_TRUE(r.error.empty());
 
   std::vector<std::string> many;
-  for (int i = 300; i-- > 0;) many.push_back("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+  for (int i = 300; i-- > 0;) many.push_back("198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256));
   r = dns_address_set(many);
   ASSERT_EQ(r.addresses.size(), kMaxDnsAddresses);
   EXPECT_EQ(r.dropped, 300u - kMaxDnsAddresses);
-  EXPECT_EQ(r.addresses.front(), "10.0.0.0");
-  EXPECT_EQ(r.addresses.back(), "10.0.0.255");  // the lowest 256: the same set on every node
+  EXPECT_EQ(r.addresses.front(), "198.18.0.0");
+  EXPECT_EQ(r.addresses.back(), "198.18.0.255");  // the lowest 256: the same set on every node
 }
 
 TEST(DnsResolver, LooksUpAtOnceThenEveryIntervalOffTheCallersThread) {
