@@ -240,6 +240,9 @@ TEST(Registry, SendAndCallAcrossNodes) {
   for (int i = 0; i < 6; ++i) {
     std::string name = std::string("echo").append(std::to_string(i));
     ASSERT_TRUE(c.ask("a", cmd("register", {{"name", name}, {"plugin", "echo"}})).value().value("ok", false));
+    // The reply comes from the owner; the other replicas learn the name from its delta.
+    for (auto via : {"a", "b", "c"})
+      ASSERT_TRUE(wait_until([&] { return replica(c, via).count(name) == 1; })) << name << " never reached " << via;
     for (auto via : {"a", "b", "c"}) {
       auto r = c.ask(via, cmd("call", {{"name", name}, {"message", std::string("hi from ") + via}}));
       ASSERT_TRUE(r);
@@ -247,6 +250,8 @@ TEST(Registry, SendAndCallAcrossNodes) {
     }
   }
   ASSERT_TRUE(c.ask("a", cmd("register", {{"name", "ctr"}, {"plugin", "counter"}})).value().value("ok", false));
+  for (auto via : {"a", "b", "c"})
+    ASSERT_TRUE(wait_until([&] { return replica(c, via).count("ctr") == 1; })) << "ctr never reached " << via;
   for (auto via : {"a", "b", "c"}) EXPECT_TRUE(c.ask(via, cmd("send", {{"name", "ctr"}, {"message", "inc 2"}})).value().value("ok", false));
   EXPECT_TRUE(wait_until([&] { return c.ask("b", cmd("call", {{"name", "ctr"}, {"message", "get"}})).value().value("reply", "") == "6"; }));
 

@@ -127,10 +127,11 @@ TEST_F(Security, MembersMeetAndWorkOverCurve) {
     ASSERT_TRUE(r);
     ASSERT_TRUE((*r).value("ok", false)) << r->dump();
   }
-  EXPECT_TRUE(wait_until([&] {
-    auto w = c_.ask("c", {{"cmd", "registered"}});
-    return w && (*w)["names"].size() == 6;
-  }));
+  for (const char* n : {"b", "c"})
+    ASSERT_TRUE(wait_until([&] {
+      auto w = c_.ask(n, {{"cmd", "registered"}});
+      return w && (*w)["names"].size() == 6;
+    })) << n;
   auto reply = c_.ask("b", {{"cmd", "call"}, {"name", "n3"}, {"message", "ping"}, {"timeout_ms", 3000}}, 5s);
   ASSERT_TRUE(reply);
   EXPECT_EQ((*reply).value("reply", ""), "ping") << reply->dump();
@@ -276,6 +277,10 @@ TEST_F(Security, NoConnectionSpeaksForAMemberOrReadsTheBus) {
     auto r = c_.ask("b", {{"cmd", "register"}, {"name", std::string("r").append(std::to_string(i))}, {"plugin", "echo"}}, 15s);
     ASSERT_TRUE(r && r->value("ok", false)) << (r ? r->dump() : "no answer");
   }
+  ASSERT_TRUE(wait_until([&] {
+    auto w = c_.ask("b", {{"cmd", "whereis"}, {"name", "r5"}});
+    return w && w->value("ok", false);
+  }));
   auto reply = c_.ask("b", {{"cmd", "call"}, {"name", "r5"}, {"message", "x"}, {"timeout_ms", 3000}}, 5s);
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->value("reply", ""), "x");
