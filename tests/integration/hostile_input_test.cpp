@@ -25,8 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 using bus::MessageType;
 
-std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
-
 uint16_t port_of(zmq::socket_t& s) {
   std::string ep = s.get(zmq::sockopt::last_endpoint);
   return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));

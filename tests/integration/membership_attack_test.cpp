@@ -22,13 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
-
-Json cmd(const std::string& c, Json fields = Json::object()) {
-  fields["cmd"] = c;
-  return fields;
-}
-
 uint64_t now_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());

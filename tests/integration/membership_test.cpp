@@ -16,8 +16,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
-
 TEST(Membership, ThreeNodesAllSeeEachOther) {
   LocalCluster c(test_name());
   c.start("a");

@@ -17,13 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
-
-Json cmd(const std::string& c, Json fields = Json::object()) {
-  fields["cmd"] = c;
-  return fields;
-}
-
 // "b@vm/3" -> "b"
 std::string node_of(const std::string& ref) { return ref.substr(0, ref.find('@')); }
 

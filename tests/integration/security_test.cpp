@@ -26,8 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
-
 std::string keygen(const LocalCluster& c, const std::string& file) {
   std::string path = c.control_dir() + "/" + file;
   auto r = run({bin_dir() + "/zswarm", "keygen", path});

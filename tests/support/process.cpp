@@ -14,6 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
 #include <zmq.hpp>
 
 #include "node/control_client.hpp"
@@ -23,6 +24,8 @@
 extern char** environ;
 
 namespace zswarm::testing {
+
+std::string test_name() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
 
 std::string bin_dir() {
   if (const char* d = std::getenv("ZSWARM_BIN_DIR")) return d;

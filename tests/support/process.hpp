@@ -17,6 +17,15 @@ namespace zswarm::testing {
 
 using Json = nlohmann::json;
 
+// The running GoogleTest test's name: LocalCluster names its cluster after it.
+std::string test_name();
+
+// A control request {"cmd": c, ...fields}.
+inline Json cmd(const std::string& c, Json fields = Json::object()) {
+  fields["cmd"] = c;
+  return fields;
+}
+
 // Where the build put zswarmd, zswarm and the rest.
 std::string bin_dir();
 
