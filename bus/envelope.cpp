@@ -12,6 +12,9 @@ std::string_view to_string(MessageType t) {
     case MessageType::goodbye: return "goodbye";
     case MessageType::probe: return "probe";
     case MessageType::probe_ack: return "probe_ack";
+    case MessageType::probe_request: return "probe_request";
+    case MessageType::gossip: return "gossip";
+    case MessageType::probe_nack: return "probe_nack";
     case MessageType::registry_delta: return "registry_delta";
     case MessageType::sync_request: return "sync_request";
     case MessageType::sync_snapshot: return "sync_snapshot";

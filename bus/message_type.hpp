@@ -12,7 +12,10 @@ enum class MessageType : uint8_t {
   heartbeat = 1,      // PUB: I am alive; carries my stream position
   goodbye = 2,        // PUB: I am leaving cleanly
   probe = 3,          // direct: are you alive?
-  probe_ack = 4,      // direct: yes
+  probe_ack = 4,      // direct: yes (or, from a helper, "it answered my probe")
+  probe_request = 5,  // direct: probe this member for me (SWIM's indirect probe)
+  gossip = 6,         // either: membership updates (suspect, alive, down)
+  probe_nack = 7,     // direct: a helper's "it did not answer me" (Lifeguard)
   // registry (registry/, node/)
   registry_delta = 10,   // PUB: one entry changed
   sync_request = 11,     // direct: send me your full replica

@@ -7,9 +7,11 @@ namespace zswarm::discovery {
 using bus::MessageType;
 
 namespace {
+constexpr auto kFastHeartbeat = std::chrono::milliseconds(100);
+
 bool has_empty_body(MessageType t) {
   return t == MessageType::heartbeat || t == MessageType::goodbye || t == MessageType::probe ||
-         t == MessageType::probe_ack;
+         t == MessageType::probe_ack || t == MessageType::probe_nack;
 }
 }  // namespace
 using discovery::MembershipEvent;
@@ -23,6 +25,12 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
       log_(std::move(log)),
       membership_(clock, opts_.self, opts_.detector,
                   {opts_.name, opts_.wall_ms, opts_.max_clock_skew, opts_.max_unconfirmed, opts_.down_expiry}),
+      swim_(clock, membership_, opts_.self, opts_.incarnation, opts_.detector, opts_.random,
+            [this](const bus::NodeId& to, MessageType t, std::string_view body, uint64_t corr) {
+              if (t == MessageType::probe) ++stats_.probes_sent;
+              return send(to, t, body, corr);
+            },
+            [this](MessageType t, std::string_view body) { publish(t, body); }),
       beacon_limit_({double(opts_.beacon_rate), 2.0 * opts_.beacon_rate, opts_.max_beacon_sources}),
       pub_version_(opts_.protocol.min),
       pub_out_(pub_version_, opts_.self, opts_.incarnation) {
@@ -33,10 +41,34 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
     membership_.on_goodbye(e.sender, ev);
     act(ev);
   });
-  on_message(MessageType::probe, [this](const bus::Envelope& e) {
-    send(e.sender, MessageType::probe_ack, {}, e.corr);
-  });
-  on_message(MessageType::probe_ack, [](const bus::Envelope&) {});
+  for (auto t : {MessageType::probe, MessageType::probe_ack, MessageType::probe_nack, MessageType::probe_request,
+                 MessageType::gossip})
+    on_message(t, [this](const bus::Envelope& e) { on_swim_message(e); });
+}
+
+void Cluster::on_swim_message(const bus::Envelope& e) {
+  const discovery::Member* m = membership_.find(e.sender);
+  if (!m || (m->state != MemberState::alive && m->state != MemberState::suspect)) return;
+  discovery::MembershipEvents ev;
+  switch (e.type) {
+    case MessageType::probe: swim_.on_probe(e.sender, e.corr); break;
+    case MessageType::probe_ack: swim_.on_ack(e.sender, e.corr); break;
+    case MessageType::probe_nack: swim_.on_nack(e.sender, e.corr); break;
+    case MessageType::probe_request: {
+      auto r = discovery::decode_probe_request(e.body);
+      if (!r) return reject_body(e, discovery::to_string(r.error()));
+      swim_.on_probe_request(e.sender, e.corr, *r);
+      break;
+    }
+    case MessageType::gossip: {
+      auto updates = discovery::decode_updates(e.body);
+      if (!updates) return reject_body(e, discovery::to_string(updates.error()));
+      swim_.on_updates(e.sender, *updates, ev);
+      break;
+    }
+    default: break;
+  }
+  act(ev);
 }
 
 void Cluster::start() {
@@ -171,12 +203,12 @@ bool Cluster::admit_seal(std::string_view bytes, const discovery::Beacon& b, con
 void Cluster::on_inbound(bus::Inbound&& in) {
   discovery::MembershipEvents ev;
   if (in.kind == bus::Inbound::link_down) {
-    membership_.on_link_down(in.peer, ev);
-    act(ev);
+    swim_.probe_now(in.peer);  // a broken link is a hint, not a verdict
     return;
   }
   if (in.kind == bus::Inbound::peer_gone) {
     membership_.on_peer_gone(in.peer, ev);
+    if (!ev.empty()) swim_.announce_down(in.peer);  // proof: everyone may act on it at once
     act(ev);
     return;
   }
@@ -256,6 +288,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
                     m.endpoint.host, m.endpoint.pub_port, m.endpoint.router_port, m.incarnation);
         break;
       case MembershipEvent::dropped:
+        swim_.forget(m.id);
         direct_out_.erase(m.id);
         transport_.disconnect(m.id);
         sequences_.forget(m.id);
@@ -264,24 +297,26 @@ void Cluster::act(discovery::MembershipEvents& events) {
         break;
       case MembershipEvent::up:
         transport_.connect(m.id, m.endpoint);
+        fast_heartbeats_until_ = clock_.now() + std::chrono::seconds(1);
+        next_heartbeat_ = std::min(next_heartbeat_, clock_.now() + kFastHeartbeat);
         log_->info("[membership] nodeup {} ({} pub {} router {}, incarnation {})", m.name, m.endpoint.host,
                    m.endpoint.pub_port, m.endpoint.router_port, m.incarnation);
         break;
       case MembershipEvent::suspect:
         log_->info("[membership] suspect {} ({})", m.name, e.reason);
-        ++stats_.probes_sent;
-        send(m.id, MessageType::probe, {}, opts_.random ? opts_.random() : std::random_device{}());
         break;
       case MembershipEvent::recovered:
         log_->info("[membership] alive {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::down:
+        swim_.forget(m.id);
         direct_out_.erase(m.id);
         transport_.disconnect(m.id);
         sequences_.forget(m.id);
         log_->info("[membership] nodedown {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::left:
+        swim_.forget(m.id);
         direct_out_.erase(m.id);
         transport_.disconnect(m.id);
         sequences_.forget(m.id);
@@ -299,11 +334,14 @@ void Cluster::tick() {
   if (leaving_) return;
   if (now >= next_heartbeat_) {
     publish(MessageType::heartbeat, {});
-    next_heartbeat_ = now + opts_.detector.heartbeat_interval;
+    auto interval = std::chrono::duration_cast<Clock::duration>(opts_.detector.heartbeat_interval);
+    if (now < fast_heartbeats_until_) interval = std::min<Clock::duration>(interval, kFastHeartbeat);
+    next_heartbeat_ = now + interval;
   }
   if (now >= next_beacon_) send_beacon(false);
   discovery::MembershipEvents ev;
   membership_.tick(ev);
+  swim_.tick(ev);
   stats_.members_expired = membership_.expired();
   act(ev);
 }
@@ -330,7 +368,7 @@ void Cluster::leave() {
 
 Clock::time_point Cluster::next_deadline() const {
   if (leaving_) return Clock::time_point::max();
-  auto next = std::min({next_heartbeat_, next_beacon_, membership_.next_deadline()});
+  auto next = std::min({next_heartbeat_, next_beacon_, membership_.next_deadline(), swim_.next_deadline()});
   // A frame a full queue refused is offered again soon, not only at the next heartbeat.
   for (const auto& [peer, out] : direct_out_)
     if (!out.stuck.empty()) return std::min(next, clock_.now() + std::chrono::milliseconds(5));

@@ -24,6 +24,7 @@
 #include "discovery/beacon_seal.hpp"
 #include "discovery/membership.hpp"
 #include "discovery/source_limit.hpp"
+#include "discovery/swim.hpp"
 #include "zswarm/clock.hpp"
 
 namespace zswarm::discovery {
@@ -93,7 +94,7 @@ struct ClusterStats {
   uint64_t frames_unknown_sender = 0;
   uint64_t frames_stale = 0;
   uint64_t sequence_gaps = 0;
-  uint64_t probes_sent = 0;
+  uint64_t probes_sent = 0;  // SWIM probes and the probes of joining members
   // Beacons refused before or after parsing (issue 11).
   uint64_t beacons_rate_limited = 0;       // over its source's rate: not even parsed
   uint64_t beacons_future_incarnation = 0;  // incarnation beyond our clock + max_clock_skew
@@ -152,6 +153,7 @@ class Cluster {
   void reject_body(const bus::Envelope& e, std::string_view why);
 
   const discovery::Membership& membership() const { return membership_; }
+  const discovery::Swim& detector() const { return swim_; }
   const ClusterOptions& options() const { return opts_; }
   const ClusterStats& stats() const { return stats_; }
   spdlog::logger& log() { return *log_; }
@@ -169,6 +171,8 @@ class Cluster {
   // The probe that asks an unconfirmed member for its first frame.
   void probe_unconfirmed(const discovery::Member& m);
   void handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m);
+  // The SWIM messages: answered only for live members.
+  void on_swim_message(const bus::Envelope& e);
   void update_pub_version();
   void flush_pub();
   // What is on its way to one peer: the batch being built, and a frame its
@@ -191,6 +195,7 @@ class Cluster {
   BeaconSender beacons_;
   std::shared_ptr<spdlog::logger> log_;
   discovery::Membership membership_;
+  discovery::Swim swim_;
   discovery::SourceLimit beacon_limit_;
   bus::SequenceTracker sequences_;
   ClusterStats stats_;
@@ -200,6 +205,10 @@ class Cluster {
   std::unordered_map<bus::NodeId, Outbox> direct_out_;
   Clock::time_point next_beacon_{};
   Clock::time_point next_heartbeat_{};
+  // After a member comes up, heartbeats go every kFastHeartbeat for a
+  // while: its SUB sees our stream start (and asks for our replica) soon,
+  // even if it subscribed just after a frame went out.
+  Clock::time_point fast_heartbeats_until_{};
   Clock::time_point last_reject_log_{};
   Clock::time_point last_body_log_{};
   std::array<Handler, 256> handlers_{};

@@ -69,7 +69,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
     return BeaconVerdict::accepted;
   }
   auto now = clock_.now();
-  const auto confirm_by = now + opts_.suspect_after + opts_.probe_timeout;
+  const auto confirm_by = now + opts_.join_timeout;
   auto it = members_.find(b.id);
   if (it != members_.end()) {
     Member& m = it->second;
@@ -139,13 +139,29 @@ void Membership::on_heard(const bus::NodeId& id, MembershipEvents& out) {
   }
   if (m.state == MemberState::left) return;
   m.last_heard = clock_.now();
-  if (m.state == MemberState::suspect) set_state(m, MemberState::alive, MembershipEvent::recovered, "answered", out);
 }
 
-void Membership::on_link_down(const bus::NodeId& id, MembershipEvents& out) {
+void Membership::suspect(const bus::NodeId& id, std::string reason, MembershipEvents& out) {
   auto it = members_.find(id);
   if (it == members_.end() || it->second.state != MemberState::alive) return;
-  set_state(it->second, MemberState::suspect, MembershipEvent::suspect, "connection lost", out);
+  set_state(it->second, MemberState::suspect, MembershipEvent::suspect, std::move(reason), out);
+}
+
+void Membership::refute(const bus::NodeId& id, MembershipEvents& out) {
+  auto it = members_.find(id);
+  if (it == members_.end() || it->second.state != MemberState::suspect) return;
+  set_state(it->second, MemberState::alive, MembershipEvent::recovered, "refuted", out);
+}
+
+void Membership::declare_down(const bus::NodeId& id, std::string reason, MembershipEvents& out) {
+  auto it = members_.find(id);
+  if (it == members_.end() || !live(it->second)) return;
+  set_state(it->second, MemberState::down, MembershipEvent::down, std::move(reason), out);
+}
+
+void Membership::set_counter(const bus::NodeId& id, uint64_t counter) {
+  auto it = members_.find(id);
+  if (it != members_.end()) it->second.counter = std::max(it->second.counter, counter);
 }
 
 void Membership::on_peer_gone(const bus::NodeId& id, MembershipEvents& out) {
@@ -173,9 +189,6 @@ Clock::time_point Membership::next_deadline() const {
   constexpr auto kPast = Clock::duration(1);
   auto next = Clock::time_point::max();
   for (const auto& [id, m] : members_) {
-    if (m.state == MemberState::alive) next = std::min(next, m.last_heard + opts_.suspect_after + kPast);
-    if (m.state == MemberState::suspect)
-      next = std::min(next, std::max(m.state_since, m.last_heard) + opts_.probe_timeout + kPast);
     if (m.confirm_by != Clock::time_point{}) next = std::min(next, m.confirm_by + kPast);
     if (m.state == MemberState::down || m.state == MemberState::left)
       next = std::min(next, m.state_since + limits_.down_expiry + kPast);
@@ -201,12 +214,6 @@ void Membership::tick(MembershipEvents& out) {
       it = members_.erase(it);  // its next beacon, if any, makes it a newcomer
       ++expired_;
       continue;
-    }
-    if (m.state == MemberState::alive && now - m.last_heard > opts_.suspect_after) {
-      set_state(m, MemberState::suspect, MembershipEvent::suspect, "no heartbeat", out);
-    } else if (m.state == MemberState::suspect && now - m.state_since > opts_.probe_timeout &&
-               now - m.last_heard > opts_.probe_timeout) {
-      set_state(m, MemberState::down, MembershipEvent::down, "no answer to probe", out);
     }
     ++it;
   }

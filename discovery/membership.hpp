@@ -3,13 +3,12 @@
 // States: joining -> alive -> suspect -> down, or -> left on a goodbye. A
 // beacon only says "I exist": its sender is `joining` (unconfirmed, seen by
 // no one above) until a bus frame from it arrives, and is dropped silently
-// if none comes within suspect_after + probe_timeout. A member is suspected
-// when nothing was heard from it for `suspect_after` or when its TCP link
-// broke; a suspect is probed over the direct channel and declared down if
-// nothing arrives within `probe_timeout`. A member whose process is proven
-// gone (its port refused a connection after its link broke) is down at
-// once, without the probe. A beacon from a down member (a
-// healed partition) has it probed again; its first frame brings it back up.
+// if none comes within `join_timeout`. Who is suspect or down is decided by
+// the SWIM detector (discovery/swim.hpp), which calls suspect(), refute()
+// and declare_down(). A member whose process is proven gone (its port
+// refused a connection after its link broke) is down at once. A beacon from
+// a down member (a healed partition) has it probed again; its first frame
+// brings it back up.
 // A name held by a live member is never taken over: a restart under that
 // name (a new id) waits until the old one is down. Down and left entries
 // expire after `down_expiry`.
@@ -44,6 +43,7 @@ struct Member {
   MemberState state = MemberState::alive;
   bool observer = false;  // never placed on the ring, never offered a handoff
   bus::VersionRange protocol = bus::kSpoken;  // the wire versions it speaks (its beacon)
+  uint64_t counter = 0;  // its SWIM refutation counter: only the member raises it
   Clock::time_point last_heard{};
   Clock::time_point state_since{};
   // Unconfirmed (joining, or down and beaconing again) until this instant: a
@@ -56,8 +56,8 @@ struct MembershipEvent {
     discovered,  // a beacon of a new (or down) member: connect and probe it, nothing more
     dropped,     // unconfirmed and silent: disconnect (it was never up)
     up,         // confirmed by its first frame: a new member, or one back from down
-    suspect,    // silent or link broken: probe it
-    recovered,  // a suspect answered
+    suspect,    // a probe failed (here or elsewhere): it has a while to refute
+    recovered,  // a suspect refuted
     down,       // declared dead: disconnect, fail over its work
     left,       // said goodbye: disconnect, its work was handed off
   } kind;
@@ -69,10 +69,23 @@ using MembershipEvents = std::vector<MembershipEvent>;
 // The reason of a down caused by on_peer_gone (logged with nodedown).
 inline constexpr std::string_view kPeerGoneReason = "connection refused: the process is gone";
 
+// SWIM with Lifeguard (docs/protocol.md §6.5). Every member of a cluster
+// should use the same values.
 struct FailureDetectorOptions {
-  std::chrono::milliseconds heartbeat_interval{200};
-  std::chrono::milliseconds suspect_after{1000};
-  std::chrono::milliseconds probe_timeout{500};
+  // PUB heartbeats only carry the stream position now (gap detection).
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds probe_interval{100};  // one member probed per interval
+  std::chrono::milliseconds probe_timeout{50};    // then k others are asked to probe it
+  unsigned indirect_probes = 3;                   // k
+  // A suspect has this long to refute: the max with no confirmation, the
+  // min once `indirect_probes` other members confirmed the suspicion.
+  std::chrono::milliseconds suspicion_min{200};
+  std::chrono::milliseconds suspicion_max{1000};
+  // Lifeguard's local health: a node that misses answers scales its own
+  // probe interval and probe timeout by (score + 1),
+  // score 0..awareness_max. 0 turns it off.
+  unsigned awareness_max = 8;
+  std::chrono::milliseconds join_timeout{1500};  // a beaconed node's first frame
 };
 
 // What a beacon may add to the table (issue 11: no input may corrupt it).
@@ -96,9 +109,14 @@ class Membership {
   // A beacon of our cluster from another node; `source_ip` is where it came from.
   BeaconVerdict on_beacon(const Beacon& b, const std::string& source_ip, MembershipEvents& out);
   // Any frame from the member (heartbeat, probe answer, data); the first
-  // confirms an unconfirmed one.
+  // confirms an unconfirmed one. It does not clear a suspicion: only the
+  // member's refutation does, so every node clears it alike.
   void on_heard(const bus::NodeId& id, MembershipEvents& out);
-  void on_link_down(const bus::NodeId& id, MembershipEvents& out);
+  // The detector's verdicts (alive <-> suspect -> down); no-ops in any other state.
+  void suspect(const bus::NodeId& id, std::string reason, MembershipEvents& out);
+  void refute(const bus::NodeId& id, MembershipEvents& out);
+  void declare_down(const bus::NodeId& id, std::string reason, MembershipEvents& out);
+  void set_counter(const bus::NodeId& id, uint64_t counter);
   // Its process is gone (the transport's peer_gone): alive or suspect -> down
   // now; anything else is left as it is.
   void on_peer_gone(const bus::NodeId& id, MembershipEvents& out);

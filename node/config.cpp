@@ -55,9 +55,13 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "beacon_interval_ms", "time between beacons"},
       {K::number, "pub_port", "bus PUB port (0: any free port)"},
       {K::number, "router_port", "bus ROUTER port (0: any free port)"},
-      {K::number, "heartbeat_interval_ms", "time between heartbeats"},
-      {K::number, "suspect_after_ms", "silence after which a peer is suspected"},
-      {K::number, "probe_timeout_ms", "time a suspect has to answer a probe"},
+      {K::number, "heartbeat_interval_ms", "time between heartbeats (they carry the PUB stream position)"},
+      {K::number, "probe_interval_ms", "failure detector: one member is probed each interval"},
+      {K::number, "probe_timeout_ms", "failure detector: time a probe waits for its ack before others probe too"},
+      {K::number, "indirect_probes", "failure detector: members asked to probe one that did not answer (0-16)"},
+      {K::number, "suspicion_min_ms", "failure detector: time a suspect has to refute, once confirmed by others"},
+      {K::number, "suspicion_max_ms", "failure detector: time a suspect has to refute, suspected by one member"},
+      {K::number, "awareness_max", "failure detector: how far a slow node stretches its timeouts, x(1+this) (0-16, 0: off)"},
       {K::number, "max_clock_skew_ms", "refuse beacons whose incarnation (start time) is this far ahead of our clock"},
       {K::number, "down_expiry_ms", "time a down or left member stays in the table"},
       {K::number, "max_unconfirmed", "beaconed nodes that may wait at once for their first frame"},
@@ -119,8 +123,18 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "pub_port") return port(o.pub_port, 0);
   else if (key == "router_port") return port(o.router_port, 0);
   else if (key == "heartbeat_interval_ms") return ms(o.heartbeat_interval);
-  else if (key == "suspect_after_ms") return ms(o.suspect_after);
+  else if (key == "probe_interval_ms") return ms(o.probe_interval);
   else if (key == "probe_timeout_ms") return ms(o.probe_timeout);
+  else if (key == "suspicion_min_ms") return ms(o.suspicion_min);
+  else if (key == "suspicion_max_ms") return ms(o.suspicion_max);
+  else if (key == "indirect_probes" || key == "awareness_max") {
+    auto n = number(key, v, 0, 16);
+    if (!n) return fail(n.error());
+    (key == "indirect_probes" ? o.indirect_probes : o.awareness_max) = static_cast<unsigned>(*n);
+  }
+  else if (key == "suspect_after_ms")
+    return bad_option("suspect_after_ms is gone: the SWIM failure detector replaced silence timeouts; see "
+                      "probe_interval_ms, probe_timeout_ms, suspicion_min_ms and suspicion_max_ms");
   else if (key == "max_clock_skew_ms") return ms(o.max_clock_skew);
   else if (key == "down_expiry_ms") return ms(o.down_expiry);
   else if (key == "max_unconfirmed") {
@@ -192,7 +206,10 @@ Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path)
     const ConfigKey* spec = nullptr;
     for (const auto& c : config_keys())
       if (c.name == key) spec = &c;
-    if (!spec) return bad_option(path + ": unknown config key '" + key + "'");
+    if (!spec) {  // unknown, or a key a later version replaced: the parser of values says which
+      auto r = apply_config_value(opts, key, "");
+      return bad_option(path + ": " + (r ? "unknown config key '" + key + "'" : r.error().detail));
+    }
     std::string value;
     if (spec->kind == K::text && node.is_string()) {
       value = node.as_string()->get();
@@ -251,8 +268,9 @@ Result<void, Error> validate(const NodeOptions& o) {
     return bad_option("bad value '" + o.name + "' for name: use 1-64 printable characters without '@' or spaces");
   if (!discovery::valid_name(o.cluster, discovery::kMaxClusterName))
     return bad_option("bad value '" + o.cluster + "' for cluster: use 1-64 printable characters without spaces");
-  if (o.suspect_after <= o.heartbeat_interval)
-    return bad_option("suspect_after_ms must be larger than heartbeat_interval_ms");
+  if (o.probe_timeout >= o.probe_interval)
+    return bad_option("probe_timeout_ms must be smaller than probe_interval_ms (the indirect probes need the rest)");
+  if (o.suspicion_min > o.suspicion_max) return bad_option("suspicion_min_ms must not be larger than suspicion_max_ms");
   if (!o.seeds.empty() && !o.multicast.empty()) return bad_option("seeds and multicast exclude each other");
   if (!o.dns.empty() && (!o.seeds.empty() || !o.multicast.empty()))
     return bad_option(std::string("dns and ").append(o.seeds.empty() ? "multicast" : "seeds").append(" exclude each other"));

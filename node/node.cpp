@@ -66,6 +66,8 @@ spdlog::level::level_enum spd_level(LogLevel l) {
 
 // Room in a frame for the envelope and a message's name and map around its payload.
 constexpr std::size_t kFrameOverhead = 64u << 10;
+// How long the refused-connect check of a broken link waits (protocol.md §6.3).
+constexpr std::chrono::milliseconds kRefusedCheckTimeout{500};
 
 
 std::string local_hostname() {
@@ -116,7 +118,7 @@ class NodeImpl final : public Node {
     auto opened = env_->new_bus(*loop_, node::BusConfig{self_, beacon_->bind_address(), opts_.pub_port,
                                                         opts_.router_port, opts_.max_frame_bytes, opts_.receive_hwm,
                                                         [log = log_](const std::string& what) { log->warn("{}", what); },
-                                                        curve_public_, curve_secret_, opts_.probe_timeout});
+                                                        curve_public_, curve_secret_, kRefusedCheckTimeout});
     sodium_memzero(curve_secret_.data(), curve_secret_.size());  // the bus holds it now
     if (!opened) return fail(opened.error());
     bus_ = std::move(opened).value();
@@ -129,7 +131,13 @@ class NodeImpl final : public Node {
     co.pub_port = bus_->pub_port();
     co.router_port = bus_->router_port();
     co.beacon_interval = opts_.beacon_interval;
-    co.detector = {opts_.heartbeat_interval, opts_.suspect_after, opts_.probe_timeout};
+    co.detector.heartbeat_interval = opts_.heartbeat_interval;
+    co.detector.probe_interval = opts_.probe_interval;
+    co.detector.probe_timeout = opts_.probe_timeout;
+    co.detector.indirect_probes = opts_.indirect_probes;
+    co.detector.suspicion_min = opts_.suspicion_min;
+    co.detector.suspicion_max = opts_.suspicion_max;
+    co.detector.awareness_max = opts_.awareness_max;
     co.random = [env = env_] { return env->random_u64(); };
     co.protocol = protocol_;
     co.batch = true;
@@ -189,7 +197,7 @@ class NodeImpl final : public Node {
     names::TrackerOptions to;
     to.placement = {opts_.placement_allow, opts_.placement_deny};
     to.handoff_timeout = opts_.handoff_timeout;
-    to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspect_after;
+    to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspicion_max;
     to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
     tracker_ = std::make_unique<names::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_->post(std::move(f)); }, to);
@@ -517,6 +525,12 @@ class NodeImpl final : public Node {
     n.links_reopened = t.links_reopened;
     n.sequence_gaps = s.sequence_gaps;
     n.probes_sent = s.probes_sent;
+    const auto& swim = cluster_->detector().stats();
+    n.probe_requests_sent = swim.probe_requests;
+    n.probes_failed = swim.probes_failed;
+    n.suspicions_raised = swim.suspicions;
+    n.refutations = swim.refutations;
+    n.health_score = cluster_->detector().health();
     n.beacons_rate_limited = s.beacons_rate_limited;
     n.beacons_future_incarnation = s.beacons_future_incarnation;
     n.beacons_name_conflict = s.beacons_name_conflict;

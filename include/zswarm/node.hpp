@@ -47,10 +47,20 @@ struct NodeOptions {
   // Bus: 0 picks a free port, announced in the beacon.
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
-  // Failure detection.
-  std::chrono::milliseconds heartbeat_interval{200};
-  std::chrono::milliseconds suspect_after{1000};
-  std::chrono::milliseconds probe_timeout{500};
+  // Failure detection: SWIM with Lifeguard (docs/protocol.md §6.5). Each
+  // probe_interval one member is probed; no ack within probe_timeout, and
+  // indirect_probes others probe it too; no ack within the interval, and it
+  // is suspected. A suspect has suspicion_max (down to suspicion_min with
+  // more independent accusers) to refute before it is declared down. A slow
+  // node stretches its probe interval and timeout by up to (awareness_max +
+  // 1); 0 turns that off.
+  std::chrono::milliseconds heartbeat_interval{1000};  // the PUB stream position only
+  std::chrono::milliseconds probe_interval{100};
+  std::chrono::milliseconds probe_timeout{50};
+  unsigned indirect_probes = 3;
+  std::chrono::milliseconds suspicion_min{200};
+  std::chrono::milliseconds suspicion_max{1000};
+  unsigned awareness_max = 8;
   // What a beacon may do (docs/protocol.md §6.3): an incarnation (a start
   // time) further ahead of this node's clock is refused; at most
   // max_unconfirmed beaconed nodes wait for their first frame; down and left
@@ -150,7 +160,16 @@ struct NodeStats {
   uint64_t handshakes_failed = 0;
   uint64_t links_reopened = 0;
   uint64_t sequence_gaps = 0;
+  // The SWIM detector (docs/protocol.md §6.5): probes sent (one an interval,
+  // and out of turn), indirect probes asked of others, probes that got no
+  // ack at all, suspicions this node raised, refutations of suspicions about
+  // itself, and its Lifeguard local health score (a gauge; 0 is healthy).
   uint64_t probes_sent = 0;
+  uint64_t probe_requests_sent = 0;
+  uint64_t probes_failed = 0;
+  uint64_t suspicions_raised = 0;
+  uint64_t refutations = 0;
+  uint64_t health_score = 0;
   // Beacons refused (docs/operations.md §5.5), and the members they named.
   uint64_t beacons_rate_limited = 0;
   uint64_t beacons_future_incarnation = 0;

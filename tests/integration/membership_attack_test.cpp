@@ -210,7 +210,7 @@ TEST_F(MembershipAttack, ABeaconFloodChangesNothingAndTheNodesKeepAnswering) {
       if (std::string(by) != of) {
         EXPECT_EQ(c->state(by, of), "alive") << by << " sees " << of;
       }
-  // What the flood left unconfirmed goes at its deadline (suspect_after + probe_timeout).
+  // What the flood left unconfirmed goes at its deadline (join_timeout).
   for (auto n : {"a", "b", "c"}) EXPECT_TRUE(wait_until([&] { return stat(n, "members_unconfirmed") == 0; }, 5s)) << n;
   for (auto n : {"a", "b", "c"}) {
     auto members = c->ask(n, cmd("members"));

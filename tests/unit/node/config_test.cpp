@@ -25,6 +25,7 @@ TEST(Config, EveryKeyIsAlsoAFlagAndApplies) {
     EXPECT_EQ(flag_name(k).find('_'), std::string::npos);
     NodeOptions o;
     std::string v = k.name == "max_frame_bytes"         ? "2097152"
+                    : k.name == "indirect_probes" || k.name == "awareness_max" ? "4"
                     : k.kind == ConfigKey::number         ? "100"
                     : k.kind == ConfigKey::registration ? "Name=plugin:args"
                     : k.name == "log_level"             ? "debug"
@@ -62,7 +63,9 @@ name = "a"
 cluster = "prod"
 seeds = ["198.18.0.1:45670", "198.18.0.2"]
 heartbeat_interval_ms = 100
-suspect_after_ms = 800
+probe_interval_ms = 200
+suspicion_max_ms = 1500
+indirect_probes = 2
 )");
   NodeOptions o;
   ASSERT_TRUE(load_config_file(o, path).ok());
@@ -70,6 +73,9 @@ suspect_after_ms = 800
   EXPECT_EQ(o.cluster, "prod");
   EXPECT_EQ(o.seeds.size(), 2u);
   EXPECT_EQ(o.heartbeat_interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(o.probe_interval, std::chrono::milliseconds(200));
+  EXPECT_EQ(o.suspicion_max, std::chrono::milliseconds(1500));
+  EXPECT_EQ(o.indirect_probes, 2u);
   // Seeds off this host and no secret: refused, naming the flag and the way out.
   auto open_lan = validate(o);
   ASSERT_FALSE(open_lan.ok());
@@ -182,8 +188,22 @@ TEST(Config, ValidateChecksTheWhole) {
   EXPECT_FALSE(validate(o).ok());
   o.name = std::string("a");
   EXPECT_TRUE(validate(o).ok());
-  o.suspect_after = o.heartbeat_interval;
+  o.probe_timeout = o.probe_interval;  // no time left for the indirect probes
   EXPECT_FALSE(validate(o).ok());
+  o.probe_timeout = std::chrono::milliseconds(50);
+  o.suspicion_min = o.suspicion_max + std::chrono::milliseconds(1);
+  EXPECT_FALSE(validate(o).ok());
+}
+
+TEST(Config, TheSilenceTimeoutOfBeforeSwimIsNamedAsReplaced) {
+  auto path = write_temp("name = \"a\"\nsuspect_after_ms = 800\n");
+  NodeOptions o;
+  auto r = load_config_file(o, path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("probe_interval_ms"), std::string::npos) << r.error().detail;
+  EXPECT_FALSE(apply_config_value(o, "indirect_probes", "17").ok());
+  EXPECT_FALSE(apply_config_value(o, "awareness_max", "99").ok());
+  EXPECT_TRUE(apply_config_value(o, "awareness_max", "0").ok());
 }
 
 TEST(Config, DnsExcludesSeedsAndMulticast) {

@@ -77,7 +77,7 @@ TEST_F(MemberSim, ABeaconWithoutFramesNeverComesUpAndIsDroppedAtItsDeadline) {
   EXPECT_EQ(a.parts.cluster->membership().unconfirmed(), 1u);
   run_for(1400ms);
   EXPECT_EQ(a.parts.cluster->membership().unconfirmed(), 1u);
-  run_for(200ms);  // suspect_after + probe_timeout passed
+  run_for(200ms);  // join_timeout (1500 ms) passed
   EXPECT_EQ(a.parts.cluster->membership().unconfirmed(), 0u);
   EXPECT_EQ(stats(a).members_unconfirmed_dropped, 1u);
   for (auto& e : a.events) EXPECT_TRUE(e.kind == MembershipEvent::discovered || e.kind == MembershipEvent::dropped);

@@ -11,6 +11,7 @@
 
 #include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
+#include "discovery/gossip.hpp"
 #include "names/tracker_wire.hpp"
 #include "registry/entry.hpp"
 #include "registry/vector_clock.hpp"
@@ -119,7 +120,20 @@ void check_body(const bus::Envelope& e) {
     case MessageType::goodbye:
     case MessageType::probe:
     case MessageType::probe_ack:
+    case MessageType::probe_nack:
     case MessageType::sync_request: EXPECT_TRUE(b.empty()) << type << " has a body"; break;
+    case MessageType::probe_request: {
+      auto r = discovery::decode_probe_request(b);
+      ASSERT_TRUE(r) << discovery::to_string(r.error());
+      EXPECT_EQ(discovery::encode_probe_request(*r), b);
+      break;
+    }
+    case MessageType::gossip: {
+      auto u = discovery::decode_updates(b);
+      ASSERT_TRUE(u) << discovery::to_string(u.error());
+      EXPECT_EQ(discovery::encode_updates(*u), b);
+      break;
+    }
     case MessageType::registry_delta: entry_roundtrips(b); break;
     case MessageType::sync_snapshot: {
       auto s = registry::decode_snapshot(b);

@@ -1,0 +1,146 @@
+// Swim: the failure detector (SWIM, with Lifeguard's refinements; see
+// docs/protocol.md §6.5). Each probe interval it probes one member, in a
+// shuffled round-robin order. No answer within the probe timeout: it asks
+// `indirect_probes` other members to probe that one too, and they answer
+// with the target's ack or a nack. No ack by the end of the interval: the
+// member is suspected, and the suspicion is published and gossiped. A
+// suspect refutes by raising its own counter; one that does not refute in
+// time is declared down by whoever's suspicion timer ends first.
+//
+// Lifeguard: a node that misses its own answers (acks, nacks) raises its
+// local health score and stretches its intervals and timeouts by
+// (score + 1), so a slow node backs off before it accuses others; and a
+// suspicion ends sooner the more members confirmed it independently.
+//
+// Updates ride on the probes: every probe, ack and probe request carries a
+// `gossip` message with the freshest few updates, each sent a bounded number
+// of times. What this node itself decides (a suspicion, a down, a
+// refutation) is also published at once on the PUB.
+//
+// Time comes only from the injected clock, and randomness from the injected
+// source. Not thread-safe: owned by the node's event loop.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bus/message_type.hpp"
+#include "bus/node_id.hpp"
+#include "discovery/gossip.hpp"
+#include "discovery/membership.hpp"
+#include "zswarm/clock.hpp"
+
+namespace zswarm::discovery {
+
+struct SwimStats {
+  uint64_t probes = 0;             // direct probes sent (scheduled, out of turn, to confirm)
+  uint64_t probe_requests = 0;     // indirect probes asked of others
+  uint64_t probes_failed = 0;      // no ack, direct or indirect, within the interval
+  uint64_t probes_relayed = 0;     // indirect probes made for others
+  uint64_t nacks_sent = 0;
+  uint64_t nacks_received = 0;
+  uint64_t suspicions = 0;         // raised by this node
+  uint64_t refutations = 0;        // of suspicions about this node
+  uint64_t updates_received = 0;
+  uint64_t updates_ignored = 0;    // about unknown runs, or older than what we know
+  uint64_t requests_refused = 0;   // probe requests over the cap, or about no live member
+};
+
+class Swim {
+ public:
+  using Send = std::function<bool(const bus::NodeId& to, bus::MessageType t, std::string_view body, uint64_t corr)>;
+  using Publish = std::function<void(bus::MessageType t, std::string_view body)>;
+
+  Swim(const Clock& clock, Membership& members, bus::NodeId self, uint64_t incarnation, FailureDetectorOptions opts,
+       std::function<uint64_t()> random, Send send, Publish publish);
+
+  // Probes, timeouts and suspicions up to clock.now().
+  void tick(MembershipEvents& out);
+  Clock::time_point next_deadline() const;
+
+  // What arrived from `from`, a live member.
+  void on_probe(const bus::NodeId& from, uint64_t corr);
+  void on_ack(const bus::NodeId& from, uint64_t corr);
+  void on_nack(const bus::NodeId& from, uint64_t corr);
+  void on_probe_request(const bus::NodeId& from, uint64_t corr, const ProbeRequest& r);
+  void on_updates(const bus::NodeId& from, const std::vector<Update>& updates, MembershipEvents& out);
+  // Its link broke: probe it now, out of turn.
+  void probe_now(const bus::NodeId& id);
+  // Declared down by this node on other evidence (its port refused): told to all.
+  void announce_down(const bus::NodeId& id);
+  // A member that is gone from the live set: its probes and suspicion end.
+  void forget(const bus::NodeId& id);
+
+  unsigned health() const { return score_; }  // Lifeguard's local health score (0 = healthy)
+  uint64_t counter() const { return counter_; }
+  const SwimStats& stats() const { return stats_; }
+
+ private:
+  struct Probe {
+    bus::NodeId target;
+    uint64_t incarnation = 0;
+    Clock::time_point direct_deadline;
+    Clock::time_point end;
+    bool indirect = false;
+    std::vector<bus::NodeId> helpers;
+    unsigned nacks = 0;
+  };
+  struct Relay {  // an indirect probe made for another member
+    bus::NodeId requester;
+    uint64_t their_corr = 0;
+    bus::NodeId target;
+    Clock::time_point nack_at;
+  };
+  struct Suspicion {
+    Clock::time_point start;
+    uint64_t counter = 0;
+    std::vector<bus::NodeId> accusers;  // distinct; the first raised it
+  };
+  struct Queued {
+    Update update;
+    unsigned sent = 0;
+  };
+
+  Clock::duration scaled(Clock::duration d) const { return d * (score_ + 1); }
+  void adjust_health(int delta);
+  void start_probe(const bus::NodeId& id);
+  void send_probe(const bus::NodeId& to, uint64_t corr);
+  void go_indirect(uint64_t corr, Probe& p);
+  void probe_failed(const Probe& p, MembershipEvents& out);
+  std::optional<bus::NodeId> next_target();
+  Clock::time_point suspicion_deadline(const Suspicion& s) const;
+  void raise_suspicion(const Member& m, const bus::NodeId& accuser, uint64_t counter, MembershipEvents& out);
+  void apply(const bus::NodeId& from, const Update& u, MembershipEvents& out);
+  void refute(uint64_t counter);
+  // Gossip: queued for the next probes, and (for this node's own verdicts) published now.
+  void enqueue(const Update& u);
+  void tell_all(const Update& u);
+  void piggyback(const bus::NodeId& to);
+  std::string name_of(const bus::NodeId& id) const;
+  uint64_t random();
+
+  const Clock& clock_;
+  Membership& members_;
+  bus::NodeId self_;
+  uint64_t incarnation_;
+  FailureDetectorOptions opts_;
+  std::function<uint64_t()> random_;
+  Send send_;
+  Publish publish_;
+
+  uint64_t counter_ = 0;
+  unsigned score_ = 0;
+  Clock::time_point next_probe_{};
+  std::vector<bus::NodeId> order_;  // this round's shuffled targets
+  std::size_t next_in_order_ = 0;
+  std::unordered_map<uint64_t, Probe> probes_;   // by corr
+  std::unordered_map<uint64_t, Relay> relays_;   // by our corr to the target
+  std::unordered_map<bus::NodeId, Suspicion> suspicions_;
+  std::vector<Queued> queue_;
+  SwimStats stats_;
+};
+
+}  // namespace zswarm::discovery
