@@ -145,6 +145,36 @@ def cmd_wait(a):
         time.sleep(a.poll_s)
 
 
+def cmd_seen_alive(a):
+    """Until every host's latest membership line about --name says it is up
+    (nodeup, or alive after a suspicion): a precondition of a kill or a cut,
+    since a node already down somewhere would log no new nodedown there."""
+    rx = re.compile(r"\[membership\] (nodeup|alive|suspect|nodedown|left) " + re.escape(a.name) + r"( |$)")
+    pids = a.pids.split()
+    end = time.monotonic() + min(a.deadline_s, max(a.budget_s, 0))
+    while True:
+        bad = []
+        for h in a.hosts.split():
+            last = None
+            for line in new_lines(h, 0):
+                m = rx.search(line)
+                if m:
+                    last = m[1]
+            if last not in ("nodeup", "alive"):
+                bad.append(f"h{h}:{last}")
+        if not bad:
+            return 0
+        dead = [p for p in pids if not alive_pid(p)]
+        if dead:
+            print(f"lan_scale: {a.name} alive everywhere: node process(es) {' '.join(dead)} exited", file=sys.stderr)
+            return 2
+        if time.monotonic() >= end:
+            print(f"lan_scale: not every node saw {a.name} alive within {min(a.deadline_s, a.budget_s):.0f} s: "
+                  f"{' '.join(bad[:8])}", file=sys.stderr)
+            return 1
+        time.sleep(0.1)
+
+
 # --- one event on many hosts ----------------------------------------------------
 
 EVENT_RX = re.compile(r"\[membership\] (\w+) (\S+)(?: \((.*)\))?\s*$")
@@ -479,6 +509,12 @@ def main():
     s.add_argument("--budget-s", type=float, default=1e9)
     s.add_argument("--pids", default="")
     s.add_argument("--poll-s", type=float, default=0.05)
+    s = sub.add_parser("seen_alive")
+    s.add_argument("--hosts", required=True)
+    s.add_argument("--name", required=True)
+    s.add_argument("--deadline-s", type=float, required=True)
+    s.add_argument("--budget-s", type=float, default=1e9)
+    s.add_argument("--pids", default="")
     s = sub.add_parser("event")
     hosts_args(s)
     s.add_argument("--kind", required=True)

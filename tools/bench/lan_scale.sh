@@ -166,6 +166,20 @@ wait_log() {
     *) lan_budget; lan_fail "$1: not within $2 s" ;;
   esac
 }
+# wait_seen_alive V: every other node's latest line about nV says it is up
+# (before a kill or a cut: a node that already had it down would log no
+# nodedown for it).
+wait_seen_alive() {
+  local rest
+  rest=$(others "$1")
+  py seen_alive --name "n$1@h$1" --hosts "$rest" --deadline-s "$dl_up" \
+    --budget-s "$((LAN_BUDGET_END - SECONDS))" --pids "$(pids "$rest")"
+  case $? in
+    0) return 0 ;;
+    2) lan_check_nodes "$rest"; lan_fail "a node exited" ;;
+    *) lan_budget; lan_fail "not every node saw n$1 alive within $dl_up s" ;;
+  esac
+}
 # wait_view I: host I's node sees all N members alive (control socket).
 wait_view() {
   wait_members_state "$1" alive "$hosts" "$dl_up" ||
@@ -238,6 +252,7 @@ if phase kill && [ "$kills" -gt 0 ]; then
     pick_victim
     v=$victim
     rest=$(others "$v")
+    wait_seen_alive "$v"
     off=$(offsets "$rest")
     t0=$EPOCHREALTIME
     lan_kill "$v"
@@ -263,6 +278,7 @@ if phase cut && [ "$cuts" -gt 0 ]; then
     pick_victim
     v=$victim
     rest=$(others "$v")
+    wait_seen_alive "$v"
     off=$(offsets "$rest")
     t0=$EPOCHREALTIME
     _lan_ip -n "$LAN_SW" link set "$(lan_port "$v")" down
