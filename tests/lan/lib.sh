@@ -24,9 +24,10 @@
 # rebuild of BIN_DIR cannot break a run halfway.
 #
 # lan_init installs a trap: lan_down runs on EXIT, INT and TERM, kills our
-# daemons by PID, deletes our namespaces (which takes their links along) and
-# the temp dir (kept with LAN_KEEP_LOGS=1) and the /etc/netns/<ns> files
-# lan_hosts_file wrote. Exit code 77 = skipped.
+# daemons and the helpers given to lan_track_pid by PID, deletes our
+# namespaces (which takes their links along) and the temp dir (kept with
+# LAN_KEEP_LOGS=1) and the /etc/netns/<ns> files lan_hosts_file wrote.
+# Exit code 77 = skipped.
 
 LAN_SUBNET=198.18.0
 LAN_PREFIX="zl$$-"
@@ -47,6 +48,7 @@ declare -a LAN_NAME=()  # host index -> node short name
 declare -a LAN_CL=()    # host index -> cluster of its node
 LAN_ETC_NETNS=()        # /etc/netns/<ns> directories we made
 LAN_ETC_NETNS_MADE=0    # 1: we made /etc/netns itself
+declare -a LAN_AUX_PID=()  # helper processes of ours (load generators), killed by lan_down
 
 lan_log() { printf '[lan %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
 lan_skip() { echo "SKIP: $*"; exit 77; }
@@ -418,11 +420,25 @@ lan_copy_plugins() {
   LAN_PLUGINS="$LAN_DIR/lib"
 }
 
+# lan_track_pid PID: a helper process we started (not a node, e.g. a CPU
+# burner); lan_stop_tracked and lan_down kill it by PID.
+lan_track_pid() { LAN_AUX_PID+=("$1"); }
+
+# lan_stop_tracked: kill -9 and reap every tracked helper process now.
+lan_stop_tracked() {
+  local pid
+  for pid in "${LAN_AUX_PID[@]}"; do
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  LAN_AUX_PID=()
+}
 
 # lan_down: idempotent cleanup of everything this run made.
 lan_down() {
   local rc=$? i pid ns
   trap - EXIT INT TERM
+  lan_stop_tracked
   for i in "${!LAN_PID[@]}"; do
     pid=${LAN_PID[i]}
     [ -n "$pid" ] || continue
