@@ -145,6 +145,17 @@ void ZmqTransport::connect(const NodeId& peer, const PeerEndpoint& at) {
   if (peers_.count(peer)) return;
   // A CURVE bus only talks to peers whose key it knows.
   if (curve() && at.curve_key.size() != 32) return;
+  try {
+    open_peer(peer, at);
+  } catch (const zmq::error_t& e) {
+    // Out of sockets or descriptors: the peer stays unconnected (a joining
+    // one is dropped, unconfirmed); the node goes on with the others.
+    ++stats_.connect_failures;
+    if (opts_.warn) opts_.warn("[bus] cannot connect to " + at.host + ": " + e.what());
+  }
+}
+
+void ZmqTransport::open_peer(const NodeId& peer, const PeerEndpoint& at) {
   auto p = std::make_unique<Peer>();
   p->id = peer;
   p->pub_endpoint = tcp(at.host, at.pub_port);

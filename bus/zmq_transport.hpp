@@ -68,6 +68,7 @@ struct ZmqTransportOptions {
 struct ZmqTransportStats {
   uint64_t connections_dropped = 0;  // closed by the peer, or a frame over max_frame_bytes, or bad ZMTP
   uint64_t handshakes_failed = 0;    // not ZMTP, or the wrong mechanism
+  uint64_t connect_failures = 0;     // a peer's sockets could not be made (out of sockets or descriptors)
   uint64_t links_reopened = 0;       // SUB links to live peers connected anew after a drop
   uint64_t keys_refused = 0;         // ZAP: a CURVE key no member announced (or not CURVE at all)
   uint64_t frames_unauthenticated = 0;  // a direct frame without a member's User-Id: dropped
@@ -99,6 +100,7 @@ class ZmqTransport final : public Transport {
 
  private:
   struct Peer;
+  void open_peer(const NodeId& peer, const PeerEndpoint& at);  // throws zmq::error_t
   void on_sub(Peer& p);
   void on_router();
   void on_sub_monitor(Peer& p);

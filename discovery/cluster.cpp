@@ -296,6 +296,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
         log_->debug("[membership] dropped unconfirmed {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::up:
+        swim_.on_up(m.id);
         transport_.connect(m.id, m.endpoint);
         fast_heartbeats_until_ = clock_.now() + std::chrono::seconds(1);
         next_heartbeat_ = std::min(next_heartbeat_, clock_.now() + kFastHeartbeat);

@@ -134,8 +134,16 @@ void Membership::on_heard(const bus::NodeId& id, MembershipEvents& out) {
     return;
   }
   if (m.state == MemberState::down) {
-    if (m.confirm_by != Clock::time_point{}) confirm(m, "reachable again", out);
-    return;  // only a frame after a beacon revives
+    if (m.confirm_by != Clock::time_point{}) {
+      confirm(m, "reachable again", out);
+    } else if (unconfirmed() < limits_.max_unconfirmed) {
+      // It still talks to us (we declared it down, it did not hear of it):
+      // a hint like its beacon. Probe it; only a frame after that revives,
+      // so a frame that was in flight when it died revives nothing.
+      m.confirm_by = clock_.now() + opts_.join_timeout;
+      out.push_back({MembershipEvent::discovered, m, "frame while down"});
+    }
+    return;
   }
   if (m.state == MemberState::left) return;
   m.last_heard = clock_.now();
@@ -157,6 +165,16 @@ void Membership::declare_down(const bus::NodeId& id, std::string reason, Members
   auto it = members_.find(id);
   if (it == members_.end() || !live(it->second)) return;
   set_state(it->second, MemberState::down, MembershipEvent::down, std::move(reason), out);
+}
+
+void Membership::revive(const bus::NodeId& id, MembershipEvents& out) {
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (m.state != MemberState::down || m.confirm_by != Clock::time_point{} || unconfirmed() >= limits_.max_unconfirmed)
+    return;
+  m.confirm_by = clock_.now() + opts_.join_timeout;
+  out.push_back({MembershipEvent::discovered, m, "refuted its down"});
 }
 
 void Membership::set_counter(const bus::NodeId& id, uint64_t counter) {

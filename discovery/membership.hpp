@@ -117,6 +117,10 @@ class Membership {
   void refute(const bus::NodeId& id, MembershipEvents& out);
   void declare_down(const bus::NodeId& id, std::string reason, MembershipEvents& out);
   void set_counter(const bus::NodeId& id, uint64_t counter);
+  // A down member refuted its down (a higher counter, through gossip): probe
+  // it again at its known endpoint, as a beacon would have it; its first
+  // frame brings it back up.
+  void revive(const bus::NodeId& id, MembershipEvents& out);
   // Its process is gone (the transport's peer_gone): alive or suspect -> down
   // now; anything else is left as it is.
   void on_peer_gone(const bus::NodeId& id, MembershipEvents& out);

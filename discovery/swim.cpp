@@ -236,13 +236,26 @@ void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out
     return;
   }
   const Member* m = members_.find(u.id);
-  if (!m || !live(*m) || m->incarnation != u.incarnation || u.counter < m->counter) {
+  if (!m || m->state == MemberState::left || m->incarnation != u.incarnation || u.counter < m->counter) {
     ++stats_.updates_ignored;  // another run, not (or no longer) a member, or old news
+    return;
+  }
+  const bool newer = u.counter > m->counter;
+  if (m->state == MemberState::down) {
+    // A down member that refuted its down: remember the counter (older downs
+    // still in flight are then old news) and probe it again.
+    if (u.kind == UpdateKind::alive && newer) {
+      members_.set_counter(u.id, u.counter);
+      members_.revive(u.id, out);
+      enqueue(u);
+    } else {
+      ++stats_.updates_ignored;
+    }
     return;
   }
   switch (u.kind) {
     case UpdateKind::alive:
-      if (u.counter == m->counter) return;  // nothing new
+      if (!newer) return;  // nothing new
       members_.set_counter(u.id, u.counter);
       suspicions_.erase(u.id);
       members_.refute(u.id, out);
@@ -253,11 +266,27 @@ void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out
       raise_suspicion(*m, u.from, u.counter, out);
       return;
     case UpdateKind::down:
+      // Only a member suspected here goes down on another's word. Of one
+      // alive here it is a strong suspicion: it may be stale (its sender was
+      // cut off, and is back), and the member gets the chance to refute.
+      if (m->state == MemberState::alive) {
+        if (u.from != self_) raise_suspicion(*m, u.from, u.counter, out);
+        return;
+      }
+      members_.set_counter(u.id, u.counter);
       suspicions_.erase(u.id);
       enqueue(u);
       members_.declare_down(u.id, "declared down by " + name_of(u.from), out);
       return;
   }
+}
+
+void Swim::on_up(const bus::NodeId& id) {
+  // Back up here: what this node said or relayed against it is stale now.
+  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
+                              [&](const Queued& q) { return q.update.id == id && q.update.kind != UpdateKind::alive; }),
+               queue_.end());
+  suspicions_.erase(id);
 }
 
 // --- gossip ----------------------------------------------------------------

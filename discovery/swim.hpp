@@ -73,6 +73,9 @@ class Swim {
   void announce_down(const bus::NodeId& id);
   // A member that is gone from the live set: its probes and suspicion end.
   void forget(const bus::NodeId& id);
+  // A member came up (new, or back from down): suspicions and downs of it
+  // waiting in the gossip queue are dropped, not spread.
+  void on_up(const bus::NodeId& id);
 
   unsigned health() const { return score_; }  // Lifeguard's local health score (0 = healthy)
   uint64_t counter() const { return counter_; }

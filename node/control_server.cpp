@@ -1,6 +1,11 @@
 #include "node/control_server.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <memory>
@@ -41,7 +46,23 @@ bool json_nesting_exceeds(std::string_view text, int max) {
 namespace {
 
 // True if a live node answers on the socket: then it is not ours to take.
-bool somebody_home(zmq::context_t& ctx, const std::string& endpoint) {
+// A stale socket file (its process was killed) refuses a plain connect at
+// once; only a listener is worth the ping and its 300 ms deadline.
+bool nobody_listens(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool refused = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 && errno == ECONNREFUSED;
+  ::close(fd);
+  return refused;
+}
+
+bool somebody_home(zmq::context_t& ctx, const std::string& path) {
+  if (nobody_listens(path)) return false;
+  const std::string endpoint = "ipc://" + path;
   zmq::socket_t probe(ctx, zmq::socket_type::req);
   probe.set(zmq::sockopt::linger, 0);
   probe.set(zmq::sockopt::rcvtimeo, 300);
@@ -66,7 +87,7 @@ Result<std::unique_ptr<ControlServer>, std::string> ControlServer::open(zmq::con
   // at most a stale socket of ours, in directories no one else can change.
   if (auto ready = prepare_control_dir(path, group); !ready) return fail(ready.error().detail);
   std::error_code ec;
-  if (std::filesystem::exists(path, ec) && somebody_home(ctx, "ipc://" + path))
+  if (std::filesystem::exists(path, ec) && somebody_home(ctx, path))
     return fail("a node already answers on " + path + " (same name and cluster?)");
   std::unique_ptr<ControlServer> s(new ControlServer(ctx, reactor, path, std::move(handler), limits));
   try {

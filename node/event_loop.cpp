@@ -9,6 +9,9 @@
 namespace zswarm::node {
 
 EventLoop::EventLoop(const Clock& clock) : clock_(clock) {
+  // libzmq's default of 1023 sockets would cap a cluster near 169 nodes (6 a
+  // peer, docs/scaling.md §1); the descriptors are the real limit.
+  ctx_.set(zmq::ctxopt::max_sockets, 65535);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   reactor_.add_fd(wake_fd_, [this] {

@@ -4,6 +4,7 @@
 // Exit status: 0 clean stop, 1 could not start (port, interface, socket),
 // 2 bad flag, config key or value.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <map>
@@ -55,6 +56,13 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "zswarmd: %s\n", r.error().detail.c_str());
       return 2;
     }
+  }
+
+  // Each peer costs about 10 descriptors (docs/scaling.md §1): a soft limit
+  // of 1024 would cap the cluster near 100 nodes, below what the hard limit allows.
+  if (rlimit fds{}; getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
+    fds.rlim_cur = fds.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &fds);
   }
 
   // Signals are taken synchronously by this thread; block them before any

@@ -291,14 +291,28 @@ TEST_F(MembershipTest, DownMemberComesBackWithABeaconAndAFrame) {
   join(b, "b@h", 1);
   kill(b);
   EXPECT_EQ(state(b), MemberState::down);
-  m.on_heard(b, ev);  // frames alone do not revive: only a beacon re-announces endpoints
-  EXPECT_TRUE(kinds().empty());
   m.on_beacon(beacon(b, "b@h", 1), "198.18.0.2", ev);
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::discovered});  // reconnect and probe; still down
   EXPECT_EQ(state(b), MemberState::down);
   EXPECT_EQ(m.find(b)->endpoint.host, "198.18.0.2");
   m.on_heard(b, ev);
   EXPECT_EQ(kinds(), std::vector<Kind>{Kind::up});
+  EXPECT_EQ(state(b), MemberState::alive);
+}
+
+TEST_F(MembershipTest, AFrameFromADownMemberHasItProbedAndOnlyTheNextFrameRevivesIt) {
+  auto b = bus::NodeId::random();
+  join(b, "b@h", 1);
+  kill(b);
+  m.on_heard(b, ev);  // it did not hear it was declared down, or a frame in flight when it died
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::discovered});
+  EXPECT_EQ(state(b), MemberState::down);
+  advance(1501ms);  // no second frame: it was in flight, the member is gone
+  EXPECT_EQ(kinds(), std::vector<Kind>{Kind::dropped});
+  EXPECT_EQ(state(b), MemberState::down);
+  m.on_heard(b, ev);
+  m.on_heard(b, ev);  // it does talk to us
+  EXPECT_EQ(kinds(), std::vector<Kind>({Kind::discovered, Kind::up}));
   EXPECT_EQ(state(b), MemberState::alive);
 }
 

@@ -169,3 +169,40 @@ TEST(SwimLifeguard, ASlowNodeBacksOffBeforeItAccusesOthers) {
 
 }  // namespace
 }  // namespace zswarm::discovery
+
+namespace zswarm::discovery {
+namespace {
+
+// A node cut off from everyone declares them all down while the others
+// declare it down. After the heal its stale verdicts are still in its gossip
+// queue, and others relayed some: none of them may take a live member down
+// again once it is back, so the cluster settles and stays settled.
+TEST_F(SwimSim, AHealedNodesStaleVerdictsDoNotFlapTheCluster) {
+  auto group = start(6);
+  SimNode& lone = *group[0];
+  isolate(lone, true);
+  run_for(4s, 10ms);
+  for (auto* n : group)
+    if (n != &lone) {
+      EXPECT_EQ(state_seen(*n, lone), MemberState::down) << n->name;
+      EXPECT_EQ(state_seen(lone, *n), MemberState::down) << n->name;
+    }
+  isolate(lone, false);
+  auto settled = [&] {
+    for (auto* n : group)
+      for (auto* m : group)
+        if (n != m && state_seen(*n, *m) != MemberState::alive) return false;
+    return true;
+  };
+  ASSERT_TRUE(env.run_until(settled, 5s)) << "the cluster did not settle after the heal";
+  for (auto* n : group) n->events.clear();
+  run_for(5s, 10ms);
+  for (auto* n : group)
+    for (const auto& e : n->events) {
+      EXPECT_NE(e.kind, MembershipEvent::down) << n->name << ": " << e.member.name << " (" << e.reason << ")";
+    }
+  EXPECT_TRUE(settled());
+}
+
+}  // namespace
+}  // namespace zswarm::discovery
