@@ -46,6 +46,7 @@ class FaultTransport final : public Transport {
   bool send(const NodeId& peer, std::string_view frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void tick(Clock::time_point now) override;
+  bool linked(const NodeId& peer) const override { return inner_->linked(peer); }
 
  private:
   // A frame in flight through the wrapper, outbound or inbound.

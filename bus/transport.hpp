@@ -56,6 +56,9 @@ class Transport {
   virtual void set_receiver(Receiver r) = 0;
   // Lets time-based wrappers release what they hold; the loop calls it often.
   virtual void tick(Clock::time_point /*now*/) {}
+  // Whether the direct channel to the peer has come up (its handshake done)
+  // since connect(): until then a probe's silence says nothing of the peer.
+  virtual bool linked(const NodeId& /*peer*/) const { return true; }
 };
 
 }  // namespace zswarm::bus

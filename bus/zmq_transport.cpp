@@ -173,7 +173,7 @@ void ZmqTransport::open_peer(const NodeId& peer, const PeerEndpoint& at) {
   p->router_host = at.host;
   p->router_port = at.router_port;
   p->dealer_monitor = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::pair);
-  monitor(*p->dealer, *p->dealer_monitor, kHandshakeFailed);
+  monitor(*p->dealer, *p->dealer_monitor, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | kHandshakeFailed);
   p->dealer->connect(p->router_endpoint);
 
   p->sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
@@ -337,10 +337,19 @@ void ZmqTransport::on_dealer_monitor(Peer& p) {
   while (!p.closed) {
     auto ev = read_event(*p.dealer_monitor);
     if (!ev) break;
+    if (ev->kind & ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      p.linked = true;
+      continue;
+    }
     ++stats_.handshakes_failed;
     note("[bus] handshake failed with " + ev->endpoint + "; dialling again");
     if (p.redial_dealer == Steady::time_point{}) p.redial_dealer = redial_time(p);
   }
+}
+
+bool ZmqTransport::linked(const NodeId& peer) const {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && it->second->linked;
 }
 
 void ZmqTransport::publish(std::string_view frame) {

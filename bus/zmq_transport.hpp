@@ -92,6 +92,7 @@ class ZmqTransport final : public Transport {
   bool send(const NodeId& peer, std::string_view frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void tick(Clock::time_point now) override;
+  bool linked(const NodeId& peer) const override;
   // Accepts CURVE connections from `key` as `peer` until disconnect(peer).
   // connect() does it too; a test harness may admit a peer it never dials.
   void admit(const NodeId& peer, const std::string& key);
@@ -127,6 +128,7 @@ class ZmqTransport final : public Transport {
     // ZAP did not know our key yet): dial again then, backing off.
     Steady::time_point redial_sub{}, redial_dealer{};
     int refusals = 0;
+    bool linked = false;  // the DEALER's handshake succeeded once
     bool closed = false;  // disconnected while one of its handlers ran
     // The connect() that asks whether its process is gone; -1: none in flight.
     int gone_fd = -1;

@@ -7,7 +7,11 @@ namespace zswarm::discovery {
 using bus::MessageType;
 
 namespace {
-constexpr auto kFastHeartbeat = std::chrono::milliseconds(100);
+// After a member comes up, heartbeats go every kFastHeartbeat for
+// kFastHeartbeats: a few, not a burst (a cluster forming at once has a
+// member coming up all the time).
+constexpr auto kFastHeartbeat = std::chrono::milliseconds(250);
+constexpr auto kFastHeartbeats = std::chrono::milliseconds(600);
 
 bool has_empty_body(MessageType t) {
   return t == MessageType::heartbeat || t == MessageType::goodbye || t == MessageType::probe ||
@@ -30,7 +34,8 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
               if (t == MessageType::probe) ++stats_.probes_sent;
               return send(to, t, body, corr);
             },
-            [this](MessageType t, std::string_view body) { publish(t, body); }),
+            [this](MessageType t, std::string_view body) { publish(t, body); },
+            [this](const bus::NodeId& peer) { return transport_.linked(peer); }),
       beacon_limit_({double(opts_.beacon_rate), 2.0 * opts_.beacon_rate, opts_.max_beacon_sources}),
       pub_version_(opts_.protocol.min),
       pub_out_(pub_version_, opts_.self, opts_.incarnation) {
@@ -298,8 +303,8 @@ void Cluster::act(discovery::MembershipEvents& events) {
       case MembershipEvent::up:
         swim_.on_up(m.id);
         transport_.connect(m.id, m.endpoint);
-        fast_heartbeats_until_ = clock_.now() + std::chrono::seconds(1);
-        next_heartbeat_ = std::min(next_heartbeat_, clock_.now() + kFastHeartbeat);
+        fast_heartbeats_until_ = clock_.now() + kFastHeartbeats;
+        next_heartbeat_ = std::min(next_heartbeat_, clock_.now() + std::chrono::milliseconds(100));
         log_->info("[membership] nodeup {} ({} pub {} router {}, incarnation {})", m.name, m.endpoint.host,
                    m.endpoint.pub_port, m.endpoint.router_port, m.incarnation);
         break;
@@ -334,10 +339,16 @@ void Cluster::tick() {
   transport_.tick(now);
   if (leaving_) return;
   if (now >= next_heartbeat_) {
-    publish(MessageType::heartbeat, {});
     auto interval = std::chrono::duration_cast<Clock::duration>(opts_.detector.heartbeat_interval);
-    if (now < fast_heartbeats_until_) interval = std::min<Clock::duration>(interval, kFastHeartbeat);
-    next_heartbeat_ = now + interval;
+    if (now < fast_heartbeats_until_) {
+      publish(MessageType::heartbeat, {});
+      next_heartbeat_ = now + std::min<Clock::duration>(interval, kFastHeartbeat);
+    } else if (now - last_published_ < interval) {
+      next_heartbeat_ = last_published_ + interval;  // a digest or a delta told our position already
+    } else {
+      publish(MessageType::heartbeat, {});
+      next_heartbeat_ = now + interval;
+    }
   }
   if (now >= next_beacon_) send_beacon(false);
   discovery::MembershipEvents ev;
@@ -380,6 +391,7 @@ void Cluster::on_message(MessageType t, Handler h) { handlers_[static_cast<std::
 
 void Cluster::publish(MessageType t, std::string_view body) {
   uint64_t seq = next_seq_++;
+  last_published_ = clock_.now();
   if (pub_out_.messages() > 0 &&
       (pub_out_.bytes() + body.size() > bus::kBatchBytes || pub_out_.messages() >= bus::kBatchMessages))
     flush_pub();

@@ -205,9 +205,10 @@ class Cluster {
   std::unordered_map<bus::NodeId, Outbox> direct_out_;
   Clock::time_point next_beacon_{};
   Clock::time_point next_heartbeat_{};
-  // After a member comes up, heartbeats go every kFastHeartbeat for a
-  // while: its SUB sees our stream start (and asks for our replica) soon,
-  // even if it subscribed just after a frame went out.
+  Clock::time_point last_published_{};  // any message on the PUB carries the stream position
+  // After a member comes up, a heartbeat goes 100 ms later and a few more
+  // follow soon: its SUB sees our stream start (and asks for our replica)
+  // soon, even if it subscribed just after a frame went out.
   Clock::time_point fast_heartbeats_until_{};
   Clock::time_point last_reject_log_{};
   Clock::time_point last_body_log_{};

@@ -73,7 +73,7 @@ inline constexpr std::string_view kPeerGoneReason = "connection refused: the pro
 // should use the same values.
 struct FailureDetectorOptions {
   // PUB heartbeats only carry the stream position now (gap detection).
-  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_interval{3000};
   std::chrono::milliseconds probe_interval{100};  // one member probed per interval
   std::chrono::milliseconds probe_timeout{50};    // then k others are asked to probe it
   unsigned indirect_probes = 3;                   // k

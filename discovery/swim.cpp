@@ -13,12 +13,14 @@ constexpr std::size_t kPiggyback = 8;      // updates per gossip message riding 
 constexpr std::size_t kMaxQueued = 256;    // updates waiting to be gossiped
 constexpr std::size_t kMaxRelays = 64;     // indirect probes made for others at once
 constexpr unsigned kRetransmitMult = 4;    // each update rides on 4 * ceil(log10(N + 1)) messages
+constexpr auto kLinkGrace = std::chrono::seconds(5);  // how long an unlinked member is not suspected
 
 bool live(const Member& m) { return m.state == MemberState::alive || m.state == MemberState::suspect; }
 }  // namespace
 
 Swim::Swim(const Clock& clock, Membership& members, bus::NodeId self, uint64_t incarnation,
-           FailureDetectorOptions opts, std::function<uint64_t()> random, Send send, Publish publish)
+           FailureDetectorOptions opts, std::function<uint64_t()> random, Send send, Publish publish,
+           Linked linked)
     : clock_(clock),
       members_(members),
       self_(self),
@@ -26,7 +28,8 @@ Swim::Swim(const Clock& clock, Membership& members, bus::NodeId self, uint64_t i
       opts_(opts),
       random_(std::move(random)),
       send_(std::move(send)),
-      publish_(std::move(publish)) {
+      publish_(std::move(publish)),
+      linked_(std::move(linked)) {
   next_probe_ = clock_.now() + opts_.probe_interval;
 }
 
@@ -101,11 +104,18 @@ void Swim::go_indirect(uint64_t corr, Probe& p) {
 }
 
 void Swim::probe_failed(const Probe& p, MembershipEvents& out) {
+  const Member* m = members_.find(p.target);
+  // Our direct channel to it never came up (its side did not know our key
+  // yet when we dialled, and the redial backs off): the silence says nothing
+  // of the member, for a while.
+  if (m && linked_ && !linked_(p.target) && clock_.now() - m->state_since < kLinkGrace) {
+    ++stats_.probes_unlinked;
+    return;
+  }
   ++stats_.probes_failed;
   // Lifeguard: helpers that did not even nack mean the fault may be ours.
   // With no helpers, a failed probe is the only health signal there is.
   adjust_health(p.helpers.empty() ? 1 : static_cast<int>(p.helpers.size() - std::min<std::size_t>(p.nacks, p.helpers.size())));
-  const Member* m = members_.find(p.target);
   if (!m || !live(*m) || m->incarnation != p.incarnation) return;
   raise_suspicion(*m, self_, m->counter, out);
 }
@@ -126,7 +136,15 @@ void Swim::on_ack(const bus::NodeId& from, uint64_t corr) {
   const Probe& p = it->second;
   if (from != p.target && std::find(p.helpers.begin(), p.helpers.end(), from) == p.helpers.end()) return;
   adjust_health(-1);
+  const bus::NodeId target = p.target;
   probes_.erase(it);
+  // It answers, yet we hold it suspect: tell it, so that it refutes. (The
+  // gossip about it may have run out while we could not reach it.)
+  auto s = suspicions_.find(target);
+  const Member* m = members_.find(target);
+  if (s != suspicions_.end() && m && m->state == MemberState::suspect)
+    send_(target, MessageType::gossip,
+          encode_updates({{UpdateKind::suspect, target, m->incarnation, s->second.counter, s->second.accusers.front()}}), 0);
 }
 
 void Swim::on_nack(const bus::NodeId& from, uint64_t corr) {
@@ -169,7 +187,10 @@ Clock::time_point Swim::suspicion_deadline(const Suspicion& s) const {
   auto lo = std::chrono::duration_cast<Clock::duration>(opts_.suspicion_min);
   auto hi = std::max(lo, std::chrono::duration_cast<Clock::duration>(opts_.suspicion_max));
   auto timeout = hi - std::chrono::duration_cast<Clock::duration>((hi - lo) * frac);
-  return s.start + std::max(lo, timeout);
+  // Lifeguard: a node that was slow when the suspicion began waits longer
+  // before it accuses (the scale is fixed then: a suspect that keeps failing
+  // our probes must not push its own deadline out).
+  return s.start + std::max(lo, timeout) * s.scale;
 }
 
 void Swim::raise_suspicion(const Member& m, const bus::NodeId& accuser, uint64_t counter, MembershipEvents& out) {
@@ -178,7 +199,7 @@ void Swim::raise_suspicion(const Member& m, const bus::NodeId& accuser, uint64_t
   const Update u{UpdateKind::suspect, id, m.incarnation, counter, accuser};
   auto it = suspicions_.find(id);
   if (m.state == MemberState::alive || it == suspicions_.end() || counter > it->second.counter) {
-    suspicions_[id] = {clock_.now(), counter, {accuser}};
+    suspicions_[id] = {clock_.now(), counter, {accuser}, score_ + 1};
     members_.set_counter(id, counter);
     members_.suspect(id, mine ? std::string("no answer to a probe, direct or indirect")
                               : "suspected by " + name_of(accuser), out);
@@ -187,7 +208,11 @@ void Swim::raise_suspicion(const Member& m, const bus::NodeId& accuser, uint64_t
       tell_all(u);
     } else {
       enqueue(u);
-      start_probe(id);  // see for ourselves: a failure here confirms it, and the probe tells it the news
+      // See for ourselves: a failure here confirms it, and the probe carries
+      // the news to the suspect. About k + 1 members do (not all N - 2: a
+      // suspect that is only slow must not be swamped with probes).
+      const std::size_t peers = members_.alive().size();
+      if (peers <= opts_.indirect_probes + 2 || random() % (peers - 1) < opts_.indirect_probes + 1) start_probe(id);
     }
     return;
   }

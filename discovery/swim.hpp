@@ -39,6 +39,7 @@ struct SwimStats {
   uint64_t probes = 0;             // direct probes sent (scheduled, out of turn, to confirm)
   uint64_t probe_requests = 0;     // indirect probes asked of others
   uint64_t probes_failed = 0;      // no ack, direct or indirect, within the interval
+  uint64_t probes_unlinked = 0;    // no ack, but our channel to it never came up: no suspicion
   uint64_t probes_relayed = 0;     // indirect probes made for others
   uint64_t nacks_sent = 0;
   uint64_t nacks_received = 0;
@@ -53,9 +54,11 @@ class Swim {
  public:
   using Send = std::function<bool(const bus::NodeId& to, bus::MessageType t, std::string_view body, uint64_t corr)>;
   using Publish = std::function<void(bus::MessageType t, std::string_view body)>;
+  // Whether our direct channel to a member came up (bus::Transport::linked).
+  using Linked = std::function<bool(const bus::NodeId&)>;
 
   Swim(const Clock& clock, Membership& members, bus::NodeId self, uint64_t incarnation, FailureDetectorOptions opts,
-       std::function<uint64_t()> random, Send send, Publish publish);
+       std::function<uint64_t()> random, Send send, Publish publish, Linked linked = {});
 
   // Probes, timeouts and suspicions up to clock.now().
   void tick(MembershipEvents& out);
@@ -101,6 +104,7 @@ class Swim {
     Clock::time_point start;
     uint64_t counter = 0;
     std::vector<bus::NodeId> accusers;  // distinct; the first raised it
+    unsigned scale = 1;                 // health score + 1 when it began
   };
   struct Queued {
     Update update;
@@ -133,6 +137,7 @@ class Swim {
   std::function<uint64_t()> random_;
   Send send_;
   Publish publish_;
+  Linked linked_;
 
   uint64_t counter_ = 0;
   unsigned score_ = 0;

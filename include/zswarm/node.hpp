@@ -54,7 +54,7 @@ struct NodeOptions {
   // more independent accusers) to refute before it is declared down. A slow
   // node stretches its probe interval and timeout by up to (awareness_max +
   // 1); 0 turns that off.
-  std::chrono::milliseconds heartbeat_interval{1000};  // the PUB stream position only
+  std::chrono::milliseconds heartbeat_interval{3000};  // the PUB stream position only (digests carry it too)
   std::chrono::milliseconds probe_interval{100};
   std::chrono::milliseconds probe_timeout{50};
   unsigned indirect_probes = 3;
