@@ -230,6 +230,7 @@ void Swim::raise_suspicion(const Member& m, const bus::NodeId& accuser, uint64_t
 
 void Swim::refute(uint64_t counter) {
   counter_ = counter + 1;
+  last_announced_ = clock_.now();
   ++stats_.refutations;
   adjust_health(1);  // Lifeguard: being suspected hints that we are the slow one
   tell_all({UpdateKind::alive, self_, incarnation_, counter_, self_});
@@ -257,7 +258,15 @@ void Swim::on_updates(const bus::NodeId& from, const std::vector<Update>& update
 void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out) {
   (void)from;
   if (u.id == self_) {
-    if (u.incarnation == incarnation_ && u.kind != UpdateKind::alive && u.counter >= counter_) refute(u.counter);
+    if (u.incarnation != incarnation_ || u.kind == UpdateKind::alive) return;
+    if (u.counter >= counter_) {
+      refute(u.counter);
+    } else if (clock_.now() - last_announced_ >= opts_.probe_interval) {
+      // Accused under a counter we already refuted: the accuser missed our
+      // refutation (it had us down meanwhile). Tell everyone the current one.
+      last_announced_ = clock_.now();
+      tell_all({UpdateKind::alive, self_, incarnation_, counter_, self_});
+    }
     return;
   }
   const Member* m = members_.find(u.id);

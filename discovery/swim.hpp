@@ -140,6 +140,7 @@ class Swim {
   Linked linked_;
 
   uint64_t counter_ = 0;
+  Clock::time_point last_announced_{};  // our last alive update (refutations are not repeated faster)
   unsigned score_ = 0;
   Clock::time_point next_probe_{};
   std::vector<bus::NodeId> order_;  // this round's shuffled targets

@@ -48,6 +48,15 @@ class FakePeer {
 
   const bus::NodeId& id() const { return id_; }
 
+  // Subscribes to a node's PUB: what it publishes lands in `heard`.
+  void subscribe_to(uint16_t pub_port) {
+    sub_.set(zmq::sockopt::linger, 0);
+    sub_.set(zmq::sockopt::subscribe, "");
+    sub_.connect("tcp://127.0.0.1:" + std::to_string(pub_port));
+  }
+  std::vector<bus::Envelope> heard;      // read from the SUB (what the node published)
+  std::vector<bus::Envelope> received;   // read from the ROUTER (direct frames to us)
+
   void connect_to(uint16_t router_port) {
     dealer_.set(zmq::sockopt::linger, 0);
     dealer_.set(zmq::sockopt::sndhwm, 0);
@@ -83,9 +92,15 @@ class FakePeer {
       if (!from.more() || !router_.recv(frame, zmq::recv_flags::dontwait)) continue;
       auto f = bus::decode_frame(frame.to_string_view());
       if (!f) continue;
-      for (const auto& e : f->messages)
+      for (const auto& e : f->messages) {
+        received.push_back(e);
         if (e.type == MessageType::probe) direct(MessageType::probe_ack, "", e.corr);
+      }
     }
+    if (sub_.handle() != nullptr)
+      while (sub_.recv(frame, zmq::recv_flags::dontwait))
+        if (auto f = bus::decode_frame(frame.to_string_view()))
+          for (const auto& e : f->messages) heard.push_back(e);
   }
 
   std::string envelope(MessageType t, std::string body, uint64_t seq, uint64_t corr = 0) const {
@@ -120,6 +135,7 @@ class FakePeer {
   zmq::socket_t pub_{ctx_, zmq::socket_type::pub};
   zmq::socket_t router_{ctx_, zmq::socket_type::router};
   zmq::socket_t dealer_{ctx_, zmq::socket_type::dealer};
+  zmq::socket_t sub_{ctx_, zmq::socket_type::sub};
   int udp_ = -1;
   uint64_t seq_ = 0;
   std::chrono::steady_clock::time_point next_beacon_{}, next_heartbeat_{};
@@ -324,6 +340,90 @@ TEST_F(HostileInput, ControlRequestsDeepOrHugeAreRefusedAndTheNodeKeepsAnswering
   ASSERT_TRUE(a2);
   EXPECT_NE(a2->find("\"ok\":true"), std::string::npos) << *a2;
   expect_still_serving();
+}
+
+}  // namespace
+}  // namespace zswarm::testing
+
+namespace zswarm::testing {
+namespace {
+
+// docs/protocol.md §6.5, by its bytes: the fake member speaks SWIM to a real
+// node with bodies built from the document's tables, not from the codec.
+struct SwimByTheDocument : HostileInput {
+  static std::string u64(uint64_t v) {  // msgpack uint 64 (cf + 8 bytes, big-endian)
+    std::string out(1, static_cast<char>(0xcf));
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return out;
+  }
+  static std::string id16(const std::string& hex) {  // bin 8, 16 bytes
+    return std::string("\xc4\x10", 2) + bus::NodeId::from_string(hex)->bytes();
+  }
+  Json info(const std::string& node) { return *c->ask(node, {{"cmd", "info"}}); }
+};
+
+TEST_F(SwimByTheDocument, ANodeRefutesASuspicionOfItselfWithAHigherCounter) {
+  const Json a = info("a");
+  fake->subscribe_to(a["pub_port"].get<uint16_t>());
+  const std::string a_id = a["id"], fake_id = fake->id().to_string();
+  const uint64_t a_inc = a["incarnation"];
+  // One update: [kind 1 = suspect, id, incarnation, counter 0, from].
+  std::string body = std::string("\x91\x95\x01", 3) + id16(a_id) + u64(a_inc) + std::string("\x00", 1) + id16(fake_id);
+  const uint64_t refuted = stat("refutations");
+  // The SUB needs a moment to join a's PUB: send until a refutes.
+  auto alive_counter = [&]() -> std::optional<uint64_t> {
+    for (const auto& e : fake->heard) {
+      if (e.type != MessageType::gossip) continue;
+      // [[0 = alive, a's id, a's incarnation, counter, from = a]]
+      const std::string want = std::string("\x91\x95\x00", 3) + id16(a_id) + u64(a_inc);
+      if (e.body.rfind(want, 0) == 0 && e.body.size() == want.size() + 1 + 18)
+        return static_cast<uint8_t>(e.body[want.size()]);
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(pump_until(
+      [&] {
+        if (stat("refutations") == refuted) fake->publish(MessageType::gossip, body);
+        return alive_counter().has_value();
+      },
+      10s))
+      << "a never published its refutation";
+  EXPECT_EQ(*alive_counter(), 1u) << "the counter must be raised above the suspicion's";
+  EXPECT_GE(stat("refutations"), refuted + 1);
+  // The same suspicion again (an accuser that missed the refutation): a tells
+  // its current counter again, without raising it.
+  fake->heard.clear();
+  ASSERT_TRUE(pump_until(
+      [&] {
+        fake->publish(MessageType::gossip, body);
+        return alive_counter().has_value();
+      },
+      10s))
+      << "a did not repeat its refutation";
+  EXPECT_EQ(*alive_counter(), 1u);
+  EXPECT_EQ(stat("refutations"), refuted + 1);
+  EXPECT_EQ(c->state("b", "a"), "alive");
+}
+
+TEST_F(SwimByTheDocument, AProbeRequestIsAnsweredWithTheTargetsAckOrANack) {
+  const Json b = info("b");
+  // [target, incarnation] about b, a live member: a probes b and relays b's ack.
+  const std::string about_b = std::string("\x92", 1) + id16(b["id"]) + u64(b["incarnation"].get<uint64_t>());
+  // About a node no one knows: a nack at once.
+  const std::string about_nobody = std::string("\x92", 1) + id16("0123456789abcdef0123456789abcdef") + u64(1);
+  auto answered = [&](uint64_t corr, MessageType t) {
+    for (const auto& e : fake->received)
+      if (e.corr == corr && e.type == t) return true;
+    return false;
+  };
+  fake->direct(MessageType::probe_request, about_b, 271828);
+  fake->direct(MessageType::probe_request, about_nobody, 314159);
+  EXPECT_TRUE(pump_until([&] { return answered(271828, MessageType::probe_ack); }, 5s)) << "no relayed ack";
+  EXPECT_TRUE(pump_until([&] { return answered(314159, MessageType::probe_nack); }, 5s)) << "no nack";
+  EXPECT_FALSE(answered(271828, MessageType::probe_nack));
+  // A body that breaks §6.5's limits (an update with a str) is dropped and counted.
+  expect_counted("bodies_rejected", [&] { fake->direct(MessageType::gossip, std::string("\x91\x95\x00\xa1x", 5)); },
+                 "gossip with a str");
 }
 
 }  // namespace
