@@ -9,6 +9,7 @@ std::string_view to_string(UpdateKind k) {
     case UpdateKind::alive: return "alive";
     case UpdateKind::suspect: return "suspect";
     case UpdateKind::down: return "down";
+    case UpdateKind::gone: return "gone";
   }
   return "?";
 }
@@ -96,7 +97,7 @@ Result<std::vector<Update>, GossipError> decode_updates(std::string_view body) {
     const msgpack::object* f = u.via.array.ptr;
     Update up;
     uint64_t kind = 0;
-    if (!as_uint(f[0], kind) || kind > static_cast<uint64_t>(UpdateKind::down)) return fail(GossipError::bad_field);
+    if (!as_uint(f[0], kind) || kind > static_cast<uint64_t>(UpdateKind::gone)) return fail(GossipError::bad_field);
     up.kind = static_cast<UpdateKind>(kind);
     if (!as_id(f[1], up.id) || !as_uint(f[2], up.incarnation) || !as_uint(f[3], up.counter) || !as_id(f[4], up.from))
       return fail(GossipError::bad_field);

@@ -16,7 +16,9 @@
 
 namespace zswarm::discovery {
 
-enum class UpdateKind : uint8_t { alive = 0, suspect = 1, down = 2 };
+// gone: down with proof (its port refused a connection after its link
+// broke: the process is dead), taken at once by every receiver.
+enum class UpdateKind : uint8_t { alive = 0, suspect = 1, down = 2, gone = 3 };
 std::string_view to_string(UpdateKind k);
 
 struct Update {

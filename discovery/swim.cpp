@@ -238,7 +238,7 @@ void Swim::refute(uint64_t counter) {
 
 void Swim::announce_down(const bus::NodeId& id) {
   const Member* m = members_.find_any(id);
-  if (m) tell_all({UpdateKind::down, id, m->incarnation, m->counter, self_});
+  if (m) tell_all({UpdateKind::gone, id, m->incarnation, m->counter, self_});
   forget(id);
 }
 
@@ -270,7 +270,8 @@ void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out
     return;
   }
   const Member* m = members_.find(u.id);
-  if (!m || m->state == MemberState::left || m->incarnation != u.incarnation || u.counter < m->counter) {
+  if (!m || m->state == MemberState::left || m->incarnation != u.incarnation ||
+      (u.counter < m->counter && u.kind != UpdateKind::gone)) {
     ++stats_.updates_ignored;  // another run, not (or no longer) a member, or old news
     return;
   }
@@ -298,6 +299,13 @@ void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out
     case UpdateKind::suspect:
       if (u.from == self_) return;  // our own suspicion, back through gossip
       raise_suspicion(*m, u.from, u.counter, out);
+      return;
+    case UpdateKind::gone:
+      // Proof, not a verdict: a process that refused is dead whatever its
+      // counter (a restart is another id), and no stale view can make one.
+      suspicions_.erase(u.id);
+      enqueue(u);
+      members_.declare_down(u.id, "its process is gone (seen by " + name_of(u.from) + ")", out);
       return;
     case UpdateKind::down:
       // Only a member suspected here goes down on another's word. Of one
