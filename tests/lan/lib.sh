@@ -48,6 +48,7 @@ declare -a LAN_NAME=()  # host index -> node short name
 declare -a LAN_CL=()    # host index -> cluster of its node
 LAN_ETC_NETNS=()        # /etc/netns/<ns> directories we made
 LAN_ETC_NETNS_MADE=0    # 1: we made /etc/netns itself
+LAN_NEIGH_SAVED=""      # the kernel's ARP table limits before lan_up raised them (restored by lan_down)
 declare -a LAN_AUX_PID=()  # helper processes of ours (load generators), killed by lan_down
 
 lan_log() { printf '[lan %s] %s\n' "$(date +%H:%M:%S.%3N)" "$*"; }
@@ -107,10 +108,35 @@ _lan_quiet_ns() {  # no IPv6 chatter, no forwarding in namespace $1
   [ "$(ip netns exec "$1" cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || lan_fail "ip_forward is on in $1"
 }
 
+# The kernel keeps one ARP table for all network namespaces, limited by
+# gc_thresh3 (1024 by default): N hosts that all talk to each other need
+# N(N-1) entries, so about 32 hosts fill it and the rest cannot send
+# ("neighbor table overflow"). Raised for the run, restored by lan_down.
+_lan_neigh_room() {
+  local need=$(($1 * ($1 - 1) + 256)) d=/proc/sys/net/ipv4/neigh/default
+  [ "$(cat $d/gc_thresh3)" -ge "$need" ] && return 0
+  LAN_NEIGH_SAVED="$(cat $d/gc_thresh1) $(cat $d/gc_thresh2) $(cat $d/gc_thresh3)"
+  if ! { echo "$need" >$d/gc_thresh3 && echo "$need" >$d/gc_thresh2; }; then
+    lan_fail "cannot raise the ARP table limit to $need"
+  fi
+  lan_log "ARP table limit raised to $need entries for $1 hosts (was: $LAN_NEIGH_SAVED)"
+}
+
+_lan_neigh_restore() {
+  [ -n "$LAN_NEIGH_SAVED" ] || return 0
+  local d=/proc/sys/net/ipv4/neigh/default t1 t2 t3
+  read -r t1 t2 t3 <<<"$LAN_NEIGH_SAVED"
+  echo "$t2" >$d/gc_thresh2
+  echo "$t3" >$d/gc_thresh3
+  echo "$t1" >$d/gc_thresh1
+  LAN_NEIGH_SAVED=""
+}
+
 # lan_up N: N hosts on one segment (br0).
 lan_up() {
   local n=${1:?usage: lan_up N} i ns
   if [ "$n" -lt 1 ] || [ "$n" -gt 250 ]; then lan_fail "lan_up: N must be 1..250"; fi
+  _lan_neigh_room "$n"
   _lan_quiet_ns "$LAN_SW"
   _lan_ip -n "$LAN_SW" link set lo up
   _lan_ip -n "$LAN_SW" link add "$LAN_BR1" type bridge
@@ -459,6 +485,7 @@ lan_down() {
   LAN_ETC_NETNS=()
   [ "$LAN_ETC_NETNS_MADE" = 1 ] && rmdir /etc/netns 2>/dev/null
   LAN_ETC_NETNS_MADE=0
+  _lan_neigh_restore
   if ip netns list 2>/dev/null | grep -q "^$LAN_PREFIX"; then
     echo "WARNING: namespaces left behind: $(ip netns list | grep "^$LAN_PREFIX" | tr '\n' ' ')" >&2
   fi
