@@ -26,11 +26,13 @@
 #
 # Usage: lan_scale.sh BIN_DIR [--hosts N] [--kills K] [--cuts C] [--idle-s S]
 #          [--load-s L] [--joins J] [--only PHASES] [--out FILE] [--seed X]
-#          [--settle-s T]
+#          [--settle-s T] [--stagger-ms MS]
 #   PHASES: comma-separated, of join,idle,kill,cut,load (form always runs).
 #   The same as environment variables: SCALE_HOSTS, SCALE_KILLS, SCALE_CUTS,
 #   SCALE_IDLE_S, SCALE_LOAD_S, SCALE_JOINS, SCALE_ONLY, SCALE_OUT, SCALE_SEED,
-#   SCALE_SETTLE_S; SCALE_BURNERS (busy loops of the load phase, default
+#   SCALE_SETTLE_S, SCALE_STAGGER_MS (a pause between the launches of
+#   formation: N daemons starting at once on a 2-core box measure the box);
+#   SCALE_BURNERS (busy loops of the load phase, default
 #   nproc); SCALE_NODE_FLAGS (extra zswarmd flags, e.g. other timings);
 #   SCALE_OUT_DIR (with no --out: write DIR/lan_scale-<N>h-<time>.jsonl).
 # Defaults: 8 hosts, 3 joins, 30 s idle, 20 kills, 5 cuts, no load: a few
@@ -66,6 +68,7 @@ only=${SCALE_ONLY:-join,idle,kill,cut,load}
 out=${SCALE_OUT:-}
 seed=${SCALE_SEED:-$((RANDOM * 32768 + RANDOM))}
 settle_s=${SCALE_SETTLE_S:-1}
+stagger_ms=${SCALE_STAGGER_MS:-0}
 burners=${SCALE_BURNERS:-$(nproc 2>/dev/null || echo 2)}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -79,13 +82,14 @@ while [ $# -gt 0 ]; do
     --out) out=${2:-} ;;
     --seed) seed=${2:-} ;;
     --settle-s) settle_s=${2:-} ;;
+    --stagger-ms) stagger_ms=${2:-} ;;
     -h | --help) usage 0 ;;
     *) echo "lan_scale: unknown argument '$1'" >&2; usage ;;
   esac
   [ $# -ge 2 ] || usage
   shift 2
 done
-for v in hosts kills cuts idle_s load_s joins seed settle_s burners; do
+for v in hosts kills cuts idle_s load_s joins seed settle_s stagger_ms burners; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "lan_scale: $v must be a whole number, not '${!v}'" >&2; exit 3; }
 done
 if [ "$hosts" -lt 2 ] || [ "$hosts" -gt 250 ]; then echo "lan_scale: --hosts must be 2..250" >&2; exit 3; fi
@@ -96,7 +100,7 @@ phase() { [[ ",$only," == *",$1,"* ]]; }
 read -r -a node_flags <<<"${SCALE_NODE_FLAGS:-}"
 
 # Deadlines (s) of each wait; they grow with N where the work does.
-dl_form=$((30 + hosts))
+dl_form=$((30 + hosts + hosts * stagger_ms / 1000))
 dl_left=15
 dl_down=30
 dl_up=$((30 + hosts / 2))
@@ -199,7 +203,7 @@ settle() { sleep "$settle_s"; }
 up_rx() { printf '\\[membership\\] nodeup n%s@h%s ' "$1" "$1"; }
 
 lan_log "lan_scale: $hosts hosts, joins $joins, idle ${idle_s} s, kills $kills, cuts $cuts, load ${load_s} s" \
-  "(phases form,$only); seed $seed; commit $commit; budget ${LAN_BUDGET_S} s"
+  "(phases form,$only); stagger ${stagger_ms} ms; seed $seed; commit $commit; budget ${LAN_BUDGET_S} s"
 printf '{"phase":"run","hosts":%s,"joins":%s,"idle_s":%s,"kills":%s,"cuts":%s,"load_s":%s,"burners":%s,"only":"%s","seed":%s,"settle_s":%s,"commit":"%s","node_flags":"%s","started":"%s"}\n' \
   "$hosts" "$joins" "$idle_s" "$kills" "$cuts" "$load_s" "$burners" "$only" "$seed" "$settle_s" "$commit" \
   "${SCALE_NODE_FLAGS:-}" "$(date -Is)" | tee -a "$res" ${out:+"$out"} >/dev/null
@@ -209,7 +213,10 @@ for i in $all; do : >>"$LAN_DIR/h$i.log"; done
 
 # 1. form ---------------------------------------------------------------------
 off=$(offsets "$all")
-for i in $all; do lan_start_node "$i" "n$i" "${node_flags[@]}"; done
+for i in $all; do
+  lan_start_node "$i" "n$i" "${node_flags[@]}"
+  [ "$stagger_ms" -gt 0 ] && sleep "$(printf '%d.%03d' $((stagger_ms / 1000)) $((stagger_ms % 1000)))"
+done
 wait_log "formation: every node logs nodeup of the $((hosts - 1)) others" "$dl_form" \
   '\[membership\] nodeup (n[0-9]+@h[0-9]+) ' "$((hosts - 1))" "$all" "$off"
 py form --hosts "$all" --offsets "$off"
