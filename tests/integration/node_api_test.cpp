@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "registry/hash_ring.hpp"
+#include "support/process.hpp"
 #include "support/wait.hpp"
 #include "zswarm/node.hpp"
 
@@ -31,6 +32,7 @@ struct NodeApi : ::testing::Test {
     base.beacon_port = static_cast<uint16_t>(47000 + std::random_device{}() % 2000);
     base.control_dir = dir;
     base.log_level = "warn";
+    scale_detector_for_this_build(base);
   }
   void TearDown() override {
     nodes.clear();

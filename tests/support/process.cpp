@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -111,9 +113,35 @@ LocalCluster::~LocalCluster() {
   std::filesystem::remove_all(dir_, ec);
 }
 
+#ifndef ZSWARM_TEST_TIMING_SCALE
+#define ZSWARM_TEST_TIMING_SCALE 1
+#endif
+
+std::vector<std::string> detector_flags_for_this_build() {
+  if (ZSWARM_TEST_TIMING_SCALE == 1) return {};
+  NodeOptions o;
+  scale_detector_for_this_build(o);
+  return {"--probe-interval-ms", std::to_string(o.probe_interval.count()),
+          "--probe-timeout-ms",  std::to_string(o.probe_timeout.count()),
+          "--suspicion-min-ms",  std::to_string(o.suspicion_min.count()),
+          "--suspicion-max-ms",  std::to_string(o.suspicion_max.count())};
+}
+
+void scale_detector_for_this_build(NodeOptions& o) {
+  o.probe_interval *= ZSWARM_TEST_TIMING_SCALE;
+  o.probe_timeout *= ZSWARM_TEST_TIMING_SCALE;
+  o.suspicion_min *= ZSWARM_TEST_TIMING_SCALE;
+  o.suspicion_max *= ZSWARM_TEST_TIMING_SCALE;
+}
+
 Process& LocalCluster::start(const std::string& node, std::vector<std::string> extra) {
   std::vector<std::string> argv = {bin_dir() + "/zswarmd", "--name", node, "--cluster", cluster_,
                                    "--beacon-port", std::to_string(beacon_port_), "--control-dir", dir_};
+  // A test that sets a timing itself keeps it.
+  const auto scaled = detector_flags_for_this_build();
+  for (std::size_t i = 0; i + 1 < scaled.size(); i += 2)
+    if (std::find(extra.begin(), extra.end(), scaled[i]) == extra.end())
+      argv.insert(argv.end(), {scaled[i], scaled[i + 1]});
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::string log = dir_ + "/" + node + "." + std::to_string(nodes_.size()) + ".log";
   nodes_.emplace_back(node, std::make_unique<Process>(argv, log));

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "zswarm/node.hpp"
+
 namespace zswarm::testing {
 
 using Json = nlohmann::json;
@@ -57,6 +59,15 @@ struct RunResult {
   std::string output;
 };
 RunResult run(const std::vector<std::string>& argv);
+
+// A sanitizer build runs several times slower, and two suites run side by
+// side: the SWIM detector's default timings (a probe answered within 100 ms,
+// a suspicion refuted within 200 ms-1 s) then take a busy node for a dead
+// one. Such builds scale the detector's timings by ZSWARM_TEST_TIMING_SCALE
+// (4): these are zswarmd's flags for it (empty otherwise), and the same for
+// an in-process node's options. Timing-free behaviour is tested unchanged.
+std::vector<std::string> detector_flags_for_this_build();
+void scale_detector_for_this_build(NodeOptions& o);
 
 // A cluster of zswarmd processes on loopback with its own name, beacon port
 // and control directory, so tests can run side by side.
