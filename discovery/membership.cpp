@@ -136,12 +136,11 @@ void Membership::on_heard(const bus::NodeId& id, MembershipEvents& out) {
   if (m.state == MemberState::down) {
     if (m.confirm_by != Clock::time_point{}) {
       confirm(m, "reachable again", out);
-    } else if (unconfirmed() < limits_.max_unconfirmed) {
+    } else {
       // It still talks to us (we declared it down, it did not hear of it):
       // a hint like its beacon. Probe it; only a frame after that revives,
       // so a frame that was in flight when it died revives nothing.
-      m.confirm_by = clock_.now() + opts_.join_timeout;
-      out.push_back({MembershipEvent::discovered, m, "frame while down"});
+      reprobe(m, "frame while down", out);
     }
     return;
   }
@@ -169,12 +168,14 @@ void Membership::declare_down(const bus::NodeId& id, std::string reason, Members
 
 void Membership::revive(const bus::NodeId& id, MembershipEvents& out) {
   auto it = members_.find(id);
-  if (it == members_.end()) return;
-  Member& m = it->second;
-  if (m.state != MemberState::down || m.confirm_by != Clock::time_point{} || unconfirmed() >= limits_.max_unconfirmed)
-    return;
+  if (it != members_.end() && it->second.state == MemberState::down && it->second.confirm_by == Clock::time_point{})
+    reprobe(it->second, "refuted its down", out);
+}
+
+void Membership::reprobe(Member& m, const char* reason, MembershipEvents& out) {
+  if (unconfirmed() >= limits_.max_unconfirmed) return;
   m.confirm_by = clock_.now() + opts_.join_timeout;
-  out.push_back({MembershipEvent::discovered, m, "refuted its down"});
+  out.push_back({MembershipEvent::discovered, m, reason});
 }
 
 void Membership::set_counter(const bus::NodeId& id, uint64_t counter) {
@@ -183,9 +184,7 @@ void Membership::set_counter(const bus::NodeId& id, uint64_t counter) {
 }
 
 void Membership::on_peer_gone(const bus::NodeId& id, MembershipEvents& out) {
-  auto it = members_.find(id);
-  if (it == members_.end() || !live(it->second)) return;
-  set_state(it->second, MemberState::down, MembershipEvent::down, std::string(kPeerGoneReason), out);
+  declare_down(id, std::string(kPeerGoneReason), out);
 }
 
 void Membership::on_goodbye(const bus::NodeId& id, MembershipEvents& out) {

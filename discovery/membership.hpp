@@ -157,6 +157,9 @@ class Membership {
   bool endpoint_taken(const bus::NodeId& by, const bus::PeerEndpoint& at) const;
   // The first frame of an unconfirmed member: older entries of its name go.
   void confirm(Member& m, std::string reason, MembershipEvents& out);
+  // A down member that shows signs of life: connect and probe it again (a
+  // `discovered` event); its next frame confirms it.
+  void reprobe(Member& m, const char* reason, MembershipEvents& out);
 
   FailureDetectorOptions opts_;
   MembershipLimits limits_;

@@ -315,9 +315,11 @@ void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out
         if (u.from != self_) raise_suspicion(*m, u.from, u.counter, out);
         return;
       }
+      // Not relayed: a verdict kept in queues outlives its cause (a node cut
+      // off, then back), and every member that holds the suspicion reaches
+      // its own verdict anyway. The declarer's own PUB spreads it.
       members_.set_counter(u.id, u.counter);
       suspicions_.erase(u.id);
-      enqueue(u);
       members_.declare_down(u.id, "declared down by " + name_of(u.from), out);
       return;
   }
@@ -406,7 +408,7 @@ void Swim::tick(MembershipEvents& out) {
     it = suspicions_.erase(it);
     const Member* m = members_.find(id);
     if (!m || m->state != MemberState::suspect) continue;
-    tell_all({UpdateKind::down, id, m->incarnation, s.counter, self_});
+    publish_(MessageType::gossip, encode_updates({{UpdateKind::down, id, m->incarnation, s.counter, self_}}));
     members_.declare_down(id,
                           "no refutation " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                                  now - s.start).count()) +
