@@ -178,7 +178,7 @@ Result<std::string, Error> Tracker::whereis(const std::string& name) const {
 
 Result<void, Error> Tracker::check_send(const std::string& name, const std::string& message) const {
   if (auto fits = check_message(message); !fits) return fits;
-  if (!registry_.locate(name) && !supervisor_.info(name))
+  if (!registry_.contains(name) && !supervisor_.info(name))
     return fail(Error{Errc::not_found, name + " is not registered"});
   return {};
 }
@@ -270,7 +270,7 @@ void Tracker::started(const std::string& name, registry::Entry fields, workers::
     for (auto& w : s.waiters)
       w(r ? Result<registry::Entry, Error>(fail(Error{Errc::already_registered, ref(*r)})) : fail(r.error()));
     // Held messages go where the name now is (here, or its winner).
-    for (auto& b : s.buffered) deliver(name, b.is_call, b.message, 0, std::move(b.done));
+    for (auto& b : s.buffered) deliver(name, b.is_call, std::move(b.message), 0, std::move(b.done));
     check_leave_done();
   };
   if (!id) {
@@ -364,9 +364,9 @@ void Tracker::on_unregister_reply(const bus::Envelope& env) { complete_answer(en
 
 // --- messages to names -------------------------------------------------------
 
-void Tracker::send(const std::string& name, const std::string& message, Done<std::string> done) {
+void Tracker::send(const std::string& name, std::string message, Done<std::string> done) {
   if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
-  deliver(name, false, message, 0, std::move(done));
+  deliver(name, false, std::move(message), 0, std::move(done));
 }
 
 void Tracker::call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
@@ -379,7 +379,7 @@ void Tracker::call(const std::string& name, const std::string& message, std::chr
   deliver(name, true, message, 0, [this, corr](Result<std::string, Error> r) { requests_.complete(corr, std::move(r)); });
 }
 
-void Tracker::deliver(const std::string& name, bool is_call, const std::string& message, int hops,
+void Tracker::deliver(const std::string& name, bool is_call, std::string message, int hops,
                       Done<std::string> done) {
   // A name moving away, or starting here, holds its messages until it lands.
   std::vector<Buffered>* hold = nullptr;
@@ -388,7 +388,7 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
   if (hold) {
     if (hold->size() >= kMaxBuffered)
       return done(fail(Error{Errc::node_down, name + " is moving and holds too many messages; try again"}));
-    hold->push_back({is_call, message, std::move(done)});
+    hold->push_back({is_call, std::move(message), std::move(done)});
     return;
   }
   auto e = registry_.lookup(name);
@@ -396,10 +396,10 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
   if (!e && !local) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (local) {
     if (!is_call) {
-      auto r = supervisor_.cast(name, message);
+      auto r = supervisor_.cast(name, std::move(message));
       return done(r ? Result<std::string, Error>(std::string()) : fail(r.error()));
     }
-    supervisor_.call(name, message, [post = post_, alive = alive_, done](workers::Result<std::string> r) {
+    supervisor_.call(name, std::move(message), [post = post_, alive = alive_, done](workers::Result<std::string> r) {
       Result<std::string, Error> out = r ? Result<std::string, Error>(*r) : fail(r.error());
       post([alive, done, out = std::move(out)]() mutable {
         if (*alive) done(std::move(out));
@@ -413,7 +413,7 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
     // Its node is down and the name is about to restart elsewhere: retry soon.
     return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
   }
-  std::string body = wire::encode(wire::WorkerMessage{name, message, static_cast<uint64_t>(hops) + 1});
+  std::string body = wire::encode_worker_message(name, message, static_cast<uint64_t>(hops) + 1);
   if (!is_call) {
     if (!cluster_.send(*owner, MessageType::worker_cast, std::move(body)))
       return done(fail(Error{Errc::node_down, "no channel to " + member_name(e->owner)}));
@@ -425,15 +425,16 @@ void Tracker::deliver(const std::string& name, bool is_call, const std::string& 
 void Tracker::on_worker_cast(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
-  deliver(m->name, false, m->message, hop_count(m->hops), [this, n = m->name](Result<std::string, Error> r) {
-    if (!r) cluster_.log().debug("[tracker] dropped a message for {}: {}", n, r.error().name());
+  // The error names the name; capturing it would cost an allocation a message.
+  deliver(m->name, false, std::move(m->message), hop_count(m->hops), [this](Result<std::string, Error> r) {
+    if (!r) cluster_.log().debug("[tracker] dropped a message: {}", r.error().to_string());
   });
 }
 
 void Tracker::on_worker_call(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
-  deliver(m->name, true, m->message, hop_count(m->hops),
+  deliver(m->name, true, std::move(m->message), hop_count(m->hops),
           [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
             cluster_.send(sender, MessageType::worker_reply, wire::encode_answer(fit_reply(std::move(r))), corr);
           });
@@ -652,7 +653,7 @@ void Tracker::tick() {
   for (const auto& name : late) {
     auto buffered = std::move(handoffs_[name].buffered);
     handoffs_[name].buffered.clear();
-    for (auto& b : buffered) deliver(name, b.is_call, b.message, 0, std::move(b.done));
+    for (auto& b : buffered) deliver(name, b.is_call, std::move(b.message), 0, std::move(b.done));
   }
   requests_.expire(now);
   check_leave_done();

@@ -92,7 +92,7 @@ class Tracker {
   Result<void, Error> check_send(const std::string& name, const std::string& message) const;
   void unregister_name(const std::string& name, Done<std::string> done);
   std::vector<RegisteredName> registered() const;
-  void send(const std::string& name, const std::string& message, Done<std::string> done);
+  void send(const std::string& name, std::string message, Done<std::string> done);
   void call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
             Done<std::string> done);
   // Local workers: is `name` owned through the registry by this node?
@@ -174,7 +174,8 @@ class Tracker {
   // For a restart nobody waits on: logs a failure.
   Started log_restart(const std::string& name);
   void unregister_here(const std::string& name, Done<std::string> done);
-  void deliver(const std::string& name, bool is_call, const std::string& message, int hops,
+  // Takes message by value: a received one moves through to the mailbox.
+  void deliver(const std::string& name, bool is_call, std::string message, int hops,
                Done<std::string> done);
   void apply_remote(const registry::Entry& incoming);
   // Asks peer for its whole replica, or (owned) only the versions it owns.

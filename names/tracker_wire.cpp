@@ -28,6 +28,12 @@ void bin(Packer& pk, std::string_view s) {
 }
 std::string out(const msgpack::sbuffer& b) { return {b.data(), b.size()}; }
 
+// A packer target that writes straight into the string it returns.
+struct StringSink {
+  std::string bytes;
+  void write(const char* data, std::size_t n) { bytes.append(data, n); }
+};
+
 // Walks one body map: `visit(key, value)` reads a known key and returns the
 // bit it stands for, 0 for a key it does not know (skipped, for later
 // versions), or a DecodeError. Missing keys are the caller's check on the
@@ -142,15 +148,20 @@ Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_vie
   return m;
 }
 
-std::string encode(const WorkerMessage& m) {
-  msgpack::sbuffer b(m.message.size() + 64);
-  Packer pk(b);
+std::string encode_worker_message(std::string_view name, std::string_view message, uint64_t hops) {
+  StringSink sink;
+  sink.bytes.reserve(message.size() + name.size() + 32);
+  msgpack::packer<StringSink> pk(sink);
   pk.pack_map(3);
-  str(pk, "hops"), pk.pack_uint64(m.hops);
-  str(pk, "message"), bin(pk, m.message);
-  str(pk, "name"), str(pk, m.name);
-  return out(b);
+  pk.pack_str(4), pk.pack_str_body("hops", 4), pk.pack_uint64(hops);
+  pk.pack_str(7), pk.pack_str_body("message", 7);
+  pk.pack_bin(static_cast<uint32_t>(message.size())), pk.pack_bin_body(message.data(), static_cast<uint32_t>(message.size()));
+  pk.pack_str(4), pk.pack_str_body("name", 4);
+  pk.pack_str(static_cast<uint32_t>(name.size())), pk.pack_str_body(name.data(), static_cast<uint32_t>(name.size()));
+  return std::move(sink.bytes);
 }
+
+std::string encode(const WorkerMessage& m) { return encode_worker_message(m.name, m.message, m.hops); }
 
 Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body, uint64_t* unknown_fields) {
   WorkerMessage m;

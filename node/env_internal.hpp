@@ -64,6 +64,12 @@ class Loop {
   // Work the node does off the loop (the worker pool): a stepped loop waits
   // for it to go quiet before each step. `wait_idle` returns false on timeout.
   virtual void set_background(std::function<bool()> wait_idle) { (void)wait_idle; }
+  // Run around each turn of a real loop (after its sleep, before the next):
+  // the node holds the worker pool's wake-ups there (Runtime::hold_wakeups).
+  virtual void set_turn_hooks(Task begin, Task end) {
+    (void)begin;
+    (void)end;
+  }
   virtual PoolShape pool_shape() const { return {}; }
   // How many times the loop has woken up (0 where it does not count).
   virtual uint64_t wakeups() const { return 0; }

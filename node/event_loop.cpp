@@ -76,9 +76,12 @@ void EventLoop::run(Tick tick) {
     if (next <= now) wait = std::chrono::milliseconds(0);
     else if (next - now < kMaxWait) wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
     ++wakeups_;
+    // Held from before the sleep (nothing is pending then) to cover the handlers.
+    if (turn_begin_) turn_begin_();
     reactor_.run_once(wait);
     drain();
     next = tick();
+    if (turn_end_) turn_end_();
   }
   drain();  // run what was posted before stop, so no caller waits forever
   running_ = false;

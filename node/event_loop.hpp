@@ -37,6 +37,11 @@ class EventLoop final : public Loop {
   uint64_t wakeups() const override { return wakeups_.load(std::memory_order_relaxed); }
   void post(Task t) override;
   bool run_until(const std::function<bool()>& ready, Clock::duration) override { return ready(); }
+  // Before start() only.
+  void set_turn_hooks(Task begin, Task end) override {
+    turn_begin_ = std::move(begin);
+    turn_end_ = std::move(end);
+  }
   bus::Reactor* reactor() override { return &reactor_; }
   zmq::context_t* zmq_context() override { return &ctx_; }
 
@@ -58,6 +63,7 @@ class EventLoop final : public Loop {
   std::atomic<uint64_t> wakeups_{0};  // turns of the loop: what an idle node should keep few
   std::atomic<std::thread::id> loop_id_{};
   std::thread thread_;
+  Task turn_begin_, turn_end_;
 };
 
 }  // namespace zswarm::node

@@ -194,6 +194,9 @@ class NodeImpl final : public Node {
       });
     });
     loop_->set_background([this] { return supervisor_->wait_idle(std::chrono::seconds(5)); });
+    // A turn's messages for workers wake the pool once, at the turn's end.
+    loop_->set_turn_hooks([this] { supervisor_->runtime().hold_wakeups(); },
+                          [this] { supervisor_->runtime().release_wakeups(); });
     names::TrackerOptions to;
     to.placement = {opts_.placement_allow, opts_.placement_deny};
     to.handoff_timeout = opts_.handoff_timeout;
@@ -575,7 +578,7 @@ class NodeImpl final : public Node {
     std::vector<Cast> batch;
     bool more = casts_.take(batch, at_most);
     for (auto& c : batch)
-      tracker_->send(c.name, c.message, [this](Result<std::string, Error> r) {
+      tracker_->send(c.name, std::move(c.message), [this](Result<std::string, Error> r) {
         if (r) return;
         ++sends_failed_;
         log_->debug("[tracker] a queued send failed: {}", r.error().to_string());

@@ -98,6 +98,12 @@ std::optional<Location> Registry::locate(std::string_view name) const {
   return Location{pool_[r.owner], pool_[r.owner_name], r.worker};
 }
 
+bool Registry::contains(std::string_view name) const {
+  std::shared_lock lock(table_lock_.mu);
+  auto it = table_.find(name);
+  return it != table_.end() && !it->second.tombstone;
+}
+
 Result<Entry, DecodeError> Registry::put(Entry fields, std::string_view self) {
   if (self.empty() || self.size() > VectorClock::kMaxIdBytes) {
     return detail::error(DecodeErrc::invalid_value, "self");

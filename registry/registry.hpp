@@ -84,6 +84,8 @@ class Registry {
 
   // Thread-safe, from any thread: where the live entry for name runs.
   std::optional<Location> locate(std::string_view name) const;
+  // Thread-safe, from any thread: whether a live entry exists; copies nothing.
+  bool contains(std::string_view name) const;
 
   // The live entry for name, or nullopt (unknown or deleted). O(1) average,
   // allocates nothing.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <new>
+#include <vector>
 
 namespace zswarm::registry {
 
@@ -29,19 +30,40 @@ std::string to_string(const DecodeError& error) {
 
 namespace detail {
 
-Result<msgpack::object_handle, DecodeError> unpack_one(std::string_view bytes,
-                                                       std::size_t max_depth,
-                                                       std::size_t max_elements) {
+namespace {
+
+constexpr std::size_t kCachedZones = 4;  // nested decodes hold a few at once
+thread_local std::vector<std::unique_ptr<msgpack::zone>> t_zones;
+
+std::unique_ptr<msgpack::zone> take_zone() {
+  if (t_zones.empty()) return std::make_unique<msgpack::zone>();
+  auto z = std::move(t_zones.back());
+  t_zones.pop_back();
+  return z;
+}
+
+bool reference_all(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+}  // namespace
+
+Unpacked::~Unpacked() {
+  if (!zone_) return;
+  zone_->clear();
+  if (t_zones.size() < kCachedZones) t_zones.push_back(std::move(zone_));
+}
+
+Result<Unpacked, DecodeError> unpack_one(std::string_view bytes, std::size_t max_depth,
+                                         std::size_t max_elements) {
   const std::size_t n = bytes.size();
   const std::size_t elements = std::min(n, max_elements);
   // ext types are never used on our wire: limit 0 rejects any non-empty one.
   const msgpack::unpack_limit limit(elements, std::min(n / 2, max_elements), n, n, 0, max_depth);
   std::size_t offset = 0;
+  Unpacked out(take_zone(), msgpack::object());
   try {
-    msgpack::object_handle handle =
-        msgpack::unpack(bytes.data(), n, offset, nullptr, nullptr, limit);
+    out.object_ = msgpack::unpack(*out.zone_, bytes.data(), n, offset, reference_all, nullptr, limit);
     if (offset != n) return error(DecodeErrc::trailing_bytes, "");
-    return handle;
+    return out;
   } catch (const msgpack::size_overflow&) {
     return error(DecodeErrc::too_large, "msgpack container");
   } catch (const std::bad_alloc&) {

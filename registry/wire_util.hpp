@@ -8,6 +8,7 @@
 #include <msgpack.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -24,9 +25,30 @@ namespace zswarm::registry::detail {
 // the open containers of a hostile frame cost at most
 // max_depth * max_elements * 24 B beyond ~24 B per input byte. Nesting is
 // capped at `max_depth`, and the parser is iterative: no input recurses.
-Result<msgpack::object_handle, DecodeError> unpack_one(std::string_view bytes,
-                                                       std::size_t max_depth,
-                                                       std::size_t max_elements);
+//
+// The value's str and bin point into `bytes`, which must outlive it.
+class Unpacked;
+Result<Unpacked, DecodeError> unpack_one(std::string_view bytes, std::size_t max_depth,
+                                         std::size_t max_elements);
+
+// One decoded value and the zone that holds it. A zone goes back to a small
+// per-thread cache when its value dies: a fresh one costs an 8 KiB malloc,
+// which was most of the CPU of decoding a small body (issue 10). A cached
+// zone keeps only its first chunk, so a hostile body's memory is not kept.
+class Unpacked {
+ public:
+  Unpacked(Unpacked&& other) noexcept : zone_(std::move(other.zone_)), object_(other.object_) {}
+  Unpacked& operator=(Unpacked&&) = delete;
+  Unpacked(const Unpacked&) = delete;
+  ~Unpacked();
+  const msgpack::object& get() const { return object_; }
+
+ private:
+  friend Result<Unpacked, DecodeError> unpack_one(std::string_view, std::size_t, std::size_t);
+  Unpacked(std::unique_ptr<msgpack::zone> zone, msgpack::object object) : zone_(std::move(zone)), object_(object) {}
+  std::unique_ptr<msgpack::zone> zone_;
+  msgpack::object object_;
+};
 
 Result<std::string, DecodeError> read_str(const msgpack::object& o, std::size_t max_bytes,
                                           std::string_view where);

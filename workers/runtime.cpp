@@ -43,7 +43,43 @@ Runtime::Runtime(Options opts)
   if (opts.timer_thread) timer_thread_ = std::thread([this] { timer_loop(); });
 }
 
-Runtime::~Runtime() { stop(); }
+namespace {
+struct HeldWakeups {
+  Runtime* runtime = nullptr;
+  std::size_t pending = 0;  // actors made ready and not yet woken for
+};
+thread_local HeldWakeups t_held;
+}  // namespace
+
+Runtime::~Runtime() {
+  if (t_held.runtime == this) t_held = {};
+  stop();
+}
+
+void Runtime::hold_wakeups() {
+  if (t_held.runtime != this) flush_held_wakeups();
+  t_held.runtime = this;
+}
+
+void Runtime::release_wakeups() {
+  flush_held_wakeups();
+  t_held.runtime = nullptr;
+}
+
+void Runtime::flush_held_wakeups() {
+  if (t_held.runtime == nullptr || t_held.pending == 0) return;
+  std::size_t n = t_held.pending;
+  t_held.pending = 0;
+  t_held.runtime->wake(n);
+}
+
+void Runtime::wake(std::size_t ready) {
+  if (ready >= pool_.size()) {
+    ready_cv_.notify_all();
+    return;
+  }
+  for (std::size_t i = 0; i < ready; ++i) ready_cv_.notify_one();
+}
 
 void Runtime::stop() {
   {
@@ -119,6 +155,10 @@ void Runtime::schedule(std::shared_ptr<Actor> a) {
     ready_.push_back(std::move(a));
     ++busy_;
   }
+  if (t_held.runtime == this) {
+    ++t_held.pending;
+    return;
+  }
   ready_cv_.notify_one();
 }
 
@@ -165,6 +205,7 @@ void Runtime::pool_loop() {
 }
 
 bool Runtime::wait_idle(std::chrono::milliseconds deadline) {
+  flush_held_wakeups();
   const auto end = std::chrono::steady_clock::now() + deadline;
   port::MutexLock lock(mu_);
   while (busy_ != 0) {

@@ -100,12 +100,24 @@ class Runtime {
   // Waits until no actor is queued or running (timers not counted).
   bool wait_idle(std::chrono::milliseconds deadline);
 
+  // Wake-up batching for an event loop: between hold_wakeups() and
+  // release_wakeups() on one thread, posts from that thread that make an
+  // actor ready wake no pool thread; the release wakes as many as there is
+  // work for. A loop holds them for one turn, so a frame of a thousand
+  // messages costs one futex wake, not one per message. Any wait on the
+  // pool from that thread (wait_idle, a synchronous supervisor call) flushes
+  // first, so holding can never deadlock.
+  void hold_wakeups();
+  void release_wakeups();
+  static void flush_held_wakeups();
+
   static bool on_pool_thread();
   std::size_t threads() const { return pool_.size(); }
   const Clock& clock() const { return *clock_; }
 
  private:
   void schedule(std::shared_ptr<Actor> a);
+  void wake(std::size_t ready);
   void pool_loop();
   void timer_loop();
 

@@ -89,6 +89,7 @@ struct Waiter {
     cv.notify_all();
   }
   Result<T> wait(std::chrono::milliseconds timeout, std::string_view what) {
+    Runtime::flush_held_wakeups();  // what this thread posted must run
     const auto end = std::chrono::steady_clock::now() + timeout;
     port::MutexLock lock(mu);
     while (!r.has_value()) {

@@ -56,6 +56,21 @@ class SupervisorTest : public ::testing::Test {
   std::unique_ptr<Supervisor> sup;  // last: destroyed before what it uses
 };
 
+// A node's loop holds the pool's wake-ups for a turn; a synchronous call
+// made from the holding thread must still be answered, not time out.
+TEST_F(SupervisorTest, ASynchronousCallFromAThreadHoldingWakeupsIsAnswered) {
+  ASSERT_TRUE(start("w1", "probe", "hello"));
+  for (int round = 0; round < 20; ++round) {  // most rounds find the pool asleep
+    ASSERT_TRUE(sup->wait_idle(std::chrono::seconds(5)));
+    sup->runtime().hold_wakeups();
+    ASSERT_TRUE(sup->cast("w1", "ping"));
+    auto r = sup->call_sync("w1", "ping");
+    sup->runtime().release_wakeups();
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(*r, "pong");
+  }
+}
+
 TEST_F(SupervisorTest, StartCallStop) {
   auto id = start("w1", "probe", "hello");
   ASSERT_TRUE(id) << id.error().to_string();
