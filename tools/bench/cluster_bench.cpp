@@ -534,7 +534,7 @@ void BM_RawZmqDealerRouter(benchmark::State& state) {
   // Kept for the send benchmark's ratio.
   if (total_s > 0) g_raw_rate = static_cast<double>(state.iterations() * kSendMessages) / total_s;
 }
-BENCHMARK(BM_RawZmqDealerRouter)->Apply(zswarm::bench::iterations<5>)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RawZmqDealerRouter)->Apply(zswarm::bench::iterations<10>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // Node::send to a name on another node: kSendMessages in all, from T
 // threads on node a (arg: T), then one call to the same name as a barrier
@@ -583,7 +583,7 @@ double send_remote(benchmark::State& state, LocalCluster* c) {
 void BM_ClusterSendRemote(benchmark::State& state) {
   g_plain_send_rate[state.range(0)] = send_remote(state, cluster(state));
 }
-BENCHMARK(BM_ClusterSendRemote)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<3>)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterSendRemote)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<10>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // The same on a cluster with a secret, every link CURVE (XSalsa20-Poly1305
 // per frame). Target: at least 0.7 x the plain case just measured.
@@ -592,7 +592,7 @@ void BM_ClusterSendRemoteCurve(benchmark::State& state) {
   if (double plain = g_plain_send_rate[state.range(0)]; plain > 0 && rate > 0)
     state.counters["ratio_to_plain"] = rate / plain;
 }
-BENCHMARK(BM_ClusterSendRemoteCurve)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<3>)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClusterSendRemoteCurve)->Arg(1)->Arg(4)->Apply(zswarm::bench::iterations<10>)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
