@@ -31,9 +31,10 @@ class SendQueue {
     full,    // not queued: no room within max_wait
   };
   Pushed push(T item, std::chrono::milliseconds max_wait) EXCLUDES(mu_) {
-    const auto deadline = std::chrono::steady_clock::now() + max_wait;
+    std::chrono::steady_clock::time_point deadline{};  // read the clock only when full
     port::MutexLock lock(mu_);
     while (items_.size() >= capacity_) {
+      if (deadline == std::chrono::steady_clock::time_point{}) deadline = std::chrono::steady_clock::now() + max_wait;
       auto left = deadline - std::chrono::steady_clock::now();
       if (left <= std::chrono::steady_clock::duration::zero()) return Pushed::full;
       room_.wait_for(mu_, left);
