@@ -474,6 +474,8 @@ void BM_ClusterCall(benchmark::State& state) {
   }
   Node& node = *c->nodes[0];
   Samples samples;
+  uint64_t w0 = 0;
+  for (const auto& n : c->nodes) w0 += n->info().stats.loop_wakeups;
   for (auto _ : state) {
     auto t0 = now_ns();
     auto r = node.call(name, "ping", 2s);
@@ -484,6 +486,11 @@ void BM_ClusterCall(benchmark::State& state) {
     }
   }
   samples.report(state);
+  uint64_t w1 = 0;
+  for (const auto& n : c->nodes) w1 += n->info().stats.loop_wakeups;
+  // Turns of all 3 loops per call (an idle cluster adds ~35 a node and second).
+  state.counters["loop_wakeups_per_call"] =
+      state.iterations() > 0 ? static_cast<double>(w1 - w0) / static_cast<double>(state.iterations()) : 0;
   // Target for a remote call: p50 at most 1.5x a raw round trip.
   if (remote && g_raw_rtt_us > 0) state.counters["ratio_to_raw_rtt"] = samples.percentile_us(0.5) / g_raw_rtt_us;
   state.SetItemsProcessed(state.iterations());
