@@ -28,6 +28,7 @@ std::string_view to_string(MessageType t) {
     case MessageType::worker_reply: return "worker_reply";
     case MessageType::handoff_offer: return "handoff_offer";
     case MessageType::handoff_done: return "handoff_done";
+    case MessageType::conflict_state: return "conflict_state";
   }
   return "";
 }

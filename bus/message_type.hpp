@@ -31,11 +31,12 @@ enum class MessageType : uint8_t {
   worker_reply = 22,    // direct: the answer to worker_call
   handoff_offer = 23,   // direct: take over NAME with this state
   handoff_done = 24,    // direct: taken over
+  conflict_state = 25,  // direct: a conflict's losing copy's state, for the winner to merge
 };
 
 // The highest type this build knows. Frames of other types (up to 255) are
 // a later version's: decoded, counted and skipped (docs/protocol.md §3.4).
-inline constexpr uint8_t kMaxMessageType = 24;
+inline constexpr uint8_t kMaxMessageType = 25;
 
 // Known types have names; unknown ones return "".
 std::string_view to_string(MessageType t);

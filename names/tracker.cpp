@@ -60,6 +60,7 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       {MessageType::worker_reply, &Tracker::on_worker_reply},
       {MessageType::handoff_offer, &Tracker::on_handoff_offer},
       {MessageType::handoff_done, &Tracker::on_handoff_done},
+      {MessageType::conflict_state, &Tracker::on_conflict_state},
   };
   for (auto [type, handler] : kHandlers)
     cluster_.on_message(type, [this, handler = handler](const bus::Envelope& e) { (this->*handler)(e); });
@@ -270,7 +271,7 @@ void Tracker::started(const std::string& name, registry::Entry fields, workers::
     for (auto& w : s.waiters)
       w(r ? Result<registry::Entry, Error>(fail(Error{Errc::already_registered, ref(*r)})) : fail(r.error()));
     // Held messages go where the name now is (here, or its winner).
-    for (auto& b : s.buffered) deliver(name, b.is_call, std::move(b.message), 0, std::move(b.done));
+    for (auto& b : s.buffered) deliver(name, b.kind, std::move(b.message), 0, std::move(b.done));
     check_leave_done();
   };
   if (!id) {
@@ -366,7 +367,7 @@ void Tracker::on_unregister_reply(const bus::Envelope& env) { complete_answer(en
 
 void Tracker::send(const std::string& name, std::string message, Done<std::string> done) {
   if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
-  deliver(name, false, std::move(message), 0, std::move(done));
+  deliver(name, Delivery::cast, std::move(message), 0, std::move(done));
 }
 
 void Tracker::call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
@@ -376,10 +377,10 @@ void Tracker::call(const std::string& name, const std::string& message, std::chr
   // The deadline is the caller's: fail it here even if an answer is owed.
   uint64_t corr = requests_.next_id();
   requests_.add(corr, bus::NodeId(), clock_.now() + timeout, std::move(done));
-  deliver(name, true, message, 0, [this, corr](Result<std::string, Error> r) { requests_.complete(corr, std::move(r)); });
+  deliver(name, Delivery::call, message, 0, [this, corr](Result<std::string, Error> r) { requests_.complete(corr, std::move(r)); });
 }
 
-void Tracker::deliver(const std::string& name, bool is_call, std::string message, int hops,
+void Tracker::deliver(const std::string& name, Delivery kind, std::string message, int hops,
                       Done<std::string> done) {
   // A name moving away, or starting here, holds its messages until it lands.
   std::vector<Buffered>* hold = nullptr;
@@ -388,16 +389,25 @@ void Tracker::deliver(const std::string& name, bool is_call, std::string message
   if (hold) {
     if (hold->size() >= kMaxBuffered)
       return done(fail(Error{Errc::node_down, name + " is moving and holds too many messages; try again"}));
-    hold->push_back({is_call, std::move(message), std::move(done)});
+    hold->push_back({kind, std::move(message), std::move(done)});
     return;
   }
   auto e = registry_.lookup(name);
   bool local = (e && e->owner == self_id_) || (!e && supervisor_.info(name).has_value());
   if (!e && !local) return done(fail(Error{Errc::not_found, name + " is not registered"}));
   if (local) {
-    if (!is_call) {
+    if (kind == Delivery::cast) {
       auto r = supervisor_.cast(name, std::move(message));
       return done(r ? Result<std::string, Error>(std::string()) : fail(r.error()));
+    }
+    if (kind == Delivery::merge) {
+      supervisor_.merge_conflict_async(name, std::move(message), [post = post_, alive = alive_, done](workers::Result<void> r) {
+        Result<std::string, Error> out = r ? Result<std::string, Error>(std::string()) : fail(r.error());
+        post([alive, done, out = std::move(out)]() mutable {
+          if (*alive) done(std::move(out));
+        });
+      });
+      return;
     }
     supervisor_.call(name, std::move(message), [post = post_, alive = alive_, done](workers::Result<std::string> r) {
       Result<std::string, Error> out = r ? Result<std::string, Error>(*r) : fail(r.error());
@@ -414,8 +424,9 @@ void Tracker::deliver(const std::string& name, bool is_call, std::string message
     return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
   }
   std::string body = wire::encode_worker_message(name, message, static_cast<uint64_t>(hops) + 1);
-  if (!is_call) {
-    if (!cluster_.send(*owner, MessageType::worker_cast, std::move(body)))
+  if (kind != Delivery::call) {
+    const auto type = kind == Delivery::cast ? MessageType::worker_cast : MessageType::conflict_state;
+    if (!cluster_.send(*owner, type, std::move(body)))
       return done(fail(Error{Errc::node_down, "no channel to " + member_name(e->owner)}));
     return done(std::string());
   }
@@ -426,7 +437,7 @@ void Tracker::on_worker_cast(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
   // The error names the name; capturing it would cost an allocation a message.
-  deliver(m->name, false, std::move(m->message), hop_count(m->hops), [this](Result<std::string, Error> r) {
+  deliver(m->name, Delivery::cast, std::move(m->message), hop_count(m->hops), [this](Result<std::string, Error> r) {
     if (!r) cluster_.log().debug("[tracker] dropped a message: {}", r.error().to_string());
   });
 }
@@ -434,7 +445,7 @@ void Tracker::on_worker_cast(const bus::Envelope& env) {
 void Tracker::on_worker_call(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
-  deliver(m->name, true, std::move(m->message), hop_count(m->hops),
+  deliver(m->name, Delivery::call, std::move(m->message), hop_count(m->hops),
           [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
             cluster_.send(sender, MessageType::worker_reply, wire::encode_answer(fit_reply(std::move(r))), corr);
           });
@@ -442,34 +453,63 @@ void Tracker::on_worker_call(const bus::Envelope& env) {
 
 void Tracker::on_worker_reply(const bus::Envelope& env) { complete_answer(env); }
 
+void Tracker::on_conflict_state(const bus::Envelope& env) {
+  auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
+  if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
+  deliver(m->name, Delivery::merge, std::move(m->message), hop_count(m->hops),
+          [this, name = m->name](Result<std::string, Error> r) {
+            if (!r) cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", name, r.error().to_string());
+          });
+}
+
 void Tracker::route_cast(const std::string& to, const std::string& bytes) {
   if (auto fits = check_message(bytes); !fits) {
     cluster_.log().warn("[tracker] dropped a worker's message to {}: {}", to, fits.error().detail);
     return;
   }
-  deliver(to, false, bytes, 0, [](Result<std::string, Error>) {});
+  deliver(to, Delivery::cast, bytes, 0, [](Result<std::string, Error>) {});
 }
 
 // --- replication ----------------------------------------------------------------
 
 void Tracker::apply_remote(const registry::Entry& incoming) {
+  // Whether the version stored now names this node's running copy: an
+  // update that names another owner is then a takeover while it ran (the
+  // other side of a partition restarted it), which is a conflict too.
+  std::optional<uint64_t> ours;
+  if (auto it = running_here_.find(incoming.name); it != running_here_.end() && !handoffs_.count(incoming.name)) {
+    auto e = registry_.lookup(incoming.name);
+    if (e && e->owner == self_id_ && e->worker == it->second) ours = it->second;
+  }
   auto r = registry_.apply(incoming);
-  switch (r.kind) {
-    case registry::ApplyKind::conflict:
-      if (r.loser && r.loser->owner == self_id_ && !r.loser->tombstone) {
-        auto local = supervisor_.info(r.loser->name);
-        if (local && local->id == r.loser->worker) {
-          cluster_.log().warn("[tracker] conflict on {}: keeping {}, stopping {}", r.loser->name, ref(*r.winner),
-                              ref(*r.loser));
-          // The loser hears of it on the pool; the name is free at once.
-          supervisor_.resolve_conflict_async(r.loser->name, ref(*r.winner), [](Result<void, Error>) {});
-        }
-      }
-      break;
-    default:
-      break;
+  if (r.kind == registry::ApplyKind::conflict && r.loser && r.loser->owner == self_id_ && !r.loser->tombstone) {
+    auto local = supervisor_.info(r.loser->name);
+    if (local && local->id == r.loser->worker) lose_conflict(r.loser->name, *r.winner);
+  } else if (r.kind == registry::ApplyKind::updated && ours && !incoming.tombstone && incoming.owner != self_id_) {
+    auto local = supervisor_.info(incoming.name);
+    if (local && local->id == *ours) lose_conflict(incoming.name, incoming);
   }
   stop_if_not_named(incoming.name);
+}
+
+void Tracker::lose_conflict(const std::string& name, const registry::Entry& winner) {
+  cluster_.log().warn("[tracker] conflict on {}: keeping {}, stopping this node's copy", name, ref(winner));
+  // The name is free at once; the loser hears of its loss on the pool, and
+  // what it offers goes to wherever the name runs then.
+  supervisor_.resolve_conflict_async(
+      name, ref(winner), [this, post = post_, alive = alive_, name](workers::Result<workers::ConflictState> r) {
+        if (!r || !r->offered) return;
+        post([this, alive, name, state = std::move(r->state)]() mutable {
+          if (!*alive) return;
+          if (auto fits = check_message(state); !fits) {
+            cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {}", name, fits.error().detail);
+            return;
+          }
+          deliver(name, Delivery::merge, std::move(state), 0, [this, name](Result<std::string, Error> done) {
+            if (!done) cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", name, done.error().to_string());
+          });
+        });
+      });
 }
 
 void Tracker::stop_if_not_named(const std::string& name) {
@@ -653,7 +693,7 @@ void Tracker::tick() {
   for (const auto& name : late) {
     auto buffered = std::move(handoffs_[name].buffered);
     handoffs_[name].buffered.clear();
-    for (auto& b : buffered) deliver(name, b.is_call, std::move(b.message), 0, std::move(b.done));
+    for (auto& b : buffered) deliver(name, b.kind, std::move(b.message), 0, std::move(b.done));
   }
   requests_.expire(now);
   check_leave_done();

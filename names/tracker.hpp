@@ -112,8 +112,11 @@ class Tracker {
   const registry::Registry& replica() const { return registry_; }
 
  private:
+  // What deliver() hands a worker: a cast, a call, or the state a conflict's
+  // losing copy offered (merged by the winner's merge_conflict).
+  enum class Delivery : uint8_t { cast, call, merge };
   struct Buffered {  // a message for a name that is moving
-    bool is_call;
+    Delivery kind;
     std::string message;
     Done<std::string> done;
   };
@@ -156,6 +159,7 @@ class Tracker {
   void on_worker_cast(const bus::Envelope& e);
   void on_worker_call(const bus::Envelope& e);
   void on_worker_reply(const bus::Envelope& e);
+  void on_conflict_state(const bus::Envelope& e);
   void on_handoff_offer(const bus::Envelope& e);
   void on_handoff_done(const bus::Envelope& e);
 
@@ -175,9 +179,13 @@ class Tracker {
   Started log_restart(const std::string& name);
   void unregister_here(const std::string& name, Done<std::string> done);
   // Takes message by value: a received one moves through to the mailbox.
-  void deliver(const std::string& name, bool is_call, std::string message, int hops,
+  void deliver(const std::string& name, Delivery kind, std::string message, int hops,
                Done<std::string> done);
   void apply_remote(const registry::Entry& incoming);
+  // This node's copy of `name` lost to `winner` (a concurrent version, or
+  // a takeover while it ran): it hears so, and its offered state goes to
+  // the winner (protocol.md §8.6).
+  void lose_conflict(const std::string& name, const registry::Entry& winner);
   // Asks peer for its whole replica, or (owned) only the versions it owns.
   void request_sync(const bus::NodeId& peer, bool owned = false);
   // A peer went away: forget what was asked of it, and if it was to send

@@ -129,7 +129,7 @@ void Tracker::drop_handoff(const std::string& name) {
   if (it == handoffs_.end()) return;
   auto buffered = std::move(it->second.buffered);
   handoffs_.erase(it);
-  for (auto& b : buffered) deliver(name, b.is_call, std::move(b.message), 0, std::move(b.done));
+  for (auto& b : buffered) deliver(name, b.kind, std::move(b.message), 0, std::move(b.done));
   check_leave_done();
 }
 
@@ -274,7 +274,7 @@ void Tracker::finish_handoff(const std::string& name, bool ok, const std::string
   } else {
     cluster_.log().warn("[tracker] handoff of {} failed ({}); its new owner will restart it", name, why);
   }
-  for (auto& b : h.buffered) deliver(name, b.is_call, std::move(b.message), 0, std::move(b.done));
+  for (auto& b : h.buffered) deliver(name, b.kind, std::move(b.message), 0, std::move(b.done));
   check_leave_done();
 }
 

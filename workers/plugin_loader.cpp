@@ -2,13 +2,18 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cstring>
 #include <system_error>
 
 namespace zswarm::workers {
 
 Plugin::Plugin(std::string name, std::filesystem::path path, void* handle,
                const zswarm_worker_plugin* table)
-    : name_(std::move(name)), path_(std::move(path)), handle_(handle), table_(table) {}
+    : name_(std::move(name)), path_(std::move(path)), handle_(handle) {
+  std::memcpy(&table_, table, std::min<std::size_t>(table->struct_size, sizeof table_));
+  table_.struct_size = static_cast<uint32_t>(sizeof table_);
+}
 
 Plugin::~Plugin() {
   if (handle_ != nullptr) dlclose(handle_);
@@ -100,10 +105,11 @@ Result<PluginPtr> PluginLoader::load_file(const std::filesystem::path& file,
                       std::to_string(ZSWARM_WORKER_ABI_VERSION));
   }
   // Larger is fine: a newer minor revision appended fields we do not read.
-  if (table->struct_size < sizeof(zswarm_worker_plugin)) {
+  // Revision 1 (no merge_conflict) is smaller and still loads.
+  if (table->struct_size < ZSWARM_WORKER_PLUGIN_SIZE_V1) {
     return reject(Errc::struct_size_mismatch,
                   "struct_size " + std::to_string(table->struct_size) + " < " +
-                      std::to_string(sizeof(zswarm_worker_plugin)));
+                      std::to_string(ZSWARM_WORKER_PLUGIN_SIZE_V1));
   }
   if (table->name == nullptr || table->init == nullptr || table->handle == nullptr) {
     return reject(Errc::invalid_plugin, "name, init and handle are required");

@@ -36,13 +36,14 @@ class Plugin {
 
   const std::string& name() const { return name_; }
   const std::filesystem::path& path() const { return path_; }
-  const zswarm_worker_plugin& table() const { return *table_; }
+  // The plugin's table, copied: fields an older revision lacks read as NULL.
+  const zswarm_worker_plugin& table() const { return table_; }
 
  private:
   std::string name_;
   std::filesystem::path path_;
   void* handle_;
-  const zswarm_worker_plugin* table_;
+  zswarm_worker_plugin table_{};
 };
 
 using PluginPtr = std::shared_ptr<const Plugin>;

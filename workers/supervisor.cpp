@@ -157,9 +157,16 @@ struct HandoffMsg final : Message {
 };
 
 struct ConflictMsg final : Message {
-  ConflictMsg(std::string o, Reply<void> d) : other(std::move(o)), done(std::move(d)) {}
-  ~ConflictMsg() override { done.set({}); }
+  ConflictMsg(std::string o, Reply<ConflictState> d) : other(std::move(o)), done(std::move(d)) {}
+  ~ConflictMsg() override { done.set(ConflictState{}); }  // exited already: nothing to offer
   std::string other;
+  Reply<ConflictState> done;
+};
+
+struct MergeMsg final : Message {
+  MergeMsg(std::string s, Reply<void> d) : state(std::move(s)), done(std::move(d)) {}
+  ~MergeMsg() override { done.set(make_error(Errc::stopped, "the worker exited before merging")); }
+  std::string state;
   Reply<void> done;
 };
 
@@ -286,9 +293,14 @@ class WorkerActor final : public Actor {
       handoff(*h);
     } else if (auto* c = dynamic_cast<ConflictMsg*>(&m)) {
       int rc = ZSWARM_OK;
+      ConflictState offer;
       error.clear();
       if (table().resolve_conflict != nullptr) {
+        out = &offer.state;
+        replied = false;
         rc = table().resolve_conflict(state, &ctx, c->other.data(), c->other.size());
+        out = nullptr;
+        offer.offered = replied;
       }
       std::string detail = rc < 0 ? crash_detail(rc) : std::string();
       release_state(ZSWARM_EXIT_CONFLICT);
@@ -296,8 +308,21 @@ class WorkerActor final : public Actor {
       if (rc < 0) {
         c->done.set(make_error(Errc::callback_failed, detail));
       } else {
-        c->done.set({});
+        c->done.set(std::move(offer));
       }
+    } else if (auto* g = dynamic_cast<MergeMsg*>(&m)) {
+      if (table().merge_conflict == nullptr) {
+        g->done.set(make_error(Errc::failed, plugin->name() + " has no merge_conflict: the losing copy's state is dropped"));
+        return;
+      }
+      error.clear();
+      int rc = table().merge_conflict(state, &ctx, g->state.data(), g->state.size());
+      if (rc < 0) {
+        g->done.set(make_error(Errc::callback_failed, crash_detail(rc)));
+      } else {
+        g->done.set({});
+      }
+      after(rc);
     }
   }
 
@@ -705,18 +730,30 @@ void Supervisor::begin_handoff_async(std::string_view name, HandoffCallback cb) 
   impl_->runtime.post(w, std::make_unique<HandoffMsg>(Reply<Handoff>{std::move(cb)}));
 }
 
-Result<void> Supervisor::resolve_conflict(std::string_view name, std::string other) {
+Result<ConflictState> Supervisor::resolve_conflict(std::string_view name, std::string other) {
   auto w = impl_->find(name);
   if (!w) return make_error(Errc::not_found, std::string(name));
-  auto done = std::make_shared<Waiter<void>>();
-  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<void>::to(done)));
+  auto done = std::make_shared<Waiter<ConflictState>>();
+  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<ConflictState>::to(done)));
   return done->wait(impl_->opts.sync_timeout, "resolve_conflict " + std::string(name));
 }
 
-void Supervisor::resolve_conflict_async(std::string_view name, std::string other, DoneCallback cb) {
+void Supervisor::resolve_conflict_async(std::string_view name, std::string other, ConflictCallback cb) {
   auto w = take_out(*impl_, name);  // the name is free now; the loser finishes its mailbox first
   if (!w) return cb(make_error(Errc::not_found, std::string(name)));
-  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<void>{std::move(cb)}));
+  impl_->runtime.post(w, std::make_unique<ConflictMsg>(std::move(other), Reply<ConflictState>{std::move(cb)}));
+}
+
+Result<void> Supervisor::merge_conflict(std::string_view name, std::string state) {
+  auto done = std::make_shared<Waiter<void>>();
+  merge_conflict_async(name, std::move(state), Reply<void>::to(done).f);
+  return done->wait(impl_->opts.sync_timeout, "merge_conflict " + std::string(name));
+}
+
+void Supervisor::merge_conflict_async(std::string_view name, std::string state, DoneCallback cb) {
+  auto w = impl_->find(name);
+  if (!w) return cb(make_error(Errc::not_found, std::string(name)));
+  impl_->runtime.post(w, std::make_unique<MergeMsg>(std::move(state), Reply<void>{std::move(cb)}));
 }
 
 namespace {

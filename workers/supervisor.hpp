@@ -87,6 +87,12 @@ struct Handoff {
   std::string bytes;  // the state, for HandoffKind::state
 };
 
+// What a conflict's loser offers the winner (its resolve_conflict's reply).
+struct ConflictState {
+  bool offered = false;
+  std::string state;
+};
+
 struct ExitInfo {
   std::string name;
   WorkerId id = 0;
@@ -157,13 +163,22 @@ class Supervisor {
   // the worker (or at once with not_found). An event loop uses these.
   using HandoffCallback = std::function<void(Result<Handoff>)>;
   void begin_handoff_async(std::string_view name, HandoffCallback cb);
-  // Tells the worker it lost to `other`, then terminates it (reason conflict).
-  Result<void> resolve_conflict(std::string_view name, std::string other);
+  // Tells the worker it lost to `other`, then terminates it (reason
+  // conflict). Answers the state it offered the winner (ctx->reply in its
+  // resolve_conflict), if any.
+  Result<ConflictState> resolve_conflict(std::string_view name, std::string other);
   // The same without waiting: the name is free at once (a later start or
   // stop of it does not meet the loser), and the loser hears of its loss
   // after the messages already in its mailbox; cb runs once, on that thread.
+  using ConflictCallback = std::function<void(Result<ConflictState>)>;
+  void resolve_conflict_async(std::string_view name, std::string other, ConflictCallback cb);
+  // The winner of a conflict takes the loser's state (its merge_conflict),
+  // in mailbox order. Fails with `failed` if the plugin has no
+  // merge_conflict, callback_failed if it failed (the worker then restarts
+  // as after any crash), not_found if no such worker runs here.
   using DoneCallback = std::function<void(Result<void>)>;
-  void resolve_conflict_async(std::string_view name, std::string other, DoneCallback cb);
+  Result<void> merge_conflict(std::string_view name, std::string state);
+  void merge_conflict_async(std::string_view name, std::string state, DoneCallback cb);
 
   std::vector<WorkerInfo> list() const;  // sorted by name
   std::optional<WorkerInfo> info(std::string_view name) const;

@@ -127,12 +127,22 @@ typedef struct zswarm_worker_plugin {
   int (*begin_handoff)(void* state, const zswarm_worker_ctx* ctx, int* kind);
   /* Optional. Called right after init on the receiving node with the state bytes. */
   int (*end_handoff)(void* state, const zswarm_worker_ctx* ctx, const void* data, size_t len);
-  /* Optional. This worker lost a conflict to `other`; it is stopped afterwards. */
+  /* Optional. This worker lost a conflict (after a partition, two copies ran)
+   * to the copy `other` (its REF); it is stopped afterwards. State written
+   * through ctx->reply is offered to the winner's merge_conflict. */
   int (*resolve_conflict)(void* state, const zswarm_worker_ctx* ctx, const void* other,
                           size_t len);
   /* Optional. Releases the state; always called once after a successful init. */
   void (*terminate)(void* state, const zswarm_worker_ctx* ctx, int reason);
+  /* Optional, appended in revision 2 of the struct (a plugin built against
+   * revision 1 has a smaller struct_size, and the host reads this as NULL).
+   * This worker won a conflict: data is the state the losing copy wrote in
+   * its resolve_conflict. NULL: the loser's state is dropped (logged). */
+  int (*merge_conflict)(void* state, const zswarm_worker_ctx* ctx, const void* data, size_t len);
 } zswarm_worker_plugin;
+
+/* struct_size of revision 1 (without merge_conflict): still loaded. */
+#define ZSWARM_WORKER_PLUGIN_SIZE_V1 (offsetof(zswarm_worker_plugin, merge_conflict))
 
 /* Signature of the exported entry symbol. */
 typedef const zswarm_worker_plugin* (*zswarm_worker_entry_fn)(void);

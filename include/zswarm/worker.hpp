@@ -74,8 +74,14 @@ class Worker {
   virtual void timer(std::uint64_t /*timer_id*/) {}
   virtual Handoff begin_handoff() { return {}; }
   virtual void end_handoff(std::string_view /*state*/) {}
+  // This copy lost a conflict to the copy `other` (its REF) and stops after
+  // this. Offer its state to the winner with ctx().reply(state).
   virtual void resolve_conflict(std::string_view /*other*/) {}
   virtual void terminate(int /*zswarm_exit_reason*/) {}
+  // This copy won a conflict: merge the state the loser offered.
+  virtual void merge_conflict(std::string_view /*loser_state*/) {
+    ctx().log(LogLevel::warn, "merge_conflict not implemented: the losing copy's state is dropped");
+  }
 
   const WorkerContext& ctx() const { return ctx_; }
 
@@ -181,6 +187,13 @@ struct detail_adapter {
       return finish(w, c);
     });
   }
+  static int merge_conflict(void* s, const zswarm_worker_ctx* c, const void* data, size_t len) {
+    return guard(c, [&] {
+      Worker* w = self(s, c);
+      w->merge_conflict(std::string_view(static_cast<const char*>(data), len));
+      return finish(w, c);
+    });
+  }
   static void terminate(void* s, const zswarm_worker_ctx* c, int reason) {
     T* obj = static_cast<T*>(s);
     (void)guard(c, [&] {
@@ -192,7 +205,7 @@ struct detail_adapter {
   static const zswarm_worker_plugin* table(const char* name) {
     static const zswarm_worker_plugin t = {
         ZSWARM_WORKER_ABI_VERSION, sizeof(zswarm_worker_plugin), name,
-        &init, &handle, &timer, &begin_handoff, &end_handoff, &resolve_conflict, &terminate};
+        &init, &handle, &timer, &begin_handoff, &end_handoff, &resolve_conflict, &terminate, &merge_conflict};
     return &t;
   }
 };

@@ -160,7 +160,8 @@ void check_body(const bus::Envelope& e) {
       break;
     }
     case MessageType::worker_cast:
-    case MessageType::worker_call: {
+    case MessageType::worker_call:
+    case MessageType::conflict_state: {
       auto r = decode_worker_message(b);
       ASSERT_TRUE(r) << registry::to_string(r.error());
       EXPECT_EQ(encode(*r), b);

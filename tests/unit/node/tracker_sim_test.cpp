@@ -140,6 +140,87 @@ TEST_F(TrackerSim, HealedPartitionKeepsOneWorkerPerName) {
   }
 }
 
+// What `call` answers on n (the reply, or the error's name).
+std::string ask(SimNode& n, const std::string& name, const std::string& msg) {
+  auto r = n.node->call(name, msg, std::chrono::seconds(1));
+  return r ? *r : std::string(r.error().name());
+}
+
+// Issue 13's example, for every counter a node owns: c reaches 5 on its
+// owner; the owner is cut off alone and counts 3 more (8); the majority
+// restarts c from its args and counts 2. After the heal the restarted copy
+// is the version both replicas store (its clock dominates), the original is
+// a takeover's loser: it hears resolve_conflict and its state is merged by
+// the winner. Every node answers 10, and one worker runs c.
+TEST_F(TrackerSim, ACounterKeepsTheIncrementsOfBothSidesOfAPartition) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
+  settle();
+  for (int i = 0; i < 12; ++i) register_from(a, std::string("c").append(std::to_string(i)), "counter");
+  settle();
+  std::vector<std::string> on_a;
+  for (auto& [name, ref] : replica(b))
+    if (ref[0] == 'a') on_a.push_back(name);
+  ASSERT_GE(on_a.size(), 2u);
+  for (auto& name : on_a) ASSERT_EQ(ask(b, name, "inc 5"), "5") << name;
+  isolate(a, true);
+  run_for(2000ms);
+  ASSERT_EQ(state_seen(b, a), MemberState::down);
+  for (auto& name : on_a) {
+    EXPECT_EQ(ask(a, name, "inc 3"), "8") << name;
+    EXPECT_EQ(ask(b, name, "inc 2"), "2") << name << ": restarted from its args on the majority";
+  }
+  isolate(a, false);
+  run_for(3000ms);
+  ASSERT_EQ(state_seen(a, b), MemberState::alive);
+  ASSERT_EQ(state_seen(b, a), MemberState::alive);
+  for (auto& name : on_a)
+    for (SimNode* n : {&a, &b, &c}) EXPECT_EQ(ask(*n, name, "get"), "10") << name << " on " << n->name;
+  auto count = census();
+  for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+  EXPECT_EQ(replica(a), replica(b));
+  EXPECT_EQ(replica(c), replica(b));
+}
+
+bool is_count(const std::string& r) { return !r.empty() && r.find_first_not_of("0123456789") == std::string::npos; }
+
+// Three sides, each alone and running its own copy of every counter (the
+// original, or one restarted from its args), healed one after the other:
+// the winner counts every side's increments exactly once.
+void three_way_split(TrackerSim& sim, bool a_first) {
+  auto& a = sim.add("a@h");
+  auto& b = sim.add("b@h");
+  auto& c = sim.add("c@h");
+  sim.settle();
+  for (int i = 0; i < 9; ++i) sim.register_from(b, std::string("t").append(std::to_string(i)), "counter");
+  sim.settle();
+  for (int i = 0; i < 9; ++i) ASSERT_EQ(ask(b, std::string("t").append(std::to_string(i)), "inc 1"), "1");
+  sim.isolate(a, true);
+  sim.isolate(c, true);
+  sim.run_for(2000ms);
+  for (int i = 0; i < 9; ++i) {
+    std::string name = std::string("t").append(std::to_string(i));
+    EXPECT_TRUE(is_count(ask(a, name, "inc 10"))) << name;
+    EXPECT_TRUE(is_count(ask(b, name, "inc 100"))) << name;
+    EXPECT_TRUE(is_count(ask(c, name, "inc 1000"))) << name;
+  }
+  SimNode& first = a_first ? a : c;
+  SimNode& second = a_first ? c : a;
+  sim.isolate(first, false);
+  sim.run_for(3000ms);
+  sim.isolate(second, false);
+  sim.run_for(3000ms);
+  for (int i = 0; i < 9; ++i) {
+    std::string name = std::string("t").append(std::to_string(i));
+    for (SimNode* n : {&a, &b, &c}) EXPECT_EQ(ask(*n, name, "get"), "1111") << name << " on " << n->name;
+  }
+  for (auto& [name, n] : sim.census()) EXPECT_EQ(n, 1) << name;
+}
+
+TEST_F(TrackerSim, AThreeWaySplitHealedAFirstCountsEveryCopyOnce) { three_way_split(*this, true); }
+TEST_F(TrackerSim, AThreeWaySplitHealedCFirstCountsEveryCopyOnce) { three_way_split(*this, false); }
+
 TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
   auto& a = add("a@h");
   auto& b = add("b@h");

@@ -19,6 +19,19 @@ TEST(PluginLoader, LoadsShippedPluginsByName) {
   }
 }
 
+// merge_conflict came with revision 2 of the struct: a plugin built against
+// revision 1 still loads, and nothing past its struct_size is read.
+TEST(PluginLoader, AnOlderRevisionOfTheTableLoadsWithoutTheFieldsItLacks) {
+  PluginLoader loader(test_search_path());
+  auto v1 = loader.load("c_v1");
+  ASSERT_TRUE(v1) << v1.error().to_string();
+  EXPECT_EQ((*v1)->table().merge_conflict, nullptr);
+  EXPECT_NE((*v1)->table().terminate, nullptr);
+  auto v2 = loader.load("counter");
+  ASSERT_TRUE(v2);
+  EXPECT_NE((*v2)->table().merge_conflict, nullptr);
+}
+
 TEST(PluginLoader, CachesLoadedPlugins) {
   PluginLoader loader(test_search_path());
   auto a = loader.load("echo");

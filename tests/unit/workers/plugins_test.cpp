@@ -75,7 +75,8 @@ TEST_F(PluginsTest, CounterStateSurvivesHandoffBetweenSupervisors) {
   auto h = a->begin_handoff("count");
   ASSERT_TRUE(h) << h.error().to_string();
   EXPECT_EQ(h->kind, HandoffKind::state);
-  EXPECT_EQ(h->bytes, "42");
+  EXPECT_EQ(h->bytes.rfind("pn1 0 ", 0), 0u) << h->bytes;  // base 0, then the slots
+  EXPECT_NE(h->bytes.find(":42:0"), std::string::npos) << h->bytes;
   EXPECT_EQ(a->count(), 0u);
 
   auto id = b->start(WorkerSpec{"count", "counter", "", RestartPolicy::permanent, h->bytes});
@@ -86,6 +87,66 @@ TEST_F(PluginsTest, CounterStateSurvivesHandoffBetweenSupervisors) {
   auto bad = b->start(WorkerSpec{"count2", "counter", "", RestartPolicy::permanent, "garbage"});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Errc::handoff_failed);
+}
+
+// The example on two supervisors: c reaches 5, is cut off and counts
+// 3 more; the other side restarts it from its args and counts 2; after the
+// heal the loser offers its state and the winner answers 10. The base (args)
+// counts once, a merge delivered twice changes nothing, and decrements are
+// slots too.
+TEST_F(PluginsTest, CounterMergesACopyThatLostAConflictLikeAPNCounter) {
+  auto a = make("a@host");
+  auto b = make("b@host");
+  ASSERT_TRUE(start(*a, "c", "counter", "100"));
+  ASSERT_TRUE(a->cast("c", "inc 5"));
+  EXPECT_EQ(*a->call_sync("c", "inc 3"), "108");
+  ASSERT_TRUE(start(*b, "c", "counter", "100"));  // the other side's restart
+  ASSERT_TRUE(b->cast("c", "inc"));
+  EXPECT_EQ(*b->call_sync("c", "inc"), "102");
+
+  auto lost = a->resolve_conflict("c", "b@host/1");
+  ASSERT_TRUE(lost) << lost.error().to_string();
+  ASSERT_TRUE(lost->offered);
+  EXPECT_EQ(a->count(), 0u);
+  ASSERT_TRUE(b->merge_conflict("c", lost->state));
+  EXPECT_EQ(*b->call_sync("c", "get"), "110");
+  ASSERT_TRUE(b->merge_conflict("c", lost->state));  // idempotent
+  EXPECT_EQ(*b->call_sync("c", "dec 4"), "106");
+  // A later handoff carries every slot; the next copy writes on in its own.
+  auto h = b->begin_handoff("c");
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(a->start(WorkerSpec{"c", "counter", "100", RestartPolicy::permanent, h->bytes}));
+  EXPECT_EQ(*a->call_sync("c", "inc"), "107");
+  ASSERT_TRUE(a->merge_conflict("c", lost->state));  // the old loser's slot again: already counted
+  EXPECT_EQ(*a->call_sync("c", "get"), "107");
+}
+
+// A merge's input came off the wire: one that does not parse is logged and
+// ignored, and the winner keeps its count and keeps running.
+TEST_F(PluginsTest, CounterIgnoresALosersStateThatDoesNotParse) {
+  auto a = make("a@host");
+  ASSERT_TRUE(start(*a, "c", "counter"));
+  EXPECT_EQ(*a->call_sync("c", "inc 7"), "7");
+  for (const char* bad : {"pn1", "pn1 0", "pn1 x y", "pn1 0 1 zz:1:2", "pn1 0 1 1:2", "hello", "pn1 0 1 1:-1:0"}) {
+    ASSERT_TRUE(a->merge_conflict("c", bad)) << bad;
+    EXPECT_EQ(*a->call_sync("c", "get"), "7") << bad;
+  }
+  EXPECT_EQ(logs.count_containing("counter: ignored the losing copy's state"), 7u);
+  // A state from a build before the PN-counter (a bare integer) still hands off.
+  ASSERT_TRUE(a->start(WorkerSpec{"old", "counter", "", RestartPolicy::permanent, std::string("42")}));
+  EXPECT_EQ(*a->call_sync("old", "inc"), "43");
+}
+
+// A plugin without merge_conflict (revision 1 of the table, or a C plugin
+// that left it NULL): the merge fails with a clear error, the worker runs on.
+TEST_F(PluginsTest, AMergeForAPluginWithoutMergeConflictFailsAndLeavesItRunning) {
+  auto a = make("a@host");
+  ASSERT_TRUE(start(*a, "w", "c_ok"));
+  auto r = a->merge_conflict("w", "state");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::failed);
+  EXPECT_NE(r.error().detail.find("no merge_conflict"), std::string::npos);
+  EXPECT_EQ(a->count(), 1u);
 }
 
 TEST_F(PluginsTest, EchoRepliesWithExactlyTheBytes) {
