@@ -493,7 +493,9 @@ void Tracker::apply_remote(const registry::Entry& incoming) {
 }
 
 void Tracker::lose_conflict(const std::string& name, const registry::Entry& winner) {
-  cluster_.log().warn("[tracker] conflict on {}: keeping {}, stopping this node's copy", name, ref(winner));
+  auto local = supervisor_.info(name);
+  cluster_.log().warn("[tracker] conflict on {}: keeping {}, stopping {}/{}", name, ref(winner), cluster_.options().name,
+                      local ? local->id : 0);
   // The name is free at once; the loser hears of its loss on the pool, and
   // what it offers goes to wherever the name runs then.
   supervisor_.resolve_conflict_async(

@@ -9,7 +9,9 @@
 #      registered via a (it runs on a, alone) and via b (it runs on b or c):
 #      both answer ok. The names owned by the lost side restart on this side
 #      (from their args: count 0), so each side runs all 20 n* (each on
-#      exactly one node of the side: `workers --json`), plus its own solo;
+#      exactly one node of the side: `workers --json`), plus its own solo.
+#      Then each side counts on: `inc 3` on a's side, `inc 2` on b/c's, to
+#      every n* and to solo;
 #   4. heal: within 15 s all three nodes list identical names and REFs again,
 #      and across a, b, c each of n0..n19 and solo runs on exactly one node
 #      (one registered=true row in the three `workers --json`), on the node
@@ -17,6 +19,11 @@
 #      lost logs "conflict on solo: keeping WIN, stopping LOSE". For n*, the
 #      loser's log line (conflict or "stopping local ... (taken over
 #      elsewhere)") is reported. The heal -> convergence time is printed.
+#   5. no increment is lost (issue 13: the loser's state merges into the
+#      winner as a PN-counter): within 10 s `call nK get` answers K + 5 and
+#      `call solo get` answers 5 on a, b and c. Issue 13's example is the n*
+#      that a owned: at K on a, cut off, K + 3 there, restarted at 0 on b/c
+#      and 2 there, K + 5 everywhere after the heal.
 #
 # Usage: partition_names_test.sh BIN_DIR      (root; exit 77 = skipped)
 # Plugins: BIN_DIR/../lib (copied next to the run's private binaries).
@@ -217,6 +224,14 @@ for ((k = 0; k < nnames; k++)); do
   done
 done
 [ $restarted = $nnames ] || lan_fail "expected $nnames restarts across the two sides, counted $restarted"
+# Both sides count on; the heal must keep every increment.
+for n in $nlist solo; do
+  for side in 1 2; do
+    if [ $side = 1 ]; then via=1; by=3; else via=2; by=2; fi
+    got=$(lan_zs "$via" --timeout 3000 call "$n" "inc $by")
+    [[ $got =~ ^[0-9]+$ ]] || lan_fail "side $side: call $n 'inc $by' via ${names[via]}: [$got], expected a count"
+  done
+done
 lan_log "partition: each side runs all $nnames n* once (a: settled after $s1_ms ms of polling, b/c: $s2_ms ms); $restarted restarted from args (count 0), the rest kept their counts"
 
 # 4. Heal: one REF per name again, everywhere, each name running once.
@@ -269,5 +284,21 @@ done
 lan_log "solo: $(cat "$LAN_DIR"/h*.log | grep -hoE 'conflict on solo: keeping [^,]+, stopping [^ ]+' | head -n 1)"
 lan_log "n*: losers logged 'conflict on': $(cat "$LAN_DIR"/h*.log | grep -cE 'conflict on n[0-9]+:'), 'stopping local': $(cat "$LAN_DIR"/h*.log | grep -cE 'stopping local n[0-9]+ '), handoffs after the heal: $(cat "$LAN_DIR"/h*.log | grep -cE 'took over n[0-9]+ ')"
 
+# 5. Every increment survived: K before, 3 on a's side, 2 on b/c's.
+end=$(($(lan_now_ns) + 10000000000))
+for n in $nlist solo; do
+  if [ "$n" = solo ]; then want=5; else want=$((${n#n} + 5)); fi
+  for i in $all; do
+    while :; do
+      got=$(lan_zs "$i" --timeout 3000 call "$n" get)
+      [ "$got" = "$want" ] && break
+      [ "$(lan_now_ns)" -ge $end ] && lan_fail "after the heal, call $n get via ${names[i]}: [$got], expected $want (the count before the partition, +3 on a's side, +2 on b/c's): an increment was lost"
+      lan_budget; sleep 0.05
+    done
+  done
+done
+a_owned=$(for n in $nlist; do [ "${owner0[$n]}" = 1 ] && printf '%s ' "$n"; done)
+lan_log "no increment lost: every nK answers K+5 and solo 5 on a, b and c (the names a owned, issue 13's example: ${a_owned:-none})"
+
 echo "FIGURE partition names: heal -> all alive $alive_ms ms; heal -> names converged (21 names, identical REFs on a/b/c, each running once) $conv_ms ms (deadline ${heal_deadline_s} s)"
-echo "PASS: LAN partition names ($nnames counters + concurrent solo registered across {1}|{2,3}, healed, converged) on 3 hosts"
+echo "PASS: LAN partition names ($nnames counters + concurrent solo registered across {1}|{2,3}, counted on both sides, healed, converged, no increment lost) on 3 hosts"
