@@ -319,6 +319,27 @@ void Tracker::on_register_request(const bus::Envelope& env) {
   auto req = wire::decode_register_request(env.body, cluster_.unknown_fields());
   if (!req) return cluster_.reject_body(env, registry::to_string(req.error()));
   Result<std::string, Error> r = fail(Error{Errc::node_leaving, "the owner is leaving the cluster"});
+  // Only the ring owner keeps a registration: another node forwards it there
+  // (the asker's view of the ring was not this node's), at most kMaxHops - 1
+  // times, then answers not_owner with the owner it would have asked.
+  auto owner = ring_owner(req->name);
+  if (!leaving_ && owner && owner->bytes() != self_id_) {
+    auto reply = [this, sender = env.sender, corr = env.corr](Result<std::string, Error> answer) {
+      cluster_.send(sender, MessageType::register_reply, wire::encode_answer(answer), corr);
+    };
+    if (req->hops + 1 >= static_cast<uint64_t>(kMaxHops))
+      return reply(fail(Error{Errc::not_owner, member_name(owner->bytes())}));
+    cluster_.log().info("[tracker] forwarding the registration of {} to its ring owner {} (asked by {})", req->name,
+                        member_name(owner->bytes()), member_name(env.sender.bytes()));
+    auto fwd = *req;
+    ++fwd.hops;
+    return request(*owner, MessageType::register_request, wire::encode(fwd),
+                   [this, reply](Result<std::string, Error> answer) {
+                     if (answer)
+                       if (auto entry = registry::decode_entry(*answer, cluster_.unknown_fields())) apply_remote(*entry);
+                     reply(std::move(answer));
+                   });
+  }
   if (!leaving_) {
     cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", req->name,
                         req->plugin, req->args, member_name(env.sender.bytes()));

@@ -82,8 +82,9 @@ using registry::detail::read_uint;
 std::string encode(const RegisterRequest& m) {
   msgpack::sbuffer b;
   Packer pk(b);
-  pk.pack_map(3);
+  pk.pack_map(m.hops > 0 ? 4 : 3);  // a request not forwarded keeps the v1 bytes
   str(pk, "args"), bin(pk, m.args);
+  if (m.hops > 0) str(pk, "hops"), pk.pack_uint64(m.hops);
   str(pk, "name"), str(pk, m.name);
   str(pk, "plugin"), str(pk, m.plugin);
   return out(b);
@@ -98,6 +99,7 @@ Result<RegisterRequest, DecodeError> decode_register_request(std::string_view bo
                                    return take(read_str(v, kMaxShort, "register_request.plugin"), m.plugin, 2);
                                  if (k == "args")
                                    return take(read_bin(v, registry::kMaxArgsBytes, "register_request.args"), m.args, 4);
+                                 if (k == "hops") return take(read_uint(v, "register_request.hops"), m.hops, 8);
                                  return 0u;
                                }),
                       7, "register_request");

@@ -39,6 +39,7 @@ struct RegisterRequest {  // 14
   std::string name;
   std::string plugin;
   std::string args;  // bytes
+  uint64_t hops = 0;  // times forwarded by a node that is not the ring owner; optional on the wire
 };
 
 struct UnregisterRequest {  // 16

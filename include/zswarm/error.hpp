@@ -37,6 +37,7 @@ namespace zswarm {
   X(bad_message, 18, "a malformed message from a peer")                                              \
   X(invalid_entry, 19, "a registry entry that breaks a limit")                                       \
   X(would_block, 20, "the node's send queue is full: try again later")                               \
+  X(not_owner, 21, "this node is not the name's ring owner (detail: the owner)")                     \
   /* the control socket */                                                                           \
   X(bad_request, 30, "a malformed control request")                                                  \
   X(unknown_command, 31, "no such control command")                                                  \

@@ -404,6 +404,46 @@ TEST_F(TrackerSim, AFrameAFullPeerQueueRefusedGoesOutLaterOrExpires) {
   EXPECT_EQ(got ? *got : got.error().name(), "3");
 }
 
+// A register_request that reaches a node that is not the name's ring owner
+// (here b sends it to a by hand, for names c owns) is forwarded there and
+// runs on c, and the asker gets the owner's answer; one forwarded twice
+// already is answered not_owner, naming the owner, and starts nowhere.
+TEST_F(TrackerSim, ARegistrationAtANodeThatIsNotTheOwnerIsForwardedOrRefused) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
+  settle();
+  registry::HashRing ring;
+  for (SimNode* n : {&a, &b, &c}) ring.add_member(n->id.bytes(), n->name);
+  std::vector<std::string> on_c;
+  for (int i = 0; on_c.size() < 4 && i < 200; ++i) {
+    std::string name = std::string("o").append(std::to_string(i));
+    if (*ring.owner(name) == c.id.bytes()) on_c.push_back(name);
+  }
+  ASSERT_EQ(on_c.size(), 4u);
+  std::map<uint64_t, std::string> answers;  // corr -> "ok" or the error, as b hears them
+  b.parts.cluster->on_message(bus::MessageType::register_reply, [&](const bus::Envelope& e) {
+    auto r = wire::decode_answer(e.body);
+    answers[e.corr] = r ? "ok" : std::string(r.error().name()) + " " + r.error().detail;
+  });
+  for (uint64_t k = 0; k < 4; ++k) {
+    wire::RegisterRequest req{on_c[k], "echo", "", k < 2 ? 0u : 2u};
+    ASSERT_TRUE(b.parts.cluster->send(a.id, bus::MessageType::register_request, wire::encode(req), 100 + k));
+  }
+  settle();
+  run_for(200ms);
+  EXPECT_EQ(answers[100], "ok");
+  EXPECT_EQ(answers[101], "ok");
+  EXPECT_EQ(answers[102], "not_owner c@h");
+  EXPECT_EQ(answers[103], "not_owner c@h");
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_TRUE(runs_on(c, on_c[k])) << on_c[k];
+    EXPECT_FALSE(runs_on(a, on_c[k])) << on_c[k] << " kept by a node that does not own it";
+    EXPECT_EQ(replica(a)[on_c[k]].substr(0, 4), "c@h/") << on_c[k];
+  }
+  for (int k = 2; k < 4; ++k) EXPECT_EQ(census().count(on_c[k]), 0u) << on_c[k];
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
