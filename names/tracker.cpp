@@ -26,7 +26,8 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       opts_(std::move(opts)),
       self_id_(cluster.options().self.bytes()),
       ring_(registry::HashRing::kDefaultVnodes, opts_.placement),
-      assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}) {
+      assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}),
+      quorum_lost_(opts_.quorum > 1) {  // alone at start: quorum comes with the members
   names_[self_id_] = cluster_.options().name;
   if (!cluster_.options().observer) ring_.add_member(self_id_, cluster_.options().name);  // an observer owns nothing
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
@@ -199,6 +200,9 @@ void Tracker::register_name(const std::string& name, const std::string& plugin, 
   if (args.size() > registry::kMaxArgsBytes)
     return done(fail(Error{Errc::too_large, "args have at most " + std::to_string(registry::kMaxArgsBytes) + " bytes"}));
   if (leaving_) return done(fail(Error{Errc::node_leaving, "this node is leaving the cluster"}));
+  if (quorum_lost_)
+    return done(fail(Error{Errc::no_quorum, std::to_string(live_members()) + " of " + std::to_string(opts_.quorum) +
+                                                " members alive on this side"}));
   cluster_.log().info("[tracker] registering {} as process started by {} with args [{}]", name, plugin, args);
   if (auto e = registry_.lookup(name)) {
     cluster_.log().info("[tracker] found {} already registered on {}", name, member_name(e->owner));
@@ -243,6 +247,12 @@ void Tracker::register_here(const std::string& name, const std::string& plugin, 
 }
 
 void Tracker::run_here(registry::Entry fields, std::optional<std::string> state, Started done) {
+  if (quorum_lost_) {
+    // A failed handoff's restart, say: it waits with its state for quorum.
+    std::string name = fields.name;
+    parked_[name] = Parked{std::move(fields), std::move(state)};
+    return done(fail(Error{Errc::no_quorum, name + " is parked until this side has quorum"}));
+  }
   if (auto it = starting_.find(fields.name); it != starting_.end()) {
     it->second.waiters.push_back(std::move(done));
     return;
@@ -322,8 +332,11 @@ void Tracker::on_register_request(const bus::Envelope& env) {
   // Only the ring owner keeps a registration: another node forwards it there
   // (the asker's view of the ring was not this node's), at most kMaxHops - 1
   // times, then answers not_owner with the owner it would have asked.
+  if (quorum_lost_)
+    r = fail(Error{Errc::no_quorum, std::to_string(live_members()) + " of " + std::to_string(opts_.quorum) +
+                                        " members alive on the owner's side"});
   auto owner = ring_owner(req->name);
-  if (!leaving_ && owner && owner->bytes() != self_id_) {
+  if (!leaving_ && !quorum_lost_ && owner && owner->bytes() != self_id_) {
     auto reply = [this, sender = env.sender, corr = env.corr](Result<std::string, Error> answer) {
       cluster_.send(sender, MessageType::register_reply, wire::encode_answer(answer), corr);
     };
@@ -340,7 +353,7 @@ void Tracker::on_register_request(const bus::Envelope& env) {
                      reply(std::move(answer));
                    });
   }
-  if (!leaving_) {
+  if (!leaving_ && !quorum_lost_) {
     cluster_.log().info("[tracker] registering {} as process started by {} with args [{}] (asked by {})", req->name,
                         req->plugin, req->args, member_name(env.sender.bytes()));
     return register_here(req->name, req->plugin, req->args, "starting",
@@ -413,6 +426,8 @@ void Tracker::deliver(const std::string& name, Delivery kind, std::string messag
     hold->push_back({kind, std::move(message), std::move(done)});
     return;
   }
+  if (parked_.count(name) || parking_.count(name))
+    return done(fail(Error{Errc::no_quorum, name + " is parked: this side of a split has no quorum"}));
   auto e = registry_.lookup(name);
   bool local = (e && e->owner == self_id_) || (!e && supervisor_.info(name).has_value());
   if (!e && !local) return done(fail(Error{Errc::not_found, name + " is not registered"}));
@@ -675,6 +690,7 @@ Clock::time_point Tracker::next_deadline() const {
   // A chunk to merge or to pack goes next turn; a refused one after a pause.
   if (!chunks_in_.empty() || (snapshots_.busy() && !snapshots_.blocked())) next = clock_.now();
   else if (snapshots_.busy()) next = std::min(next, clock_.now() + std::chrono::milliseconds(5));
+  if (resume_at_) next = std::min(next, *resume_at_);
   return next;
 }
 
@@ -688,6 +704,7 @@ void Tracker::tick() {
     });
     for (const auto& peer : served) rebalance_to(peer);
   }
+  if (resume_at_ && !quorum_lost_ && (now >= *resume_at_ || !resync_.owes_any())) resume_parked();
   if (now >= next_reconcile_) {
     next_reconcile_ = now + opts_.reconcile_interval;
     reconcile();

@@ -67,6 +67,15 @@ struct TrackerOptions {
   std::size_t max_assembling_bytes = 256u << 20;
   // At most one snapshot answer per peer in this interval.
   std::chrono::milliseconds snapshot_interval{1000};
+  // Static quorum (0: off, swarm's behaviour). While fewer than `quorum`
+  // members are alive on this node's side (itself included), it parks the
+  // names it runs (their handoff state kept here) and starts none; once
+  // quorum is back it resumes them, or offers their state to the copy the
+  // other side runs. A side that keeps quorum restarts a down member's
+  // names only `quorum_margin` after it went down, so that the minority has
+  // parked them first (protocol.md §8.9).
+  std::size_t quorum = 0;
+  std::chrono::milliseconds quorum_margin{2000};
 };
 
 // A handoff state travels in slices of this size (one handoff_offer each).
@@ -208,6 +217,20 @@ class Tracker {
   void drop_handoff(const std::string& name);
   void finish_handoff(const std::string& name, bool ok, const std::string& why);
   void check_leave_done();
+
+  // Static quorum (tracker_quorum.cpp).
+  std::size_t live_members() const;
+  bool below_quorum() const { return quorum_lost_; }
+  // Compares the live members with the quorum; parks or resumes on a change.
+  void check_quorum();
+  // Every registered worker running here stops, its state kept in parked_.
+  void park_all();
+  void parked(const std::string& name, const registry::Entry& entry, Result<workers::Handoff, Error> h);
+  // Each parked name runs here again, or its state goes to where it runs now.
+  void resume_parked();
+  // With a quorum: a down member's names wait quorum_margin before restarting.
+  bool within_margin(const std::string& owner, Clock::time_point now) const;
+
   // A worker this node started for `name` runs only while the replica names
   // it (this node, that worker id): once another version wins, or the name
   // is gone, it stops, whichever path the news came by.
@@ -267,6 +290,18 @@ class Tracker {
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};
   bool leaving_ = false;
+  // Static quorum: lost now; names stopped for it, with their state; when
+  // members went down here; when parked names may resume.
+  struct Parked {
+    registry::Entry entry;
+    std::optional<std::string> state;
+  };
+  bool quorum_lost_ = false;
+  std::set<std::string> parking_;          // asked to hand off their state, not answered yet
+  std::map<std::string, Parked> parked_;
+  std::unordered_map<std::string, Clock::time_point> down_at_;
+  std::optional<Clock::time_point> resume_at_;
+  static constexpr std::chrono::seconds kMaxResumeWait{2};
   Clock::time_point started_{};
   Clock::time_point next_housekeeping_{};
   Clock::time_point next_reconcile_{};

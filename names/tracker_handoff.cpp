@@ -21,6 +21,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       pinned_.clear();  // "ignore" held for the old topology; ask again
       const bool back = names_.count(id) > 0;  // reachable again (a healed partition), not new
       names_[id] = m.name;
+      down_at_.erase(id);
       if (!m.observer) ring_.add_member(id, m.name);  // observers read; never owners, never handoff targets
       resync_.reset(m.id);
       if (back) {
@@ -32,12 +33,15 @@ void Tracker::on_member(const MembershipEvent& ev) {
         // the names this node now owns; its replica once its PUB reaches us.
         cluster_.send(m.id, MessageType::sync_request, wire::encode(wire::SyncRequest{false}));
       }
+      check_quorum();
       break;
     }
     case MembershipEvent::down:
     case MembershipEvent::left: {
       ring_.remove_member(id);
       bool down = ev.kind == MembershipEvent::down;
+      if (down) down_at_[id] = clock_.now();
+      check_quorum();  // before the failover below: a minority starts nothing
       if (down)
         for (const auto& e : registry_.entries_owned_by(id))
           if (!e.tombstone)
@@ -73,6 +77,7 @@ void Tracker::reconcile() {
   std::vector<std::string> started;
   for (const auto& [name, id] : running_here_) started.push_back(name);
   for (const auto& name : started) stop_if_not_named(name);
+  if (quorum_lost_) return park_all();  // a name that finished starting since
   // Runs every second on every node: one unsorted pass, owners looked up in a set.
   std::unordered_set<std::string> alive{self_id_};
   for (const auto& id : cluster_.membership().alive()) alive.insert(id.bytes());
@@ -80,10 +85,16 @@ void Tracker::reconcile() {
   registry_.for_each_live([&](const registry::EntryView& e) {
     if (!alive.count(e.owner) && owner_gone(e.owner)) orphans.push_back(e.entry());
   });
+  const auto now = clock_.now();
   for (const auto& e : orphans) {
     auto owner = ring_owner(e.name);
     if (!owner || owner->bytes() != self_id_) continue;  // its new owner restarts it
     if (starting_.count(e.name)) continue;
+    if (within_margin(e.owner, now)) {
+      // The other side, without quorum, may still be parking it.
+      next_reconcile_ = std::min(next_reconcile_, down_at_[e.owner] + opts_.quorum_margin);
+      continue;
+    }
     cluster_.log().info("[tracker] restarting {} on {}", e.name, cluster_.options().name);
     register_here(e.name, e.plugin, e.args, "starting", log_restart(e.name));
   }
@@ -239,6 +250,7 @@ void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, 
     cluster_.send(sender, MessageType::handoff_done, wire::encode_answer(r), corr);
   };
   if (leaving_) return reply(fail(Error{Errc::node_leaving, "cannot take over while leaving"}));
+  if (quorum_lost_) return reply(fail(Error{Errc::no_quorum, "cannot take over without quorum"}));
   registry_.apply(*entry);  // its clock, so our version supersedes it
   std::optional<std::string> st;
   if (kind == "state") st = std::move(state);

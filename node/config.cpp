@@ -72,6 +72,9 @@ const std::vector<ConfigKey>& config_keys() {
       {K::list, "placement_allow", "only nodes whose name matches one of these globs own names"},
       {K::list, "placement_deny", "nodes whose name matches one of these globs own no names"},
       {K::number, "handoff_timeout_ms", "time a handoff may take before the name restarts elsewhere"},
+      {K::text, "quorum", "static quorum: live members a side needs to run names (a number, or majority; 0: off)"},
+      {K::number, "expected_members", "members of the whole cluster, for quorum = majority"},
+      {K::number, "quorum_margin_ms", "with a quorum: wait this long after a member goes down before restarting its names"},
       {K::number, "max_frame_bytes", "largest bus or control frame accepted (1 MiB to 256 MiB)"},
       {K::number, "receive_hwm", "frames queued per inbound connection (memory bound: this x max_frame_bytes)"},
       {K::number, "send_queue_size", "messages Node::send may queue before it waits, then fails with would_block"},
@@ -152,6 +155,22 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "placement_allow") o.placement_allow = split(v);
   else if (key == "placement_deny") o.placement_deny = split(v);
   else if (key == "handoff_timeout_ms") return ms(o.handoff_timeout);
+  else if (key == "quorum") {
+    o.quorum_majority = v == "majority";
+    if (o.quorum_majority) {
+      o.quorum = 0;
+    } else {
+      auto n = number(key, v, 0, 1000);
+      if (!n) return bad_option("bad value '" + std::string(v) + "' for quorum: a number of members (0-1000) or majority");
+      o.quorum = static_cast<std::size_t>(*n);
+    }
+  }
+  else if (key == "expected_members") {
+    auto n = number(key, v, 1, 1000);
+    if (!n) return fail(n.error());
+    o.expected_members = static_cast<std::size_t>(*n);
+  }
+  else if (key == "quorum_margin_ms") return ms(o.quorum_margin);
   else if (key == "secret_file") o.secret_file = v;
   else if (key == "previous_secret_file") o.previous_secret_file = v;
   else if (key == "observer" || key == "insecure") {
@@ -213,7 +232,7 @@ Result<void, Error> load_config_file(NodeOptions& opts, const std::string& path)
     std::string value;
     if (spec->kind == K::text && node.is_string()) {
       value = node.as_string()->get();
-    } else if (spec->kind == K::number && node.is_integer()) {
+    } else if ((spec->kind == K::number || key == "quorum") && node.is_integer()) {  // quorum: 3 or "majority"
       int64_t n = node.as_integer()->get();
       if (n < 0) return bad_option(path + ": bad value for " + key + ": must not be negative");
       value = std::to_string(n);
@@ -271,6 +290,9 @@ Result<void, Error> validate(const NodeOptions& o) {
   if (o.probe_timeout >= o.probe_interval)
     return bad_option("probe_timeout_ms must be smaller than probe_interval_ms (the indirect probes need the rest)");
   if (o.suspicion_min > o.suspicion_max) return bad_option("suspicion_min_ms must not be larger than suspicion_max_ms");
+  if (o.quorum_majority && o.expected_members == 0)
+    return bad_option("quorum = majority needs expected_members (the size of the whole cluster)");
+  if (o.quorum > 1000) return bad_option("quorum must be in [0, 1000]");
   if (!o.seeds.empty() && !o.multicast.empty()) return bad_option("seeds and multicast exclude each other");
   if (!o.dns.empty() && (!o.seeds.empty() || !o.multicast.empty()))
     return bad_option(std::string("dns and ").append(o.seeds.empty() ? "multicast" : "seeds").append(" exclude each other"));

@@ -202,9 +202,12 @@ class NodeImpl final : public Node {
     to.handoff_timeout = opts_.handoff_timeout;
     to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspicion_max;
     to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
+    to.quorum = opts_.quorum_majority ? opts_.expected_members / 2 + 1 : opts_.quorum;
+    to.quorum_margin = opts_.quorum_margin;
     tracker_ = std::make_unique<names::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_->post(std::move(f)); }, to);
     register_at_ = clock_.now() + opts_.beacon_interval;
+    to_register_ = opts_.register_at_start;
 
     if (opts_.control_socket) {
       if (!loop_->reactor() || !loop_->zmq_context())
@@ -452,12 +455,19 @@ class NodeImpl final : public Node {
   void register_at_start() {
     if (register_at_.time_since_epoch().count() == 0 || clock_.now() < register_at_) return;
     register_at_ = {};
-    for (const auto& r : opts_.register_at_start) {
+    auto batch = std::move(to_register_);
+    to_register_.clear();
+    for (const auto& r : batch) {
       tracker_->register_name(r.name, r.plugin, r.args, [this, r](Result<std::string, Error> res) {
         if (res) log_->info("[tracker] registered {} at start-up: {{ok, {}}}", r.name, *res);
         else if (res.error().code == Errc::already_registered)
           log_->info("[tracker] {} already runs in the cluster: {}", r.name, res.error().detail);
-        else
+        else if (res.error().code == Errc::no_quorum) {
+          // Not yet enough members seen: again a beacon interval later.
+          log_->info("[tracker] {} waits for quorum to register ({})", r.name, res.error().detail);
+          to_register_.push_back(r);
+          register_at_ = clock_.now() + opts_.beacon_interval;
+        } else
           log_->error("[tracker] could not register {} at start-up: {} {}", r.name, res.error().name(),
                       res.error().detail);
       });
@@ -640,6 +650,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<node::Loop> loop_;  // destroyed last: the sockets below are served on it
   std::unique_ptr<node::BeaconChannel> beacon_;
   bus::NodeId self_;
+  decltype(NodeOptions::register_at_start) to_register_;  // --register names still to do (waiting for quorum)
   uint64_t incarnation_ = 0;
   std::unique_ptr<node::Bus> bus_;
   std::unique_ptr<discovery::Cluster> cluster_;

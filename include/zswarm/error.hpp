@@ -38,6 +38,7 @@ namespace zswarm {
   X(invalid_entry, 19, "a registry entry that breaks a limit")                                       \
   X(would_block, 20, "the node's send queue is full: try again later")                               \
   X(not_owner, 21, "this node is not the name's ring owner (detail: the owner)")                     \
+  X(no_quorum, 22, "this side of a split has fewer live members than the quorum: no names run here") \
   /* the control socket */                                                                           \
   X(bad_request, 30, "a malformed control request")                                                  \
   X(unknown_command, 31, "no such control command")                                                  \

@@ -87,6 +87,16 @@ struct NodeOptions {
   std::vector<std::string> placement_allow;
   std::vector<std::string> placement_deny;
   std::chrono::milliseconds handoff_timeout{3000};
+  // Static quorum (0: off). A side of a split with fewer live members than
+  // `quorum` (itself included) runs none of its names, parking them until
+  // quorum is back; quorum_majority takes expected_members / 2 + 1 instead.
+  // The side that keeps quorum restarts a down member's names quorum_margin
+  // after it went down. A quorum q is useful up to 2q - 1 members
+  // (docs/operations.md §4.5).
+  std::size_t quorum = 0;
+  bool quorum_majority = false;
+  std::size_t expected_members = 0;
+  std::chrono::milliseconds quorum_margin{2000};
   // The cluster secret (docs/security.md): a file `zswarm keygen` wrote. With
   // it, beacons are sealed (MAC, replay counter) and every bus link is CURVE,
   // open only to members. previous_secret_file is also accepted while a

@@ -29,6 +29,7 @@ TEST(Config, EveryKeyIsAlsoAFlagAndApplies) {
                     : k.kind == ConfigKey::number         ? "100"
                     : k.kind == ConfigKey::registration ? "Name=plugin:args"
                     : k.name == "log_level"             ? "debug"
+                    : k.name == "quorum"                ? "majority"
                     : k.kind == ConfigKey::flag         ? "true"
                                                         : "x";
     EXPECT_TRUE(apply_config_value(o, k.name, v).ok()) << k.name;
@@ -85,6 +86,36 @@ indirect_probes = 2
   ASSERT_TRUE(apply_config_value(o, "insecure", "true").ok());
   EXPECT_TRUE(validate(o).ok());
   std::remove(path.c_str());
+}
+
+TEST(Config, QuorumIsANumberOrAMajorityOfTheExpectedMembers) {
+  auto number = write_temp("name = \"a\"\nquorum = 3\nquorum_margin_ms = 5000\n");
+  NodeOptions o;
+  ASSERT_TRUE(load_config_file(o, number).ok());
+  EXPECT_EQ(o.quorum, 3u);
+  EXPECT_FALSE(o.quorum_majority);
+  EXPECT_EQ(o.quorum_margin, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(validate(o).ok());
+  std::remove(number.c_str());
+
+  auto majority = write_temp("name = \"a\"\nquorum = \"majority\"\nexpected_members = 5\n");
+  NodeOptions m;
+  ASSERT_TRUE(load_config_file(m, majority).ok());
+  EXPECT_TRUE(m.quorum_majority);
+  EXPECT_EQ(m.expected_members, 5u);
+  EXPECT_TRUE(validate(m).ok());
+  std::remove(majority.c_str());
+
+  NodeOptions alone;
+  alone.name = "a";
+  ASSERT_TRUE(apply_config_value(alone, "quorum", "majority").ok());
+  auto r = validate(alone);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail.find("expected_members"), std::string::npos) << r.error().detail;
+  auto bad = apply_config_value(alone, "quorum", "most");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().detail.find("quorum"), std::string::npos) << bad.error().detail;
+  EXPECT_FALSE(apply_config_value(alone, "quorum", "1001").ok());
 }
 
 TEST(Config, NoSecretBeyondLoopbackIsRefused) {

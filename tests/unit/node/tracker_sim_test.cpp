@@ -221,6 +221,95 @@ void three_way_split(TrackerSim& sim, bool a_first) {
 TEST_F(TrackerSim, AThreeWaySplitHealedAFirstCountsEveryCopyOnce) { three_way_split(*this, true); }
 TEST_F(TrackerSim, AThreeWaySplitHealedCFirstCountsEveryCopyOnce) { three_way_split(*this, false); }
 
+// With quorum 2 of 3, a node cut off alone parks its names (their state
+// kept) and registers none, and the two others restart them only after the
+// margin: at every 10 ms sample during the split each name runs on at most
+// one node. After the heal the parked state merges into the copy the
+// majority ran, so no increment of either side is lost.
+TEST_F(TrackerSim, WithAQuorumANameNeverRunsOnBothSidesOfASplit) {
+  configure = [](NodeOptions& o) { o.quorum = 2; };
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
+  settle();
+  run_for(1500ms);  // each has quorum: parked nothing, resumes nothing
+  for (int i = 0; i < 12; ++i) register_from(b, std::string("q").append(std::to_string(i)), "counter");
+  settle();
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(results[std::string("q").append(std::to_string(i))], "ok") << i;
+  std::vector<std::string> on_a;
+  for (auto& [name, ref] : replica(b)) {
+    EXPECT_EQ(ask(b, name, "inc 5"), "5") << name;
+    if (ref[0] == 'a') on_a.push_back(name);
+  }
+  ASSERT_GE(on_a.size(), 2u);
+  isolate(a, true);
+  int samples = 0, twice = 0;
+  std::string example;
+  bool moved = false;
+  for (int step = 0; step < 400; ++step) {  // 4 s of the split
+    run_for(10ms);
+    ++samples;
+    for (auto& [name, n] : census())
+      if (n > 1) {
+        ++twice;
+        example = name;
+      }
+    if (!moved && state_seen(b, a) == MemberState::down) {
+      moved = true;
+      register_from(a, "during", "echo");  // a has no quorum now
+    }
+  }
+  EXPECT_EQ(samples, 400);
+  EXPECT_EQ(twice, 0) << example << " ran on both sides";
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(results["during"], "no_quorum");
+  for (auto& name : on_a) {
+    EXPECT_FALSE(runs_on(a, name)) << name << " still runs on the side without quorum";
+    EXPECT_EQ(ask(a, name, "get"), "no_quorum") << name;
+    EXPECT_EQ(ask(b, name, "inc 2"), "2") << name << ": restarted from its args on the majority";
+  }
+  isolate(a, false);
+  run_for(5000ms);
+  ASSERT_EQ(state_seen(a, b), MemberState::alive);
+  for (auto& name : on_a)
+    for (SimNode* n : {&a, &b, &c}) EXPECT_EQ(ask(*n, name, "get"), "7") << name << " on " << n->name;
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
+  EXPECT_EQ(census().size(), 12u);
+}
+
+// A short blip: quorum is lost and comes back before the majority's margin
+// ran out, so nobody took the names over: they resume where they were,
+// with their state.
+TEST_F(TrackerSim, ParkedNamesResumeWithTheirStateWhenQuorumComesBackInTime) {
+  configure = [](NodeOptions& o) {
+    o.quorum = 2;
+    o.quorum_margin = std::chrono::milliseconds(60000);
+  };
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  run_for(1500ms);
+  for (int i = 0; i < 8; ++i) register_from(a, std::string("r").append(std::to_string(i)), "counter");
+  settle();
+  std::vector<std::string> on_a;
+  for (auto& [name, ref] : replica(a))
+    if (ref[0] == 'a') {
+      on_a.push_back(name);
+      EXPECT_EQ(ask(a, name, "inc 4"), "4");
+    }
+  ASSERT_FALSE(on_a.empty());
+  isolate(a, true);
+  run_for(2000ms);  // both alone: both below quorum 2; nothing runs anywhere
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 0) << name;
+  isolate(a, false);
+  run_for(5000ms);
+  for (auto& name : on_a) {
+    EXPECT_TRUE(runs_on(a, name)) << name;
+    EXPECT_EQ(ask(b, name, "inc"), "5") << name;
+  }
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
+}
+
 TEST_F(TrackerSim, DeadNodesNamesRestartExactlyOnce) {
   auto& a = add("a@h");
   auto& b = add("b@h");
