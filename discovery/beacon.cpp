@@ -1,5 +1,8 @@
 #include "discovery/beacon.hpp"
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <cassert>
 
 namespace zswarm::discovery {
@@ -68,6 +71,7 @@ std::string encode(const Beacon& b) {
     ext(kExtCounter, c);
   }
   if (!b.curve_key.empty()) ext(kExtCurveKey, b.curve_key);
+  if (!b.placement.empty()) ext(kExtPlacement, b.placement);
   for (const auto& x : b.extensions) ext(x.type, x.value);
   if (!b.mac.empty()) ext(kExtMac, b.mac);  // last: its tag covers every byte before it
   assert(out.size() <= kMaxBeaconSize);
@@ -115,15 +119,21 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
     x.value.assign(d.substr(at, len));
     at += len;
     // Known types have one size, appear once and in encode()'s order
-    // (counter, curve_key, later ones, mac last), so a beacon has one encoding.
+    // (counter, curve_key, placement, later ones, mac last), so a beacon has
+    // one encoding.
     if (!b.mac.empty()) return fail(BeaconError::bad_field);
     if (x.type == kExtCounter) {
-      if (len != 8 || b.counter || !b.curve_key.empty() || !b.extensions.empty()) return fail(BeaconError::bad_field);
+      if (len != 8 || b.counter || !b.curve_key.empty() || !b.placement.empty() || !b.extensions.empty())
+        return fail(BeaconError::bad_field);
       b.counter = get_be(x.value, 0, 8);
       if (b.counter == 0) return fail(BeaconError::bad_field);
     } else if (x.type == kExtCurveKey) {
-      if (len != kCurveKeySize || !b.curve_key.empty() || !b.extensions.empty()) return fail(BeaconError::bad_field);
+      if (len != kCurveKeySize || !b.curve_key.empty() || !b.placement.empty() || !b.extensions.empty())
+        return fail(BeaconError::bad_field);
       b.curve_key = std::move(x.value);
+    } else if (x.type == kExtPlacement) {
+      if (len != kPlacementSize || !b.placement.empty() || !b.extensions.empty()) return fail(BeaconError::bad_field);
+      b.placement = std::move(x.value);
     } else if (x.type == kExtMac) {
       if (len != kKeyIdSize + kMacTagSize) return fail(BeaconError::bad_field);
       b.mac = std::move(x.value);
@@ -134,6 +144,18 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
   if (b.pub_port == 0 || b.router_port == 0 || b.id.nil()) return fail(BeaconError::bad_field);
   if (b.protocol.min == 0 || b.protocol.min > b.protocol.max) return fail(BeaconError::bad_field);
   return b;
+}
+
+std::string placement_fingerprint(std::vector<std::string> allow, std::vector<std::string> deny, std::size_t quorum) {
+  if (allow.empty() && deny.empty() && quorum == 0) return {};
+  std::sort(allow.begin(), allow.end());
+  std::sort(deny.begin(), deny.end());
+  std::string text = "zswarm placement 1\nquorum " + std::to_string(quorum) + "\n";
+  for (const auto& g : allow) text.append("allow ").append(g).append("\n");
+  for (const auto& g : deny) text.append("deny ").append(g).append("\n");
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return std::string(reinterpret_cast<const char*>(digest), kPlacementSize);
 }
 
 }  // namespace zswarm::discovery

@@ -48,6 +48,7 @@ struct Beacon {
   // Extensions this version knows (docs/protocol.md §2.1); empty/0: absent.
   uint64_t counter = 0;    // the sender's beacon number, one more each beacon (replay guard)
   std::string curve_key;   // the sender's CURVE public key, 32 raw bytes
+  std::string placement;   // 8 bytes: placement_fingerprint() of the sender; empty: the defaults
   std::string mac;         // key id (8) + HMAC-SHA-256 tag (32); always the last extension
   std::vector<BeaconExtension> extensions;     // a later version's, in the order sent
 };
@@ -55,9 +56,19 @@ struct Beacon {
 inline constexpr uint8_t kExtCounter = 0x01;
 inline constexpr uint8_t kExtCurveKey = 0x02;
 inline constexpr uint8_t kExtMac = 0x03;
+inline constexpr uint8_t kExtPlacement = 0x04;
+inline constexpr std::size_t kPlacementSize = 8;
 inline constexpr std::size_t kCurveKeySize = 32;
 inline constexpr std::size_t kKeyIdSize = 8;
 inline constexpr std::size_t kMacTagSize = 32;
+
+// What decides who owns a name beside the members themselves: the
+// placement globs and the quorum (protocol.md §2.1, extension 04). Nodes
+// whose fingerprints differ would disagree on owners, so they refuse each
+// other. The first 8 bytes of SHA-256 over a canonical text of the sorted
+// globs and the quorum; empty for the defaults (no globs, no quorum), which
+// then send no extension at all.
+std::string placement_fingerprint(std::vector<std::string> allow, std::vector<std::string> deny, std::size_t quorum);
 
 enum class BeaconError { too_short, too_long, bad_magic, bad_version, bad_field };
 std::string_view to_string(BeaconError e);

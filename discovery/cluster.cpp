@@ -95,6 +95,7 @@ void Cluster::send_beacon(bool leaving) {
   b.cluster = opts_.cluster;
   b.name = opts_.name;
   b.protocol = opts_.protocol;
+  b.placement = opts_.placement;
   if (opts_.seal) {
     b.curve_key = opts_.curve_key;
     beacons_(opts_.seal->seal(std::move(b)));
@@ -174,6 +175,15 @@ void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) 
     return;
   }
   if (!admit_seal(bytes, b, source_ip)) return;
+  if (b.placement != opts_.placement) {
+    // It would compute other owners for the same names: both would run some.
+    ++stats_.beacons_placement_mismatch;
+    if (placement_warned_.insert(b.id).second)
+      log_->error("[discovery] refusing {} ({}): its placement settings (placement_allow, placement_deny, quorum) "
+                  "differ from this node's, so the two would disagree on where names run; give every node the same",
+                  b.name, source_ip);
+    return;
+  }
   // A later version's extensions: nothing this build reads yet.
   stats_.fields_unknown += b.extensions.size() + (b.later_flags ? 1 : 0);
   ++stats_.beacons_received;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -38,6 +39,8 @@ struct ClusterOptions {
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
   std::chrono::milliseconds beacon_interval{1000};
+  // placement_fingerprint() of this node's settings; a beacon with another is refused.
+  std::string placement;
   // The wire versions this node speaks (a later build's test fixture says more).
   bus::VersionRange protocol = bus::kSpoken;
   // Batching: publish() and send() queue, and flush() sends what is queued,
@@ -101,6 +104,7 @@ struct ClusterStats {
   uint64_t beacons_name_conflict = 0;       // another id under this node's own name
   uint64_t beacons_name_in_use = 0;         // another id under a live member's name: it waits
   uint64_t beacons_endpoint_in_use = 0;     // a new id at the address and port of another member
+  uint64_t beacons_placement_mismatch = 0;  // placement settings other than ours: refused
   uint64_t beacons_unconfirmed_full = 0;    // max_unconfirmed members already wait for a frame
   uint64_t members_unconfirmed_dropped = 0;  // beaconed, never sent a frame
   uint64_t members_expired = 0;              // down or left for down_expiry: forgotten
@@ -211,6 +215,7 @@ class Cluster {
   // soon, even if it subscribed just after a frame went out.
   Clock::time_point fast_heartbeats_until_{};
   Clock::time_point last_reject_log_{};
+  std::unordered_set<bus::NodeId> placement_warned_;  // refused for other placement settings: logged once each
   Clock::time_point last_body_log_{};
   std::array<Handler, 256> handlers_{};
   std::vector<MemberObserver> member_observers_;

@@ -61,6 +61,7 @@ Json info_json(const NodeInfo& i) {
                 {"beacons_name_conflict", s.beacons_name_conflict},
                 {"beacons_name_in_use", s.beacons_name_in_use},
                 {"beacons_endpoint_in_use", s.beacons_endpoint_in_use},
+                {"beacons_placement_mismatch", s.beacons_placement_mismatch},
                 {"beacons_unconfirmed_full", s.beacons_unconfirmed_full},
                 {"members_unconfirmed_dropped", s.members_unconfirmed_dropped},
                 {"members_expired", s.members_expired},

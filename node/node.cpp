@@ -131,6 +131,7 @@ class NodeImpl final : public Node {
     co.pub_port = bus_->pub_port();
     co.router_port = bus_->router_port();
     co.beacon_interval = opts_.beacon_interval;
+    co.placement = discovery::placement_fingerprint(opts_.placement_allow, opts_.placement_deny, quorum());
     co.detector.heartbeat_interval = opts_.heartbeat_interval;
     co.detector.probe_interval = opts_.probe_interval;
     co.detector.probe_timeout = opts_.probe_timeout;
@@ -202,7 +203,7 @@ class NodeImpl final : public Node {
     to.handoff_timeout = opts_.handoff_timeout;
     to.discovery_grace = 2 * opts_.beacon_interval + opts_.suspicion_max;
     to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
-    to.quorum = opts_.quorum_majority ? opts_.expected_members / 2 + 1 : opts_.quorum;
+    to.quorum = quorum();
     to.quorum_margin = opts_.quorum_margin;
     tracker_ = std::make_unique<names::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_->post(std::move(f)); }, to);
@@ -452,6 +453,9 @@ class NodeImpl final : public Node {
     return out;
   }
 
+  // The static quorum in members (0: off).
+  std::size_t quorum() const { return opts_.quorum_majority ? opts_.expected_members / 2 + 1 : opts_.quorum; }
+
   void register_at_start() {
     if (register_at_.time_since_epoch().count() == 0 || clock_.now() < register_at_) return;
     register_at_ = {};
@@ -549,6 +553,7 @@ class NodeImpl final : public Node {
     n.beacons_name_conflict = s.beacons_name_conflict;
     n.beacons_name_in_use = s.beacons_name_in_use;
     n.beacons_endpoint_in_use = s.beacons_endpoint_in_use;
+    n.beacons_placement_mismatch = s.beacons_placement_mismatch;
     n.beacons_unconfirmed_full = s.beacons_unconfirmed_full;
     n.members_unconfirmed_dropped = s.members_unconfirmed_dropped;
     n.members_expired = s.members_expired;

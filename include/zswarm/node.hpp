@@ -186,6 +186,7 @@ struct NodeStats {
   uint64_t beacons_name_conflict = 0;
   uint64_t beacons_name_in_use = 0;
   uint64_t beacons_endpoint_in_use = 0;
+  uint64_t beacons_placement_mismatch = 0;
   uint64_t beacons_unconfirmed_full = 0;
   uint64_t members_unconfirmed_dropped = 0;
   uint64_t members_expired = 0;

@@ -58,6 +58,39 @@ TEST(Beacon, LongestNamesLeaveRoomForAKeyAndAMac) {
   EXPECT_EQ(p->extensions, b.extensions);
 }
 
+// Extension 04: the fingerprint of the settings that place names. The
+// defaults send none; it comes after the curve key and before a later
+// version's extensions, once, 8 bytes, as everything else known.
+TEST(Beacon, ThePlacementFingerprintTravelsAsExtensionFour) {
+  EXPECT_EQ(placement_fingerprint({}, {}, 0), "");
+  const std::string f = placement_fingerprint({"b*", "a*"}, {"gw*"}, 3);
+  ASSERT_EQ(f.size(), kPlacementSize);
+  EXPECT_EQ(placement_fingerprint({"a*", "b*"}, {"gw*"}, 3), f);  // the order of the globs does not matter
+  EXPECT_NE(placement_fingerprint({"a*", "b*"}, {"gw*"}, 2), f);  // the quorum does
+  EXPECT_NE(placement_fingerprint({"a*", "b*"}, {}, 3), f);
+  EXPECT_NE(placement_fingerprint({}, {"a*", "b*", "gw*"}, 3), f);  // allow and deny are kept apart
+  EXPECT_NE(placement_fingerprint({}, {}, 1), "");
+
+  Beacon b = sample();
+  b.placement = f;
+  b.extensions = {{200, "later"}};
+  std::string d = encode(b);
+  EXPECT_EQ(d.substr(35 + 1 + 4 + 1 + 6, 2), std::string("\x04\x08", 2));
+  auto p = parse(d);
+  ASSERT_TRUE(p.ok()) << to_string(p.error());
+  EXPECT_EQ(p->placement, f);
+  EXPECT_EQ(p->extensions, b.extensions);  // not counted as unknown
+
+  const std::string head = encode(sample());
+  const std::string ext4 = std::string("\x04\x08", 2) + f;
+  EXPECT_EQ(parse(head + ext4 + ext4).error(), BeaconError::bad_field);  // twice
+  EXPECT_EQ(parse(head + std::string("\x04\x07", 2) + f.substr(0, 7)).error(), BeaconError::bad_field);  // short
+  EXPECT_EQ(parse(head + std::string("\xc8\x01x", 3) + ext4).error(), BeaconError::bad_field);  // after a later one
+  const std::string counter = std::string("\x01\x08", 2) + std::string(7, '\0') + "\x01";
+  EXPECT_TRUE(parse(head + counter + ext4).ok());
+  EXPECT_EQ(parse(head + ext4 + counter).error(), BeaconError::bad_field);  // one order only
+}
+
 TEST(Growth, ExtensionsOfALaterVersionAreReadInOrder) {
   Beacon b = sample();
   b.extensions = {{200, "later"}, {7, ""}, {200, std::string(255, 'z')}};

@@ -533,6 +533,33 @@ TEST_F(TrackerSim, ARegistrationAtANodeThatIsNotTheOwnerIsForwardedOrRefused) {
   for (int k = 2; k < 4; ++k) EXPECT_EQ(census().count(on_c[k]), 0u) << on_c[k];
 }
 
+// Placement settings decide owners: nodes whose allow/deny globs or quorum
+// differ would run some names twice, so they refuse each other at the
+// beacon (extension 04) and say so, while equal settings still meet.
+TEST_F(TrackerSim, NodesWhosePlacementSettingsDifferRefuseEachOther) {
+  configure = [](NodeOptions& o) { o.placement_deny = {"gw*"}; };
+  auto& a = add("a@h");
+  auto& c = add("c@h");
+  configure = [](NodeOptions& o) { o.placement_deny = {"gw*", "b*"}; };
+  auto& b = add("b@h");
+  configure = [](NodeOptions& o) {
+    o.placement_deny = {"gw*"};
+    o.quorum = 2;
+  };
+  auto& d = add("d@h");
+  settle();
+  run_for(3000ms);
+  EXPECT_EQ(state_seen(a, c), MemberState::alive);
+  EXPECT_EQ(state_seen(c, a), MemberState::alive);
+  for (SimNode* lone : {&b, &d}) {
+    EXPECT_TRUE(others(*lone).empty()) << lone->name << " joined nodes placed otherwise";
+    for (SimNode* n : {&a, &c})
+      for (auto& m : others(*n)) EXPECT_NE(m.id, lone->id.to_string()) << n->name << " admitted " << lone->name;
+    EXPECT_GT(lone->node->info().stats.beacons_placement_mismatch, 0u) << lone->name;
+  }
+  EXPECT_GT(a.node->info().stats.beacons_placement_mismatch, 0u);
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
