@@ -117,6 +117,8 @@ LocalCluster::~LocalCluster() {
 #define ZSWARM_TEST_TIMING_SCALE 1
 #endif
 
+bool sanitizer_build() { return ZSWARM_TEST_TIMING_SCALE != 1; }
+
 std::vector<std::string> detector_flags_for_this_build() {
   if (ZSWARM_TEST_TIMING_SCALE == 1) return {};
   NodeOptions o;

@@ -67,6 +67,8 @@ RunResult run(const std::vector<std::string>& argv);
 // (4): these are zswarmd's flags for it (empty otherwise), and the same for
 // an in-process node's options. Timing-free behaviour is tested unchanged.
 std::vector<std::string> detector_flags_for_this_build();
+// Whether this is such a build (for tests that bound a pile of work).
+bool sanitizer_build();
 void scale_detector_for_this_build(NodeOptions& o);
 
 // A cluster of zswarmd processes on loopback with its own name, beacon port
