@@ -340,7 +340,7 @@ void Tracker::on_register_request(const bus::Envelope& env) {
     auto reply = [this, sender = env.sender, corr = env.corr](Result<std::string, Error> answer) {
       cluster_.send(sender, MessageType::register_reply, wire::encode_answer(answer), corr);
     };
-    if (req->hops + 1 >= static_cast<uint64_t>(kMaxHops))
+    if (req->hops >= static_cast<uint64_t>(kMaxHops - 1))  // not hops + 1: a hostile hops must not wrap
       return reply(fail(Error{Errc::not_owner, member_name(owner->bytes())}));
     cluster_.log().info("[tracker] forwarding the registration of {} to its ring owner {} (asked by {})", req->name,
                         member_name(owner->bytes()), member_name(env.sender.bytes()));
@@ -528,6 +528,16 @@ void Tracker::apply_remote(const registry::Entry& incoming) {
   stop_if_not_named(incoming.name);
 }
 
+void Tracker::merge_into_winner(const std::string& name, std::string state) {
+  if (auto fits = check_message(state); !fits) {
+    cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {}", name, fits.error().detail);
+    return;
+  }
+  deliver(name, Delivery::merge, std::move(state), 0, [this, name](Result<std::string, Error> done) {
+    if (!done) cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", name, done.error().to_string());
+  });
+}
+
 void Tracker::lose_conflict(const std::string& name, const registry::Entry& winner) {
   auto local = supervisor_.info(name);
   cluster_.log().warn("[tracker] conflict on {}: keeping {}, stopping {}/{}", name, ref(winner), cluster_.options().name,
@@ -538,14 +548,7 @@ void Tracker::lose_conflict(const std::string& name, const registry::Entry& winn
       name, ref(winner), [this, post = post_, alive = alive_, name](workers::Result<workers::ConflictState> r) {
         if (!r || !r->offered) return;
         post([this, alive, name, state = std::move(r->state)]() mutable {
-          if (!*alive) return;
-          if (auto fits = check_message(state); !fits) {
-            cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {}", name, fits.error().detail);
-            return;
-          }
-          deliver(name, Delivery::merge, std::move(state), 0, [this, name](Result<std::string, Error> done) {
-            if (!done) cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", name, done.error().to_string());
-          });
+          if (*alive) merge_into_winner(name, std::move(state));
         });
       });
 }

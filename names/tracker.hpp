@@ -195,6 +195,8 @@ class Tracker {
   // a takeover while it ran): it hears so, and its offered state goes to
   // the winner (protocol.md §8.6).
   void lose_conflict(const std::string& name, const registry::Entry& winner);
+  // A copy's state, offered to wherever `name` runs now (its merge_conflict).
+  void merge_into_winner(const std::string& name, std::string state);
   // Asks peer for its whole replica, or (owned) only the versions it owns.
   void request_sync(const bus::NodeId& peer, bool owned = false);
   // A peer went away: forget what was asked of it, and if it was to send

@@ -251,7 +251,26 @@ void Tracker::take_over(const bus::Envelope& env, const std::string& raw_entry, 
   };
   if (leaving_) return reply(fail(Error{Errc::node_leaving, "cannot take over while leaving"}));
   if (quorum_lost_) return reply(fail(Error{Errc::no_quorum, "cannot take over without quorum"}));
-  registry_.apply(*entry);  // its clock, so our version supersedes it
+  // Its clock, so our version supersedes it. Through apply_remote: an older
+  // copy of the name still running here (this node's side of a healed
+  // partition) loses to it as a takeover, and its state merges into the
+  // worker started below, instead of blocking that start (already_started).
+  apply_remote(*entry);
+  // A newer copy of the name runs (or is starting) here already: a healed
+  // partition met this handoff. The offered copy is the older one, so its
+  // state merges into ours rather than being dropped with a failed start.
+  const std::string& name = entry->name;
+  auto here = registry_.lookup(name);
+  auto running = running_here_.find(name);
+  const bool runs_here = here && here->owner == self_id_ && running != running_here_.end() &&
+                         running->second == here->worker;
+  if (runs_here || starting_.count(name)) {
+    cluster_.log().info("[tracker] {} offered {} from {}, which runs here already; merging its state", name, kind,
+                        member_name(env.sender.bytes()));
+    if (kind == "state") merge_into_winner(name, std::move(state));
+    if (runs_here) return reply(registry::encode(here->entry()));
+    return reply(fail(Error{Errc::already_registered, name + " is starting here; its state was taken"}));
+  }
   std::optional<std::string> st;
   if (kind == "state") st = std::move(state);
   run_here(*entry, std::move(st), [this, reply, kind, from = member_name(env.sender.bytes())](

@@ -89,10 +89,7 @@ void Tracker::resume_parked() {
     // The other side restarted it: what this copy counted merges there.
     cluster_.log().info("[tracker] {} runs as {} now; {}", name, ref(*e),
                         p.state ? "offering it the parked state" : "the parked copy had no state");
-    if (!p.state) continue;
-    deliver(name, Delivery::merge, std::move(*p.state), 0, [this, name](Result<std::string, Error> r) {
-      if (!r) cluster_.log().warn("[tracker] the parked state of {} was not merged: {}", name, r.error().to_string());
-    });
+    if (p.state) merge_into_winner(name, std::move(*p.state));
   }
 }
 
