@@ -183,6 +183,40 @@ TEST_F(TrackerSim, ACounterKeepsTheIncrementsOfBothSidesOfAPartition) {
   EXPECT_EQ(replica(c), replica(b));
 }
 
+// A heal can bring the ring owner a handoff offer for a name whose own,
+// older copy still runs there (the other side restarted it meanwhile, and
+// the offer came before that version's delta). The old copy must lose as a
+// takeover, with its state merged into the worker the offer starts, not
+// block that start (already_started) so that the offered state is dropped.
+TEST_F(TrackerSim, AHandoffOfferMeetingTheOwnersOlderRunningCopyKeepsBothStates) {
+  auto& a = add("a@h");
+  auto& c = add("c@h");
+  settle();
+  registry::HashRing ring;
+  for (SimNode* n : {&a, &c}) ring.add_member(n->id.bytes(), n->name);
+  std::string name;
+  for (int i = 0; name.empty(); ++i)
+    if (*ring.owner(std::string("h").append(std::to_string(i))) == a.id.bytes()) name = std::string("h").append(std::to_string(i));
+  register_from(a, name, "counter");
+  settle();
+  ASSERT_EQ(ask(a, name, "inc 5"), "5");
+  // The version c would have written when it restarted the name, and c's
+  // copy's state: 2 counted in a slot of its own.
+  auto restarted = a.parts.tracker->replica().lookup(name)->entry();
+  restarted.owner = c.id.bytes();
+  restarted.owner_name = "c@h";
+  restarted.worker = 99;
+  restarted.clock.increment(c.id.bytes(), 1000);
+  wire::HandoffOffer offer{registry::encode(restarted), "state", "pn1 0 c0ffee c0ffee:2:0", 0, 1};
+  ASSERT_TRUE(c.parts.cluster->send(a.id, bus::MessageType::handoff_offer, wire::encode(offer), 4242));
+  settle();
+  run_for(200ms);
+  EXPECT_EQ(ask(a, name, "get"), "7") << "a state was dropped when the offer met the running copy";
+  EXPECT_EQ(ask(c, name, "get"), "7");
+  EXPECT_TRUE(runs_on(a, name));
+  EXPECT_EQ(census()[name], 1);
+}
+
 bool is_count(const std::string& r) { return !r.empty() && r.find_first_not_of("0123456789") == std::string::npos; }
 
 // Three sides, each alone and running its own copy of every counter (the
