@@ -29,6 +29,7 @@ std::string_view to_string(MessageType t) {
     case MessageType::handoff_offer: return "handoff_offer";
     case MessageType::handoff_done: return "handoff_done";
     case MessageType::conflict_state: return "conflict_state";
+    case MessageType::quarantine: return "quarantine";
   }
   return "";
 }

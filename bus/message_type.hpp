@@ -32,11 +32,12 @@ enum class MessageType : uint8_t {
   handoff_offer = 23,   // direct: take over NAME with this state
   handoff_done = 24,    // direct: taken over
   conflict_state = 25,  // direct: a conflict's losing copy's state, for the winner to merge
+  quarantine = 26,      // direct: your id is retired from the clocks; restart under a new one
 };
 
 // The highest type this build knows. Frames of other types (up to 255) are
 // a later version's: decoded, counted and skipped (docs/protocol.md §3.4).
-inline constexpr uint8_t kMaxMessageType = 25;
+inline constexpr uint8_t kMaxMessageType = 26;
 
 // Known types have names; unknown ones return "".
 std::string_view to_string(MessageType t);

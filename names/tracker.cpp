@@ -27,7 +27,8 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       self_id_(cluster.options().self.bytes()),
       ring_(registry::HashRing::kDefaultVnodes, opts_.placement),
       assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}),
-      quorum_lost_(opts_.quorum > 1) {  // alone at start: quorum comes with the members
+      quorum_lost_(opts_.quorum > 1),
+      retirement_(opts_.retirement) {  // alone at start: quorum comes with the members
   names_[self_id_] = cluster_.options().name;
   if (!cluster_.options().observer) ring_.add_member(self_id_, cluster_.options().name);  // an observer owns nothing
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
@@ -62,6 +63,7 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       {MessageType::handoff_offer, &Tracker::on_handoff_offer},
       {MessageType::handoff_done, &Tracker::on_handoff_done},
       {MessageType::conflict_state, &Tracker::on_conflict_state},
+      {MessageType::quarantine, &Tracker::on_quarantine},
   };
   for (auto [type, handler] : kHandlers)
     cluster_.on_message(type, [this, handler = handler](const bus::Envelope& e) { (this->*handler)(e); });
@@ -96,6 +98,7 @@ std::string Tracker::member_name(const std::string& id) const {
 
 bool Tracker::member_alive(const std::string& id) const {
   if (id == self_id_) return true;
+  if (registry_.is_retired(id)) return false;  // quarantined: it must come back under a new id
   auto nid = bus::NodeId::from_bytes(id);
   if (!nid) return false;
   const auto* m = cluster_.membership().find(*nid);
@@ -568,6 +571,7 @@ void Tracker::stop_if_not_named(const std::string& name) {
 }
 
 void Tracker::on_delta(const bus::Envelope& env) {
+  if (refuse_retired(env.sender)) return;
   auto entry = registry::decode_entry(env.body, cluster_.unknown_fields());
   if (!entry) return cluster_.reject_body(env, registry::to_string(entry.error()));
   apply_remote(*entry);
@@ -596,6 +600,7 @@ void Tracker::on_sync_request(const bus::Envelope& env) {
 }
 
 void Tracker::on_snapshot(const bus::Envelope& env) {
+  if (refuse_retired(env.sender)) return;
   if (chunks_in_.size() >= kMaxChunksIn) {
     // This pass has a hole now: its last chunk must not count as "in sync"
     // (a dropped last chunk never ends it). The peer stays owed and is asked again.
@@ -640,12 +645,96 @@ void Tracker::merge_chunk() {
 }
 
 void Tracker::on_digest(const bus::Envelope& env) {
+  if (refuse_retired(env.sender)) return;
   auto clock = registry::decode_vector_clock(env.body);
   if (!clock) return cluster_.reject_body(env, registry::to_string(clock.error()));
   registry_.note_seen(env.sender.bytes(), *clock);
+  last_digest_[env.sender] = *clock;
   // Anti-entropy: the peer has seen versions we have not (a lost delta, or a
   // lost resync request): fetch its replica. At most once a second per peer.
-  if (!registry_.summary().dominates(*clock)) request_sync(env.sender);
+  if (!registry_.covers(*clock)) request_sync(env.sender);
+}
+
+bool Tracker::refuse_retired(const bus::NodeId& sender) {
+  if (!registry_.is_retired(sender.bytes())) return false;
+  ++stats_.quarantine_sent;
+  const auto side = live_ids();
+  cluster_.send(sender, MessageType::quarantine,
+                wire::encode(wire::Quarantine{sender.bytes(), side.size(), *std::min_element(side.begin(), side.end())}));
+  return true;
+}
+
+void Tracker::on_quarantine(const bus::Envelope& env) {
+  auto q = wire::decode_quarantine(env.body, cluster_.unknown_fields());
+  if (!q) return cluster_.reject_body(env, registry::to_string(q.error()));
+  // Only a member this node holds alive may say so, and only of this node.
+  const auto* m = cluster_.membership().find(env.sender);
+  const bool alive = m && (m->state == discovery::MemberState::alive || m->state == discovery::MemberState::suspect);
+  if (q->id != self_id_ || !alive || quarantined_) return;
+  if (registry_.is_retired(env.sender.bytes())) {
+    // Each side of a long partition retired the other: the smaller side
+    // stops (on a tie, the side without the smallest id), as a majority
+    // split-brain rule would pick; the other side's notices are ignored.
+    const auto side = live_ids();
+    const auto lowest = *std::min_element(side.begin(), side.end());
+    if (q->members < side.size() || (q->members == side.size() && !(q->lowest < lowest))) return;
+  }
+  quarantined_ = true;
+  cluster_.log().error(
+      "[tracker] quarantined by {}: this node's id was retired from the cluster's clocks (it was gone longer "
+      "than retire_down_after_ms, or a newer run of its name took its place); it stops, and must start again "
+      "to rejoin under a new id",
+      member_name(env.sender.bytes()));
+  if (on_quarantined_) on_quarantined_(member_name(env.sender.bytes()));
+}
+
+std::vector<std::string> Tracker::live_ids() const {
+  std::vector<std::string> live{self_id_};
+  for (const auto& id : cluster_.membership().alive())
+    if (!registry_.is_retired(id.bytes())) live.push_back(id.bytes());
+  return live;
+}
+
+void Tracker::retire_writers() {
+  const auto now = clock_.now();
+  const auto live = live_ids();
+  std::unordered_set<std::string> live_names;
+  for (const auto& id : live) live_names.insert(member_name(id));
+  std::vector<const registry::VectorClock*> others;
+  bool others_complete = true;
+  for (const auto& id : live) {
+    if (id == self_id_) continue;
+    auto nid = bus::NodeId::from_bytes(id);
+    auto d = nid ? last_digest_.find(*nid) : last_digest_.end();
+    if (d == last_digest_.end()) others_complete = false;
+    else others.push_back(&d->second);
+  }
+  retirement_.observe_writers(registry_.summary(), self_id_, now, [&](const std::string& id) -> std::optional<Absence> {
+    if (std::find(live.begin(), live.end(), id) != live.end()) return std::nullopt;
+    auto nid = bus::NodeId::from_bytes(id);
+    const auto* m = nid ? cluster_.membership().find(*nid) : nullptr;
+    if (m && m->state == discovery::MemberState::left) return Absence::left;
+    if (auto name = names_.find(id); name != names_.end() && live_names.count(name->second)) return Absence::superseded;
+    return Absence::down;  // down, or never heard of
+  }, others_complete ? &others : nullptr);
+  if (auto due = retirement_.take_due(now); !due.empty()) {
+    const auto folded = registry_.retire(due);
+    stats_.clock_ids_retired += due.size();
+    std::string who;
+    for (const auto& id : due) {
+      who += (who.empty() ? "" : ", ") + member_name(id);
+      names_.erase(id);
+    }
+    cluster_.log().info("[tracker] retired {} gone writers from the clocks ({}): {} stored versions folded", due.size(),
+                        who, folded);
+  }
+  if (auto expired = retirement_.take_expired(now); !expired.empty()) registry_.forget_retired(expired);
+}
+
+TrackerStats Tracker::stats() const {
+  TrackerStats s = stats_;
+  s.clock_ids = registry_.summary().size();
+  return s;
 }
 
 void Tracker::request_sync(const bus::NodeId& peer, bool owned) {
@@ -714,10 +803,9 @@ void Tracker::tick() {
   }
   if (now >= next_digest_) {
     next_digest_ = now + opts_.digest_interval;
+    retire_writers();
     cluster_.publish(MessageType::digest, registry::encode(registry_.summary()));
-    std::vector<std::string> live{self_id_};
-    for (const auto& id : cluster_.membership().alive()) live.push_back(id.bytes());
-    registry_.collect_garbage(live, self_id_);
+    registry_.collect_garbage(live_ids(), self_id_);
   }
   // The loop calls tick() after every wake-up, i.e. after every frame; the
   // scans below are O(pending), so they run on a 10 ms cadence, not per frame.

@@ -38,6 +38,7 @@
 
 #include "discovery/cluster.hpp"
 #include "registry/hash_ring.hpp"
+#include "names/clock_retirement.hpp"
 #include "names/handoff_assembler.hpp"
 #include "names/requests.hpp"
 #include "names/resync.hpp"
@@ -76,6 +77,14 @@ struct TrackerOptions {
   // parked them first (protocol.md §8.9).
   std::size_t quorum = 0;
   std::chrono::milliseconds quorum_margin{2000};
+  // When the ids of nodes gone for good leave the clocks (protocol.md §8.10).
+  RetirementOptions retirement;
+};
+
+struct TrackerStats {
+  uint64_t clock_ids = 0;          // a gauge: ids in this replica's summary (its digest)
+  uint64_t clock_ids_retired = 0;  // folded into the retired floor so far
+  uint64_t quarantine_sent = 0;    // notices to members back under a retired id
 };
 
 // A handoff state travels in slices of this size (one handoff_offer each).
@@ -119,6 +128,10 @@ class Tracker {
   void route_cast(const std::string& to, const std::string& bytes);
 
   const registry::Registry& replica() const { return registry_; }
+  TrackerStats stats() const;
+  // Called once, on the loop, when a member says this node's id is retired
+  // (the node must stop and start again under a new id); `by` names it.
+  void on_quarantined(std::function<void(const std::string& by)> f) { on_quarantined_ = std::move(f); }
 
  private:
   // What deliver() hands a worker: a cast, a call, or the state a conflict's
@@ -171,6 +184,14 @@ class Tracker {
   void on_conflict_state(const bus::Envelope& e);
   void on_handoff_offer(const bus::Envelope& e);
   void on_handoff_done(const bus::Envelope& e);
+  void on_quarantine(const bus::Envelope& e);
+  // A frame from a member whose id is retired here: it is told so (again)
+  // and what it sent is not taken.
+  bool refuse_retired(const bus::NodeId& sender);
+  // Times the writers' ids no live member has; retires those whose time is up.
+  void retire_writers();
+  // Alive members this node counts (retired ids are not), itself included.
+  std::vector<std::string> live_ids() const;
 
   using Started = std::function<void(const Result<registry::Entry, Error>&)>;
   // The owner's side of a registration: start, record, publish.
@@ -276,6 +297,7 @@ class Tracker {
   void merge_chunks_from(const bus::NodeId& sender);
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::unordered_map<bus::NodeId, Clock::time_point> hello_seen_;     // the same, for hellos
+  std::unordered_map<bus::NodeId, registry::VectorClock> last_digest_;  // each member's latest, as sent
 
   // Names whose worker is starting on the pool (run_here): the version
   // stored when it began, later starts that wait, and messages held meanwhile.
@@ -304,6 +326,10 @@ class Tracker {
   std::unordered_map<std::string, Clock::time_point> down_at_;
   std::optional<Clock::time_point> resume_at_;
   static constexpr std::chrono::seconds kMaxResumeWait{2};
+  ClockRetirement retirement_;
+  TrackerStats stats_;
+  std::function<void(const std::string&)> on_quarantined_;
+  bool quarantined_ = false;
   Clock::time_point started_{};
   Clock::time_point next_housekeeping_{};
   Clock::time_point next_reconcile_{};

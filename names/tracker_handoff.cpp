@@ -18,6 +18,14 @@ void Tracker::on_member(const MembershipEvent& ev) {
   switch (ev.kind) {
     case MembershipEvent::up:
     {
+      if (registry_.is_retired(id)) {
+        // Back after its id left the clocks: it owns nothing here, and is
+        // told to start again under a new id (protocol.md §8.10).
+        cluster_.log().warn("[tracker] {} is back under an id retired from the clocks: not a member for names; "
+                            "telling it to restart under a new id", m.name);
+        refuse_retired(m.id);
+        break;
+      }
       pinned_.clear();  // "ignore" held for the old topology; ask again
       const bool back = names_.count(id) > 0;  // reachable again (a healed partition), not new
       names_[id] = m.name;
@@ -52,6 +60,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       snapshots_.forget(m.id);
       forget_sync(m.id);
       hello_seen_.erase(m.id);
+      last_digest_.erase(m.id);
       std::vector<std::string> outgoing;
       for (auto& [name, h] : handoffs_)
         if (h.target == m.id) outgoing.push_back(name);

@@ -11,7 +11,7 @@
 
 namespace zswarm::names {
 
-std::size_t Tracker::live_members() const { return 1 + cluster_.membership().alive().size(); }
+std::size_t Tracker::live_members() const { return live_ids().size(); }
 
 void Tracker::check_quorum() {
   if (opts_.quorum == 0) return;

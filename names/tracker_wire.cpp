@@ -150,6 +150,32 @@ Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_vie
   return m;
 }
 
+constexpr std::size_t kIdBytes = 16;  // a node id (bus::NodeId)
+
+std::string encode(const Quarantine& m) {
+  msgpack::sbuffer b;
+  Packer pk(b);
+  pk.pack_map(3);
+  str(pk, "id"), bin(pk, m.id);
+  str(pk, "lowest"), bin(pk, m.lowest);
+  str(pk, "members"), pk.pack_uint64(m.members);
+  return out(b);
+}
+
+Result<Quarantine, DecodeError> decode_quarantine(std::string_view body, uint64_t* unknown_fields) {
+  Quarantine m;
+  auto seen = require(read_map(body, "quarantine", unknown_fields,
+                               [&](std::string_view k, const msgpack::object& v) -> Result<unsigned, DecodeError> {
+                                 if (k == "id") return take(read_bin(v, kIdBytes, "quarantine.id"), m.id, 1);
+                                 if (k == "lowest") return take(read_bin(v, kIdBytes, "quarantine.lowest"), m.lowest, 2);
+                                 if (k == "members") return take(read_uint(v, "quarantine.members"), m.members, 4);
+                                 return 0u;
+                               }),
+                      7, "quarantine");
+  if (!seen) return fail(seen.error());
+  return m;
+}
+
 std::string encode_worker_message(std::string_view name, std::string_view message, uint64_t hops) {
   StringSink sink;
   sink.bytes.reserve(message.size() + name.size() + 32);

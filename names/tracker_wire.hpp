@@ -52,6 +52,18 @@ struct WorkerMessage {  // 20 and 21
   uint64_t hops = 0;
 };
 
+// 26. The receiver's id was retired from the cluster's clocks (gone longer
+// than the horizon, or superseded by a newer run of its name): it must
+// restart to rejoin under a new id.
+// Two sides of a partition longer than the horizon retire each other: then
+// the side with fewer live members stops (on a tie, the side without the
+// smallest id), so `members` and `lowest` describe the sender's side.
+struct Quarantine {
+  std::string id;       // the retired id: the receiver's own (16 bytes)
+  uint64_t members = 0; // live members on the sender's side, itself included
+  std::string lowest;   // the smallest id among them (16 bytes)
+};
+
 // 23. A state larger than one frame travels in `parts` frames with the same
 // corr; each carries the entry and kind, and its slice of the state.
 struct HandoffOffer {
@@ -70,6 +82,7 @@ std::string encode(const WorkerMessage& m);
 // The same bytes, packed from views with one allocation (the hot path).
 std::string encode_worker_message(std::string_view name, std::string_view message, uint64_t hops);
 std::string encode(const HandoffOffer& m);
+std::string encode(const Quarantine& m);
 
 Result<SyncRequest, DecodeError> decode_sync_request(std::string_view body, uint64_t* unknown_fields = nullptr);
 Result<RegisterRequest, DecodeError> decode_register_request(std::string_view body,
@@ -78,6 +91,7 @@ Result<UnregisterRequest, DecodeError> decode_unregister_request(std::string_vie
                     uint64_t* unknown_fields = nullptr);
 Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body,
                     uint64_t* unknown_fields = nullptr);
+Result<Quarantine, DecodeError> decode_quarantine(std::string_view body, uint64_t* unknown_fields = nullptr);
 Result<HandoffOffer, DecodeError> decode_handoff_offer(std::string_view body,
                     uint64_t* unknown_fields = nullptr);
 

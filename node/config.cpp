@@ -75,6 +75,8 @@ const std::vector<ConfigKey>& config_keys() {
       {K::text, "quorum", "static quorum: live members a side needs to run names (a number, or majority; 0: off)"},
       {K::number, "expected_members", "members of the whole cluster, for quorum = majority"},
       {K::number, "quorum_margin_ms", "with a quorum: wait this long after a member goes down before restarting its names"},
+      {K::number, "retire_left_after_ms", "drop a node's id from the clocks this long after it left or restarted"},
+      {K::number, "retire_down_after_ms", "drop a down node's id from the clocks after this long (it must rejoin under a new id)"},
       {K::number, "max_frame_bytes", "largest bus or control frame accepted (1 MiB to 256 MiB)"},
       {K::number, "receive_hwm", "frames queued per inbound connection (memory bound: this x max_frame_bytes)"},
       {K::number, "send_queue_size", "messages Node::send may queue before it waits, then fails with would_block"},
@@ -171,6 +173,12 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
     o.expected_members = static_cast<std::size_t>(*n);
   }
   else if (key == "quorum_margin_ms") return ms(o.quorum_margin);
+  else if (key == "retire_left_after_ms") return ms(o.retire_left_after);
+  else if (key == "retire_down_after_ms") {
+    auto n = number(key, v, 1, 30ull * 24 * 3'600'000);  // up to 30 days
+    if (!n) return fail(n.error());
+    o.retire_down_after = std::chrono::milliseconds(*n);
+  }
   else if (key == "secret_file") o.secret_file = v;
   else if (key == "previous_secret_file") o.previous_secret_file = v;
   else if (key == "observer" || key == "insecure") {

@@ -75,7 +75,10 @@ Json info_json(const NodeInfo& i) {
                 {"frames_expired", s.frames_expired},
                 {"sends_refused", s.sends_refused},
                 {"sends_failed", s.sends_failed},
-                {"loop_wakeups", s.loop_wakeups}}}};
+                {"loop_wakeups", s.loop_wakeups},
+                {"clock_ids", s.clock_ids},
+                {"clock_ids_retired", s.clock_ids_retired},
+                {"quarantine_sent", s.quarantine_sent}}}};
 }
 
 // Answers {"ok":true, KEY: value} or the error.

@@ -205,8 +205,19 @@ class NodeImpl final : public Node {
     to.max_message_bytes = opts_.max_frame_bytes - kFrameOverhead;
     to.quorum = quorum();
     to.quorum_margin = opts_.quorum_margin;
+    to.retirement.left_after = opts_.retire_left_after;
+    to.retirement.down_after = opts_.retire_down_after;
+    to.retirement.remember = std::max<std::chrono::milliseconds>(std::chrono::hours(24), 2 * opts_.retire_down_after);
     tracker_ = std::make_unique<names::Tracker>(clock_, *cluster_, *supervisor_,
                                                [this](std::function<void()> f) { loop_->post(std::move(f)); }, to);
+    tracker_->on_quarantined([this](const std::string&) {
+      // Its names run elsewhere under the ids the cluster knows: nothing to
+      // hand off. The goodbye marks it left; the workers stop with the node.
+      quarantined_ = true;
+      leaving_ = true;
+      cluster_->leave();
+      loop_->stop();
+    });
     register_at_ = clock_.now() + opts_.beacon_interval;
     to_register_ = opts_.register_at_start;
 
@@ -410,6 +421,7 @@ class NodeImpl final : public Node {
 
   void wait() override { loop_->wait_stopped(); }
   bool stopped() const override { return !loop_->running(); }
+  bool quarantined() const override { return quarantined_.load(); }
 
  private:
   // Runs `start` on the loop: at once when already there, else posted.
@@ -568,6 +580,10 @@ class NodeImpl final : public Node {
     n.sends_refused = sends_refused_.load(std::memory_order_relaxed);
     n.sends_failed = sends_failed_;
     n.loop_wakeups = loop_->wakeups();
+    const auto ts = tracker_->stats();
+    n.clock_ids = ts.clock_ids;
+    n.clock_ids_retired = ts.clock_ids_retired;
+    n.quarantine_sent = ts.quarantine_sent;
     return i;
   }
 
@@ -673,6 +689,7 @@ class NodeImpl final : public Node {
   using CastQueue = node::SendQueue<Cast>;
   CastQueue casts_{opts_.send_queue_size};
   std::atomic<uint64_t> sends_refused_{0};
+  std::atomic<bool> quarantined_{false};
   uint64_t sends_failed_ = 0;  // loop only
   bool fire_timers_ = false;  // the loop's tick fires worker timers (no timer thread)
   std::shared_ptr<discovery::BeaconSeal> seal_;  // null: no cluster secret

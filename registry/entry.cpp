@@ -43,15 +43,14 @@ Result<void, DecodeError> validate(const Entry& e) {
 }
 
 bool version_wins(const Entry& a, const Entry& b) {
-  const auto as = a.clock.sum();
-  const auto bs = b.clock.sum();
-  if (as != bs) return as > bs;
+  const auto am = a.clock.max();
+  const auto bm = b.clock.max();
+  if (am != bm) return am > bm;
   if (a.tombstone != b.tombstone) return !a.tombstone;
-  // From here on the smaller field wins.
-  return std::tie(a.owner, a.worker, a.clock, a.owner_name, a.plugin, a.args, a.metadata,
-                  a.groups) <
-         std::tie(b.owner, b.worker, b.clock, b.owner_name, b.plugin, b.args, b.metadata,
-                  b.groups);
+  // From here on the smaller field wins; the clock last, since folding
+  // retired ids changes it but not the stamp above.
+  return std::tie(a.owner, a.worker, a.owner_name, a.plugin, a.args, a.metadata, a.groups, a.clock) <
+         std::tie(b.owner, b.worker, b.owner_name, b.plugin, b.args, b.metadata, b.groups, b.clock);
 }
 
 namespace {

@@ -73,12 +73,14 @@ inline constexpr std::size_t kSnapshotChunkBytes = 256 << 10;
 Result<void, DecodeError> validate(const Entry& entry);
 
 // True when version a beats version b of the same name. A strict total order
-// on entries that extends causality (a.clock after b.clock implies a wins):
-//   1. larger clock sum (grows with every write, so causal successors win),
+// on entries; it extends causality for clocks whose writers draw each dot
+// above every counter they have seen (Registry::put), as a Lamport clock:
+//   1. larger largest counter (VectorClock::max: a causal successor's is
+//      larger; folding retired ids leaves it as it was),
 //   2. a live entry beats a tombstone,
 //   3. smaller owner id, 4. smaller worker id,
-//   5. then the remaining fields, so that even two different entries with
-//      equal clocks (a bug elsewhere) resolve the same way everywhere.
+//   5. then the remaining fields and last the clock, so that even two
+//      different entries with the same stamp resolve the same way everywhere.
 // Because it is a total order, "keep the winner" converges in any order.
 bool version_wins(const Entry& a, const Entry& b);
 

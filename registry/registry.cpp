@@ -110,11 +110,12 @@ Result<Entry, DecodeError> Registry::put(Entry fields, std::string_view self) {
   }
   auto it = table_.find(fields.name);
   fields.clock = it != table_.end() ? detail::expand(it->second.clock, pool_) : VectorClock{};
-  fields.clock.increment(self, summary_.get(self) + 1);
+  fields.clock.increment(self, stamp_ + 1);
   fields.tombstone = false;
   auto valid = validate(fields);
   if (!valid) return fail(valid.error());
   summary_.merge(fields.clock);
+  stamp_ = std::max(stamp_, fields.clock.get(self));
   if (it == table_.end()) {
     insert(fields);
   } else {
@@ -136,16 +137,44 @@ std::optional<Entry> Registry::remove(std::string_view name, std::string_view se
   tomb.args.clear();
   tomb.metadata.clear();
   tomb.groups.clear();
-  tomb.clock.increment(self, summary_.get(self) + 1);
+  tomb.clock.increment(self, stamp_ + 1);
   summary_.merge(tomb.clock);
+  stamp_ = std::max(stamp_, tomb.clock.get(self));
   store(it, tomb);
   return tomb;
 }
 
+bool Registry::has_retired(const VectorClock& clock) const {
+  if (retired_.empty()) return false;
+  for (const auto& [id, counter] : clock.entries())
+    if (retired_.find(id) != retired_.end()) return true;
+  return false;
+}
+
+void Registry::fold(VectorClock& clock) const {
+  if (has_retired(clock)) clock.fold([this](std::string_view id) { return is_retired(id); });
+}
+
 ApplyResult Registry::apply(const Entry& incoming) {
+  if (!has_retired(incoming.clock)) return apply_folded(incoming);
+  Entry folded = incoming;
+  fold(folded.clock);
+  return apply_folded(folded);
+}
+
+namespace {
+// Everything but the clock: the same version, maybe folded differently.
+bool same_version(const EntryView& a, const Entry& b) {
+  return a.tombstone == b.tombstone && a.owner == b.owner && a.worker == b.worker && a.owner_name == b.owner_name &&
+         a.plugin == b.plugin && a.args == b.args && a.metadata == b.metadata && a.groups == b.groups;
+}
+}  // namespace
+
+ApplyResult Registry::apply_folded(const Entry& incoming) {
   ApplyResult result;
   if (incoming.clock.empty()) return result;  // no version at all: nothing to order
   summary_.merge(incoming.clock);
+  stamp_ = std::max(stamp_, incoming.clock.max());
   auto it = table_.find(incoming.name);
   if (it == table_.end()) {
     // A tombstone for an unknown name is kept too: it must still beat an
@@ -167,9 +196,19 @@ ApplyResult Registry::apply(const Entry& incoming) {
   }
   // Concurrent (or, through a bug elsewhere, equal clocks on different
   // content): the total order picks the same winner on every replica.
-  result.kind = ApplyKind::conflict;
   Entry stored = current.entry();
-  if (version_wins(incoming, stored)) {
+  const bool incoming_wins = version_wins(incoming, stored);
+  if (same_version(current, incoming)) {
+    // One version under two clocks (one replica has folded an id the other
+    // has not yet): keep the rank's pick, but there is nothing to resolve.
+    if (!incoming_wins) return result;
+    result.kind = ApplyKind::updated;
+    result.previous = std::move(stored);
+    store(it, incoming);
+    return result;
+  }
+  result.kind = ApplyKind::conflict;
+  if (incoming_wins) {
     store(it, incoming);
     result.loser = std::move(stored);
     result.winner = incoming;
@@ -197,12 +236,66 @@ MergeStats Registry::merge_snapshot(const std::vector<Entry>& entries,
 }
 
 void Registry::note_seen(std::string_view member, const VectorClock& summary) {
+  VectorClock folded = summary;
+  fold(folded);
   auto it = seen_.find(member);
   if (it == seen_.end()) {
-    seen_.emplace(std::string(member), summary);
+    seen_.emplace(std::string(member), std::move(folded));
   } else {
-    it->second.merge(summary);  // summaries only grow; a reordered old one changes nothing
+    it->second.merge(folded);  // summaries only grow; a reordered old one changes nothing
   }
+}
+
+bool Registry::covers(VectorClock digest) const {
+  fold(digest);
+  const auto floor = digest.get(VectorClock::kRetired);
+  if (floor > summary_.get(VectorClock::kRetired)) {
+    // The ids the peer has folded and this replica still names.
+    VectorClock::Counter named = 0;
+    for (const auto& [id, counter] : summary_.entries())
+      if (digest.get(id) == 0) named = std::max(named, counter);
+    if (floor <= named) digest.drop(VectorClock::kRetired);
+  }
+  return summary_.dominates(digest);
+}
+
+VectorClock Registry::seen_by(std::string_view member) const {
+  auto it = seen_.find(member);
+  return it == seen_.end() ? VectorClock{} : it->second;
+}
+
+void Registry::cover(const VectorClock& summary) {
+  VectorClock folded = summary;
+  fold(folded);
+  summary_.merge(folded);
+  stamp_ = std::max(stamp_, folded.max());
+}
+
+std::size_t Registry::retire(const std::vector<std::string>& ids) {
+  for (const auto& id : ids)
+    if (!id.empty() && id != VectorClock::kRetired) retired_.insert(id);
+  auto retired = [this](std::string_view id) { return is_retired(id); };
+  summary_.fold(retired);
+  for (auto& [member, seen] : seen_) seen.fold(retired);
+  // Only records whose dots name a retired id change (their ids are pooled).
+  std::unordered_set<detail::StringPool::Index> gone;
+  for (const auto& id : ids)
+    if (auto index = pool_.find(id)) gone.insert(*index);
+  if (gone.empty()) return 0;
+  std::size_t changed = 0;
+  for (auto it = table_.begin(); it != table_.end(); ++it) {
+    const auto& dots = it->second.clock;
+    if (std::none_of(dots.begin(), dots.end(), [&](const detail::Dot& d) { return gone.count(d.id) > 0; })) continue;
+    Entry e = EntryView(it->first, it->second, pool_).entry();
+    e.clock.fold(retired);
+    store(it, e);
+    ++changed;
+  }
+  return changed;
+}
+
+void Registry::forget_retired(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) retired_.erase(id);
 }
 
 std::size_t Registry::collect_garbage(const std::vector<std::string>& live_members,

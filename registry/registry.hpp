@@ -9,8 +9,16 @@
 // conflict so the loser's node can stop its worker.
 //
 // Local writes (put/remove) stamp the new version with a fresh dot for `self`:
-// one more than any counter for self this replica has seen, so a node's dots
-// are unique and rising across all names.
+// one more than any counter this replica has seen (a Lamport stamp), so a
+// node's dots are unique and rising across all names, and a version written
+// after another has a larger largest counter (what version_wins ranks by).
+//
+// Retiring an id (a node that left or is gone for good) folds it, in every
+// stored clock, the summary and the members' summaries, into the reserved
+// id VectorClock::kRetired; clocks received later are folded the same way.
+// Replicas that have not retired it yet still order every version alike:
+// folding keeps the stamp, and a version that differs only in its clock is
+// the same version (stale), never a conflict. protocol.md §8.10.
 //
 // Deletes are tombstones, purged by collect_garbage() once every live
 // member's summary covers them. That is only sound if summaries travel like
@@ -38,6 +46,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "registry/decode_error.hpp"
@@ -157,12 +166,39 @@ class Registry {
   MergeStats merge_snapshot(const std::vector<Entry>& entries,
                             const std::function<void(const ApplyResult&)>& on_change = {});
 
+  // --- retired writers ---------------------------------------------------
+
+  // Folds these ids into kRetired everywhere, now and in every clock that
+  // arrives later (until forget_retired). Returns the stored versions whose
+  // clock changed.
+  std::size_t retire(const std::vector<std::string>& ids);
+  // Clocks received from now on keep these ids again.
+  void forget_retired(const std::vector<std::string>& ids);
+  bool is_retired(std::string_view id) const { return retired_.find(id) != retired_.end(); }
+  std::size_t retired_count() const { return retired_.size(); }
+  // A received clock (a digest) folded as this replica folds.
+  void fold(VectorClock& clock) const;
+
   // --- tombstone garbage collection -------------------------------------
 
   // Merge of every clock this replica has applied or written.
   const VectorClock& summary() const { return summary_; }
   // Records what member has seen (its advertised summary); keeps the max.
   void note_seen(std::string_view member, const VectorClock& summary);
+  // Anti-entropy: whether this replica has seen every version a peer's
+  // summary (its digest) names. A peer that retired an id before this
+  // replica did shows it in its floor: that counts as seen when this
+  // replica holds the id's counter itself.
+  bool covers(VectorClock digest) const;
+  // What note_seen recorded for member (empty if nothing).
+  VectorClock seen_by(std::string_view member) const;
+  // This replica now counts as having seen `summary`: the caller merged a
+  // whole replica made after that summary was advertised, so each version
+  // it names is stored here, superseded, or a conflict's loser (which no
+  // replica keeps). Without it, a loser this replica never received would
+  // keep the sender's digest ahead of its summary, and anti-entropy would
+  // ask for the same replica again and again.
+  void cover(const VectorClock& summary);
   // Purges tombstones whose clock every live member's summary dominates;
   // `self` (if listed) counts with summary(). A live member with no recorded
   // summary blocks collection. Forgets summaries of members not in live.
@@ -178,6 +214,8 @@ class Registry {
   // Replaces the stored version by entry, keeping live_ and the pool right.
   void store(Table::iterator it, const Entry& entry);
   void insert(const Entry& entry);
+  ApplyResult apply_folded(const Entry& incoming);
+  bool has_retired(const VectorClock& clock) const;
 
   // The writer changes table_ and pool_ only under an exclusive lock, and
   // locate() reads them under a shared one; the writer's own reads need no
@@ -193,7 +231,9 @@ class Registry {
   Table table_;
   std::size_t live_ = 0;
   VectorClock summary_;
+  VectorClock::Counter stamp_ = 0;  // summary_.max(): the next dot is one more
   std::unordered_map<std::string, VectorClock, detail::StringHash, std::equal_to<>> seen_;
+  std::unordered_set<std::string, detail::StringHash, std::equal_to<>> retired_;
 };
 
 }  // namespace zswarm::registry

@@ -57,6 +57,18 @@ void VectorClock::increment(std::string_view node, Counter dot) {
   it->second = std::min(std::max(next, dot), kMaxCounter);
 }
 
+void VectorClock::raise(std::string_view node, Counter counter) {
+  if (counter == 0) return;
+  auto it = find_slot(entries_, node);
+  if (it == entries_.end() || it->first != node) it = entries_.insert(it, {std::string(node), 0});
+  it->second = std::max(it->second, std::min(counter, kMaxCounter));
+}
+
+void VectorClock::drop(std::string_view node) {
+  auto it = find_slot(entries_, node);
+  if (it != entries_.end() && it->first == node) entries_.erase(it);
+}
+
 void VectorClock::merge(const VectorClock& other) {
   // In place: merging a version's small clock into a replica summary is the
   // hot case, and an id this clock lacks is rare, so no buffer is rebuilt.
@@ -86,6 +98,12 @@ VectorClock::Counter VectorClock::sum() const {
   Counter total = 0;
   for (const auto& [id, counter] : entries_) total += counter;
   return total;
+}
+
+VectorClock::Counter VectorClock::max() const {
+  Counter top = 0;
+  for (const auto& [id, counter] : entries_) top = std::max(top, counter);
+  return top;
 }
 
 VectorClock merge(VectorClock a, const VectorClock& b) {

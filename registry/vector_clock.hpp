@@ -7,8 +7,10 @@
 //
 // Stored as a vector of (id, counter) pairs sorted by id with no zero
 // counters: one canonical form, so equal clocks compare and encode equal, and
-// compare/merge are one linear pass. Clocks stay small (one pair per node that
-// ever wrote the name).
+// compare/merge are one linear pass. Clocks stay small: one pair per node
+// that wrote the name, and the ids of nodes gone for good are folded into
+// one reserved id, kRetired, that keeps their largest counter (fold();
+// protocol.md §5.4 and §8.10).
 //
 // Wire form: a msgpack array of [id (bin), counter (uint)] pairs, ids strictly
 // ascending (byte order), counters in 1..kMaxCounter. Anything else is
@@ -19,6 +21,7 @@
 
 #include <msgpack.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -41,8 +44,11 @@ class VectorClock {
  public:
   using Counter = std::uint64_t;
   // 2^53 - 1: exact in every language's numbers, and 1024 of them sum
-  // without overflowing 64 bits (sum() is the conflict tie-break).
+  // without overflowing 64 bits.
   static constexpr Counter kMaxCounter = (Counter{1} << 53) - 1;
+  // Stands for every retired writer: one zero byte, which no node id
+  // (16 bytes) is, and which sorts before them all.
+  static constexpr std::string_view kRetired{"\0", 1};
   static constexpr std::size_t kMaxEntries = 1024;
   static constexpr std::size_t kMaxIdBytes = 256;
 
@@ -58,6 +64,10 @@ class VectorClock {
   // Sets the node's counter to max(current + 1, dot): with a node-wide dot
   // counter every write gets a fresh, unique dot. Saturates at kMaxCounter.
   void increment(std::string_view node, Counter dot);
+  // The node's counter becomes max(current, counter): a merge of one pair.
+  void raise(std::string_view node, Counter counter);
+  // Removes the node's pair, if any.
+  void drop(std::string_view node);
   // Pointwise maximum (commutative, associative, idempotent).
   void merge(const VectorClock& other);
 
@@ -66,9 +76,29 @@ class VectorClock {
   Order compare(const VectorClock& other) const;
   // Every counter >= other's: compare() is after or equal.
   bool dominates(const VectorClock& other) const;
-  // Sum of all counters; strictly grows along causality (used to order
-  // concurrent versions). Cannot overflow within the limits above.
+  // Sum of all counters; strictly grows along causality. Cannot overflow
+  // within the limits above.
   Counter sum() const;
+  // The largest counter (0 when empty): a Lamport stamp when every writer
+  // draws its dots above every counter it has seen (Registry does), and
+  // unchanged by fold(). Never smaller along causality.
+  Counter max() const;
+  // Moves the counters of every id for which retired(id) holds into
+  // kRetired's pair (their maximum). Monotone: a clock that dominated
+  // another still does once both are folded. Returns whether it changed.
+  template <class Pred>
+  bool fold(Pred retired) {
+    Counter floor = 0;
+    const auto gone = std::remove_if(entries_.begin(), entries_.end(), [&](const auto& p) {
+      if (p.first == kRetired || !retired(std::string_view(p.first))) return false;
+      floor = std::max(floor, p.second);
+      return true;
+    });
+    if (gone == entries_.end()) return false;
+    entries_.erase(gone, entries_.end());
+    raise(kRetired, floor);
+    return true;
+  }
 
   bool empty() const { return entries_.empty(); }
   std::size_t size() const { return entries_.size(); }

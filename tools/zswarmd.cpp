@@ -2,7 +2,8 @@
 // the config file. SIGTERM or SIGINT: hand off, say goodbye and exit cleanly.
 // SIGHUP: read secret_file and previous_secret_file again (key rotation).
 // Exit status: 0 clean stop, 1 could not start (port, interface, socket),
-// 2 bad flag, config key or value.
+// 2 bad flag, config key or value, 3 quarantined (its id was retired from
+// the cluster's clocks: start it again to rejoin under a new id).
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -87,8 +88,8 @@ int main(int argc, char** argv) {
       break;
     }
     if (sig == SIGHUP) (void)(*node)->reload_secrets();  // it logs what it did, or why it kept the old ones
-    if ((*node)->stopped()) break;  // a `leave` command
+    if ((*node)->stopped()) break;  // a `leave` command, or a quarantine
   }
   (*node)->wait();
-  return 0;
+  return (*node)->quarantined() ? 3 : 0;
 }

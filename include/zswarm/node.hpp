@@ -97,6 +97,13 @@ struct NodeOptions {
   bool quorum_majority = false;
   std::size_t expected_members = 0;
   std::chrono::milliseconds quorum_margin{2000};
+  // Vector clocks keep one pair per node id that wrote, and each start is a
+  // new id: the id of a node that left, or whose name a newer run took,
+  // leaves the clocks retire_left_after after this node saw it go; the id of
+  // a node down (or never heard of) after retire_down_after. A node that
+  // comes back under a retired id is told to restart (docs/protocol.md §8.10).
+  std::chrono::milliseconds retire_left_after{10000};
+  std::chrono::milliseconds retire_down_after{std::chrono::hours(1)};
   // The cluster secret (docs/security.md): a file `zswarm keygen` wrote. With
   // it, beacons are sealed (MAC, replay counter) and every bus link is CURVE,
   // open only to members. previous_secret_file is also accepted while a
@@ -210,6 +217,12 @@ struct NodeStats {
   // Turns of the node's event loop: each a poll that returned (a socket, a
   // post or a timer). An idle node turns for its heartbeats and little else.
   uint64_t loop_wakeups = 0;
+  // Vector clocks (docs/protocol.md §8.10): the ids in this node's summary
+  // now (a gauge: its digest's pairs), the ids of gone writers it has
+  // folded away so far, and notices sent to members back under such an id.
+  uint64_t clock_ids = 0;
+  uint64_t clock_ids_retired = 0;
+  uint64_t quarantine_sent = 0;
 };
 
 struct NodeInfo {
@@ -267,9 +280,13 @@ class ZSWARM_API Node {
   // Hands every registered worker off to its new owner, says goodbye (peers
   // mark this node left at once), and stops. Returns at once; see wait().
   virtual void leave() = 0;
-  // Blocks until the node stopped (after leave(), or a `leave` command).
+  // Blocks until the node stopped (after leave(), a `leave` command, or a
+  // quarantine).
   virtual void wait() = 0;
   virtual bool stopped() const = 0;
+  // It stopped because a member said its id was retired from the cluster's
+  // clocks (gone longer than retire_down_after): start a new Node to rejoin.
+  virtual bool quarantined() const = 0;
 
   // --- the cluster-wide registry (the owner of a name is its ring owner) ---
   // Starts `plugin` for `name` somewhere in the cluster, exactly once.

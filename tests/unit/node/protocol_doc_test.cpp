@@ -167,6 +167,12 @@ void check_body(const bus::Envelope& e) {
       EXPECT_EQ(encode(*r), b);
       break;
     }
+    case MessageType::quarantine: {
+      auto r = decode_quarantine(b);
+      ASSERT_TRUE(r) << registry::to_string(r.error());
+      EXPECT_EQ(encode(*r), b);
+      break;
+    }
     case MessageType::handoff_offer: {
       auto r = decode_handoff_offer(b);
       ASSERT_TRUE(r) << registry::to_string(r.error());
@@ -194,6 +200,7 @@ std::string decode_body(const std::string& b) {
   if (auto r = decode_unregister_request(b); r && encode(*r) == b) return "unregister_request";
   if (auto r = decode_worker_message(b); r && encode(*r) == b) return "worker_message";
   if (auto r = decode_handoff_offer(b); r && encode(*r) == b) return "handoff_offer";
+  if (auto r = decode_quarantine(b); r && encode(*r) == b) return "quarantine";
   if (auto e = registry::decode_entry(b); e && registry::encode(*e) == b) return "entry";
   auto a = decode_answer(b);
   if ((a || a.error().code != Errc::bad_message) && encode_answer(a) == b) return "answer";

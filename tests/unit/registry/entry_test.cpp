@@ -258,12 +258,18 @@ TEST(EntryWire, SurvivesRandomMutations) {
 TEST(EntryOrder, IsATotalOrderExtendingCausality) {
   Entry a = sample();
   Entry b = sample();
-  b.clock.increment("b");  // causal successor
+  b.clock.increment("b", a.clock.max() + 1);  // a causal successor, as Registry::put draws it
   EXPECT_TRUE(version_wins(b, a));
   EXPECT_FALSE(version_wins(a, b));
   EXPECT_FALSE(version_wins(a, a));  // irreflexive
+  // Folding retired ids into kRetired keeps the stamp, so the rank too.
+  Entry folded = b;
+  folded.clock.fold([](std::string_view id) { return id == "6f1c-uuid-a"; });
+  EXPECT_EQ(folded.clock, (VectorClock{{std::string(VectorClock::kRetired), 3}, {"b", 4}}));
+  EXPECT_TRUE(version_wins(folded, a));
+  EXPECT_FALSE(version_wins(a, folded));
 
-  // Concurrent, equal sums: live beats tombstone...
+  // Concurrent, equal stamps: live beats tombstone...
   Entry x = sample();
   x.clock = VectorClock{{"x", 2}};
   Entry y = sample();
@@ -276,7 +282,7 @@ TEST(EntryOrder, IsATotalOrderExtendingCausality) {
   y.owner = "0-smaller";
   EXPECT_TRUE(version_wins(y, x));
   EXPECT_FALSE(version_wins(x, y));
-  // A larger sum beats all tie-breaks, even a tombstone.
+  // A larger stamp (largest counter) beats all tie-breaks, even a tombstone.
   x.clock = VectorClock{{"x", 3}};
   x.tombstone = true;
   EXPECT_TRUE(version_wins(x, y));

@@ -1,9 +1,11 @@
 #include "registry/registry.hpp"
+#include "support/replication_model.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -64,7 +66,9 @@ TEST(Registry, PutLookupRemove) {
   EXPECT_EQ(again->clock.compare(tomb->clock), Order::after);
   EXPECT_EQ(r.size(), 2u);
   EXPECT_EQ(r.tombstones(), 0u);
-  EXPECT_EQ(r.summary(), (VectorClock{{"a", 3}, {"b", 1}}));
+  // Dots are Lamport stamps: b's first write draws one more than any counter seen.
+  EXPECT_EQ(again->clock, (VectorClock{{"a", 3}, {"b", 4}}));
+  EXPECT_EQ(r.summary(), (VectorClock{{"a", 3}, {"b", 4}}));
 }
 
 TEST(Registry, PutRejectsInvalidEntries) {
@@ -222,19 +226,23 @@ struct Simulation {
     if (replicas[node].apply(e).kind == ApplyKind::conflict) ++conflicts;
   }
 
-  void run(int steps) {
-    for (int s = 0; s < steps; ++s) {
-      const std::size_t node = rng() % ids.size();
-      if (chance(0.4)) {
-        write(node);
-      } else {
-        deliver_one(node);
-      }
+  void step() {
+    const std::size_t node = rng() % ids.size();
+    if (chance(0.4)) {
+      write(node);
+    } else {
+      deliver_one(node);
     }
-    // Drain what is still in flight (already subject to drops).
+  }
+  // Delivers what is still in flight (already subject to drops).
+  void drain() {
     for (std::size_t n = 0; n < ids.size(); ++n) {
       while (!inbox[n].empty()) deliver_one(n);
     }
+  }
+  void run(int steps) {
+    for (int s = 0; s < steps; ++s) step();
+    drain();
   }
 
   // Every node merges every other node's snapshot once, in random order.
@@ -293,6 +301,115 @@ TEST(RegistryConvergence, DropsDuplicatesAndReorderingThenSnapshotRepair) {
   // The histories must really exercise conflicts and repair.
   EXPECT_GT(total_conflicts, 100u);
   EXPECT_GT(diverged_before_repair, 50u);
+}
+
+// ---------------------------------------------------------------------------
+// Retired writers: ids folded into VectorClock::kRetired (protocol.md §8.10).
+
+TEST(RegistryRetire, FoldsStoredClocksSummariesAndEveryLaterArrival) {
+  const std::string floor(VectorClock::kRetired);
+  Registry r;
+  ASSERT_TRUE(r.put(fields("x", "a"), "a").ok());  // {a:1}
+  ASSERT_EQ(r.apply(version("y", "b", {{"b", 5}})).kind, ApplyKind::inserted);
+  ASSERT_EQ(r.apply(version("z", "b", {{"a", 1}, {"b", 6}}, true)).kind, ApplyKind::inserted);
+  r.note_seen("m", VectorClock{{"a", 1}, {"b", 6}});
+
+  EXPECT_EQ(r.retire({"b"}), 2u);  // y and z named b
+  EXPECT_TRUE(r.is_retired("b"));
+  EXPECT_EQ(r.find("y")->clock(), (VectorClock{{floor, 5}}));
+  EXPECT_EQ(r.find("z")->clock(), (VectorClock{{floor, 6}, {"a", 1}}));
+  EXPECT_EQ(r.summary(), (VectorClock{{floor, 6}, {"a", 1}}));
+  EXPECT_EQ(r.find("x")->clock(), (VectorClock{{"a", 1}}));  // untouched
+
+  // A delta b wrote before it went, late: folded on arrival, and newer.
+  EXPECT_EQ(r.apply(version("y", "b", {{"b", 7}})).kind, ApplyKind::updated);
+  EXPECT_EQ(r.find("y")->clock(), (VectorClock{{floor, 7}}));
+  // The same version from a replica that has not retired b yet: stale.
+  EXPECT_EQ(r.apply(version("y", "b", {{"b", 7}})).kind, ApplyKind::stale);
+  // The members' summaries fold too, so the tombstone can be proven seen.
+  EXPECT_EQ(r.collect_garbage({"a", "m"}, "a"), 1u);
+  VectorClock digest{{"a", 1}, {"b", 7}};
+  r.fold(digest);
+  EXPECT_EQ(digest, (VectorClock{{floor, 7}, {"a", 1}}));
+
+  // A write after the fold draws its dot above every counter seen.
+  auto w = r.put(fields("y", "a"), "a");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->clock, (VectorClock{{floor, 7}, {"a", 8}}));
+  r.forget_retired({"b"});
+  EXPECT_FALSE(r.is_retired("b"));
+}
+
+TEST(RegistryRetire, AReplicaThatHasNotRetiredYetKeepsTheSameWinner) {
+  const std::string floor(VectorClock::kRetired);
+  Registry folded;
+  Registry lagging;
+  const Entry y = version("y", "b", {{"b", 5}});
+  (void)folded.apply(y);
+  (void)lagging.apply(y);
+  (void)folded.retire({"b"});
+  // The folded replica's successor lacks b: the lagging one sees it as
+  // concurrent, and the stamp still picks the successor.
+  auto next = folded.put(fields("y", "a", 2), "a");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->clock, (VectorClock{{floor, 5}, {"a", 6}}));
+  const ApplyResult r = lagging.apply(*next);
+  EXPECT_EQ(r.kind, ApplyKind::conflict);
+  ASSERT_TRUE(r.winner.has_value());
+  EXPECT_EQ(r.winner->clock, next->clock);
+  EXPECT_EQ(lagging.find("y")->clock(), next->clock);
+  // The old version from the lagging replica is stale where b is folded.
+  EXPECT_EQ(folded.apply(y).kind, ApplyKind::stale);
+  (void)lagging.retire({"b"});
+  EXPECT_EQ(lagging.snapshot(), folded.snapshot());
+  EXPECT_EQ(lagging.summary(), folded.summary());
+}
+
+// Nodes restart (a new id each time) while writing over the tracker's
+// replication in miniature (support/replication_model.hpp), and each replica
+// retires an old id at its own moment, once it has been gone for two digest
+// rounds (as retire_left_after spans several digest intervals).
+TEST(RegistryRetire, ReplicasThatRetireAtDifferentMomentsConverge) {
+  std::size_t folded_early = 0, conflicts = 0, resyncs = 0;
+  for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    SCOPED_TRACE(seed);
+    testing::ReplicationModel c(seed, 4);
+    std::vector<std::pair<std::string, int>> gone;  // id, the step it went
+    for (int step = 0; step < 800; ++step) {
+      if (c.chance(0.02)) {  // a restart: the node's id is new, its replica kept
+        const std::size_t k = c.rng() % c.ids.size();
+        gone.emplace_back(c.ids[k], step);
+        c.ids[k] += "'";
+      }
+      if (step % 25 == 0) c.digests();
+      for (auto& replica : c.replicas)
+        for (const auto& [id, went] : gone)
+          if (step - went > 50 && !replica.is_retired(id) && c.chance(0.05)) {
+            (void)replica.retire({id});
+            ++folded_early;
+          }
+      c.step();
+    }
+    c.drain();
+    for (auto& replica : c.replicas)
+      for (const auto& [id, went] : gone) (void)replica.retire({id});
+    // Digest rounds until quiet: no forced exchange of replicas.
+    for (int round = 0; round < 3; ++round) {
+      c.digests();
+      c.drain();
+    }
+    const auto expected = c.replicas[0].snapshot();
+    for (const Registry& r : c.replicas) {
+      ASSERT_EQ(r.snapshot(), expected);
+      for (const auto& [id, counter] : r.summary().entries())
+        EXPECT_TRUE(id == VectorClock::kRetired || std::count(c.ids.begin(), c.ids.end(), id)) << id;
+    }
+    conflicts += c.conflicts;
+    resyncs += c.resyncs;
+  }
+  EXPECT_GT(folded_early, 500u);
+  EXPECT_GT(conflicts, 50u);  // the histories really race
+  EXPECT_GT(resyncs, 100u);   // and really lose frames
 }
 
 // ---------------------------------------------------------------------------

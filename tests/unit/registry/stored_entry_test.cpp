@@ -199,13 +199,18 @@ class ReferenceRegistry {
       it->second = in;
       return ApplyKind::updated;
     }
-    if (version_wins(in, it->second)) it->second = in;
+    Entry unclocked = in;
+    unclocked.clock = it->second.clock;
+    const bool same = unclocked == it->second;  // one version under two clocks
+    const bool wins = version_wins(in, it->second);
+    if (wins) it->second = in;
+    if (same) return wins ? ApplyKind::updated : ApplyKind::stale;
     return ApplyKind::conflict;
   }
   Entry put(Entry e, const std::string& self) {
     auto it = table_.find(e.name);
     e.clock = it != table_.end() ? it->second.clock : VectorClock{};
-    e.clock.increment(self, summary_.get(self) + 1);
+    e.clock.increment(self, summary_.max() + 1);
     e.tombstone = false;
     summary_.merge(e.clock);
     table_[e.name] = e;
@@ -219,7 +224,7 @@ class ReferenceRegistry {
     t.args.clear();
     t.metadata.clear();
     t.groups.clear();
-    t.clock.increment(self, summary_.get(self) + 1);
+    t.clock.increment(self, summary_.max() + 1);
     summary_.merge(t.clock);
     it->second = t;
     return t;

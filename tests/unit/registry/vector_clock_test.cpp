@@ -109,6 +109,49 @@ TEST(VectorClock, MergeLawsHoldOnRandomClocks) {
   }
 }
 
+TEST(VectorClock, FoldMovesRetiredIdsIntoOneFloorThatKeepsTheirLargestCounter) {
+  const std::string floor(VectorClock::kRetired);
+  VectorClock c{{"a", 5}, {"b", 9}, {"c", 2}};
+  EXPECT_EQ(c.max(), 9u);
+  EXPECT_FALSE(c.fold([](std::string_view id) { return id == "z"; }));  // nothing to fold
+  EXPECT_TRUE(c.fold([](std::string_view id) { return id == "a" || id == "c"; }));
+  EXPECT_EQ(c, (VectorClock{{floor, 5}, {"b", 9}}));
+  EXPECT_EQ(c.max(), 9u);
+  // Folding again in another order gives the same: the floor is a maximum.
+  VectorClock d{{"a", 5}, {"b", 9}, {"c", 2}};
+  EXPECT_TRUE(d.fold([](std::string_view id) { return id == "c"; }));
+  EXPECT_TRUE(d.fold([](std::string_view id) { return id == "a"; }));
+  EXPECT_EQ(d, c);
+  // The floor is never folded away, and sorts first.
+  EXPECT_TRUE(d.fold([](std::string_view) { return true; }));
+  EXPECT_EQ(d, (VectorClock{{floor, 9}}));
+  EXPECT_EQ(d.entries().front().first, floor);
+  d.drop(floor);
+  EXPECT_TRUE(d.empty());
+}
+
+TEST(VectorClock, FoldIsMonotone) {
+  // A clock that dominated another still does once both fold the same ids:
+  // what keeps replicas that fold at different times ordering versions alike.
+  std::mt19937_64 rng(77);
+  const std::vector<std::string> ids = {"a", "b", "c", "d", "e"};
+  for (int i = 0; i < 2000; ++i) {
+    VectorClock a, b;
+    for (const auto& id : ids) {
+      if (rng() % 2) a.raise(id, 1 + rng() % 20);
+      if (rng() % 2) b.raise(id, 1 + rng() % 20);
+    }
+    const VectorClock after = merge(a, b);  // dominates both
+    const std::string gone = ids[rng() % ids.size()];
+    auto retired = [&](std::string_view id) { return id == gone || id == "e"; };
+    VectorClock fa = a, fafter = after;
+    fa.fold(retired);
+    fafter.fold(retired);
+    EXPECT_TRUE(fafter.dominates(fa));
+    EXPECT_EQ(fa.max(), a.max());
+  }
+}
+
 TEST(VectorClockWire, RoundTrips) {
   for (const VectorClock& c : {VectorClock{}, VectorClock{{"n1", 1}},
                                VectorClock{{"a@h#1", 7}, {"b@h#2", VectorClock::kMaxCounter}}}) {
