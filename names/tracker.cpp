@@ -640,6 +640,10 @@ void Tracker::merge_chunk() {
   if (!c.last) return;  // more chunks follow
   if (holed_.erase(c.sender)) return;  // a chunk of this pass was lost: still owed, asked again
   resync_.synced(c.sender);
+  if (auto asked = asked_at_.find(c.sender); asked != asked_at_.end()) {
+    if (!owned_only_.count(c.sender)) registry_.cover(asked->second);
+    asked_at_.erase(asked);
+  }
   if (!owned_only_.erase(c.sender)) whole_replica_ = true;
   reconcile();
 }
@@ -742,8 +746,11 @@ void Tracker::request_sync(const bus::NodeId& peer, bool owned) {
   if (owned && resync_.is_owed(peer) && !owned_only_.count(peer)) owned = false;
   if (owned) owned_only_.insert(peer);
   else owned_only_.erase(peer);
-  if (resync_.want(peer, clock_.now()))
-    cluster_.send(peer, MessageType::sync_request, wire::encode(wire::SyncRequest{true, owned}));
+  const bool first = !resync_.is_owed(peer);  // no pass from before this one can answer it
+  if (!resync_.want(peer, clock_.now())) return;
+  cluster_.send(peer, MessageType::sync_request, wire::encode(wire::SyncRequest{true, owned}));
+  // The replica it sends is made after this: it holds all that digest names.
+  if (auto d = last_digest_.find(peer); first && !owned && d != last_digest_.end()) asked_at_.try_emplace(peer, d->second);
 }
 
 void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
@@ -757,6 +764,7 @@ void Tracker::on_worker_exit(const workers::ExitInfo& exit) {
 }
 
 void Tracker::forget_sync(const bus::NodeId& peer) {
+  asked_at_.erase(peer);
   streams_live_.erase(peer);
   holed_.erase(peer);
   owned_only_.erase(peer);

@@ -298,6 +298,9 @@ class Tracker {
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::unordered_map<bus::NodeId, Clock::time_point> hello_seen_;     // the same, for hellos
   std::unordered_map<bus::NodeId, registry::VectorClock> last_digest_;  // each member's latest, as sent
+  // The member's digest when this node first asked it for a whole replica
+  // (not answered yet): once that replica is merged, it counts as seen.
+  std::unordered_map<bus::NodeId, registry::VectorClock> asked_at_;
 
   // Names whose worker is starting on the pool (run_here): the version
   // stored when it began, later starts that wait, and messages held meanwhile.

@@ -594,6 +594,77 @@ TEST_F(TrackerSim, NodesWhosePlacementSettingsDifferRefuseEachOther) {
   EXPECT_GT(a.node->info().stats.beacons_placement_mismatch, 0u);
 }
 
+// Issue 13's bounded clocks on real nodes: c is killed and started again 12
+// times (a new id each time), and its names fail over and come back. Each
+// old id leaves every clock retire_left_after after its successor came up,
+// so the digests keep one pair per member and the floor, and every name
+// still runs once, with replicas that agree.
+TEST_F(TrackerSim, TheIdsOfRestartedNodesLeaveTheClocks) {
+  configure = [](NodeOptions& o) { o.retire_left_after = 5s; };
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  SimNode* c = &add("c@h");
+  settle();
+  for (int i = 0; i < 30; ++i) register_from(a, std::string("r").append(std::to_string(i)));
+  settle();
+  for (int restart = 0; restart < 12; ++restart) {
+    kill(*c);
+    run_for(1000ms);  // down; its names restart on a and b (writes under their ids)
+    c = &add("c@h");
+    run_for(2000ms);  // the new c joins and takes its names back (writes under its id)
+  }
+  run_for(8000ms);  // past retire_left_after, and a digest round
+  for (SimNode* n : {&a, &b, c}) {
+    const auto s = n->node->info().stats;
+    EXPECT_LE(s.clock_ids, 4u) << n->name << ": a, b, c and the retired floor";
+    if (n != c) {
+      EXPECT_GE(s.clock_ids_retired, 12u) << n->name;
+    }
+  }
+  EXPECT_EQ(replica(a).size(), 30u);
+  EXPECT_EQ(replica(b), replica(a));
+  EXPECT_EQ(replica(*c), replica(a));
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
+}
+
+// A node cut off for longer than retire_down_after has its id retired on
+// the other side, and it retired theirs: at the heal the smaller side (c,
+// alone) is told it is quarantined and stops; a and b keep it off the ring
+// and run every name once.
+TEST_F(TrackerSim, ANodeBackAfterItsIdWasRetiredStopsAndTheOthersKeepItsNamesOnce) {
+  configure = [](NodeOptions& o) {
+    o.retire_left_after = 5s;
+    o.retire_down_after = 10s;
+  };
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
+  settle();
+  for (int i = 0; i < 20; ++i) register_from(a, std::string("q").append(std::to_string(i)));
+  settle();
+  isolate(c, true);
+  run_for(15000ms);  // down on both sides, then retired on both sides
+  ASSERT_EQ(state_seen(a, c), MemberState::down);
+  EXPECT_GE(a.node->info().stats.clock_ids_retired, 1u);
+  EXPECT_GE(c.node->info().stats.clock_ids_retired, 2u);
+  isolate(c, false);
+  run_for(3000ms);
+  EXPECT_TRUE(c.node->quarantined());
+  EXPECT_TRUE(c.node->stopped());
+  EXPECT_FALSE(a.node->quarantined());
+  EXPECT_FALSE(b.node->quarantined());
+  EXPECT_GE(a.node->info().stats.quarantine_sent + b.node->info().stats.quarantine_sent, 1u);
+  kill(c);  // what remains of the stopped node
+  run_for(1000ms);
+  auto ra = replica(a);
+  EXPECT_EQ(ra.size(), 20u);
+  EXPECT_EQ(replica(b), ra);
+  for (auto& [name, ref] : ra) EXPECT_NE(ref[0], 'c') << name;
+  auto count = census();
+  EXPECT_EQ(count.size(), 20u);
+  for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
