@@ -463,13 +463,14 @@ void Tracker::deliver(const std::string& name, Delivery kind, std::string messag
     return done(fail(Error{Errc::node_down, "the owner of " + name + " is down; it is moving"}));
   }
   std::string body = wire::encode_worker_message(name, message, static_cast<uint64_t>(hops) + 1);
-  if (kind != Delivery::call) {
-    const auto type = kind == Delivery::cast ? MessageType::worker_cast : MessageType::conflict_state;
-    if (!cluster_.send(*owner, type, std::move(body)))
+  if (kind == Delivery::cast) {
+    if (!cluster_.send(*owner, MessageType::worker_cast, std::move(body)))
       return done(fail(Error{Errc::node_down, "no channel to " + member_name(e->owner)}));
     return done(std::string());
   }
-  request(*owner, MessageType::worker_call, std::move(body), std::move(done));
+  // A merge is answered too (worker_reply), so that its sender can try again.
+  request(*owner, kind == Delivery::call ? MessageType::worker_call : MessageType::conflict_state, std::move(body),
+          std::move(done));
 }
 
 void Tracker::on_worker_cast(const bus::Envelope& env) {
@@ -495,9 +496,11 @@ void Tracker::on_worker_reply(const bus::Envelope& env) { complete_answer(env); 
 void Tracker::on_conflict_state(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
+  // The sender keeps the state until it hears the merge is done (corr 0:
+  // a sender that does not wait for an answer).
   deliver(m->name, Delivery::merge, std::move(m->message), hop_count(m->hops),
-          [this, name = m->name](Result<std::string, Error> r) {
-            if (!r) cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", name, r.error().to_string());
+          [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
+            if (corr != 0) cluster_.send(sender, MessageType::worker_reply, wire::encode_answer(r), corr);
           });
 }
 
@@ -521,6 +524,9 @@ void Tracker::apply_remote(const registry::Entry& incoming) {
     if (e && e->owner == self_id_ && e->worker == it->second) ours = it->second;
   }
   auto r = registry_.apply(incoming);
+  if (r.kind != registry::ApplyKind::stale && !incoming.tombstone && incoming.owner != self_id_ &&
+      !member_alive(incoming.owner) && (r.kind != registry::ApplyKind::conflict || r.winner->owner == incoming.owner))
+    claimed_at_[incoming.owner] = clock_.now();
   if (r.kind == registry::ApplyKind::conflict && r.loser && r.loser->owner == self_id_ && !r.loser->tombstone) {
     auto local = supervisor_.info(r.loser->name);
     if (local && local->id == r.loser->worker) lose_conflict(r.loser->name, *r.winner);
@@ -536,8 +542,51 @@ void Tracker::merge_into_winner(const std::string& name, std::string state) {
     cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {}", name, fits.error().detail);
     return;
   }
-  deliver(name, Delivery::merge, std::move(state), 0, [this, name](Result<std::string, Error> done) {
-    if (!done) cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", name, done.error().to_string());
+  if (merges_.size() >= kMaxPendingMerges) {
+    cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {} states wait already", name,
+                        merges_.size());
+    return;
+  }
+  const auto now = clock_.now();
+  const uint64_t id = ++next_merge_;
+  merges_.emplace(id, PendingMerge{name, std::move(state), now, now + kMergeTimeout});
+  try_merge(id);
+}
+
+void Tracker::try_merge(uint64_t id) {
+  auto it = merges_.find(id);
+  if (it == merges_.end() || it->second.in_flight) return;
+  if (auto now_named = registry_.find(it->second.name); now_named && now_named->tombstone) {
+    cluster_.log().info("[tracker] the state of {}'s losing copy is dropped: the name was unregistered", it->second.name);
+    merges_.erase(it);
+    return;
+  }
+  it->second.in_flight = true;
+  deliver(it->second.name, Delivery::merge, it->second.state, 0, [this, id, alive = alive_](Result<std::string, Error> r) {
+    if (!*alive) return;
+    auto p = merges_.find(id);
+    if (p == merges_.end()) return;
+    if (r) {
+      merges_.erase(p);
+      return;
+    }
+    // Where the name runs is not settled yet (moving, restarting, its node
+    // not linked or down): try again. Anything else is the worker's answer.
+    const auto code = r.error().code;
+    const bool unsettled =
+        code == Errc::node_down || code == Errc::not_found || code == Errc::timeout || code == Errc::stopped;
+    if (!unsettled || clock_.now() >= p->second.give_up) {
+      cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", p->second.name,
+                          r.error().to_string());
+      merges_.erase(p);
+      return;
+    }
+    if (!p->second.retried)
+      cluster_.log().info("[tracker] the state of {}'s losing copy waits for the winner: {}", p->second.name,
+                          r.error().to_string());
+    p->second.retried = true;
+    p->second.in_flight = false;
+    p->second.next_try = clock_.now() + kMergeRetry;
   });
 }
 
@@ -565,6 +614,8 @@ void Tracker::stop_if_not_named(const std::string& name) {
   running_here_.erase(it);
   auto local = supervisor_.info(name);
   if (!local || local->id != id) return;  // gone already (handed off, stopped, exited)
+  // Another copy runs it now: this one lost, and its state goes there.
+  if (e && e->owner != self_id_) return lose_conflict(name, e->entry());
   cluster_.log().warn("[tracker] stopping local {} ({}/{}): the replica names {}", name, cluster_.options().name, id,
                       e ? ref(*e) : std::string("no one"));
   (void)supervisor_.stop_async(name);
@@ -701,6 +752,7 @@ std::vector<std::string> Tracker::live_ids() const {
 
 void Tracker::retire_writers() {
   const auto now = clock_.now();
+  std::erase_if(claimed_at_, [&](const auto& kv) { return now - kv.second >= opts_.discovery_grace; });
   const auto live = live_ids();
   std::unordered_set<std::string> live_names;
   for (const auto& id : live) live_names.insert(member_name(id));
@@ -785,7 +837,8 @@ Clock::time_point Tracker::next_deadline() const {
   // cadence while there are any.
   bool preparing = false;
   for (const auto& [name, h] : handoffs_) preparing |= !h.prepared && !h.abandoned;
-  if (requests_.size() > 0 || assembler_.partial() > 0 || resync_.owes_any() || leaving_ || preparing)
+  if (requests_.size() > 0 || assembler_.partial() > 0 || resync_.owes_any() || leaving_ || preparing ||
+      !merges_.empty())
     next = std::min(next, std::max(next_housekeeping_, clock_.now()));
   // A chunk to merge or to pack goes next turn; a refused one after a pause.
   if (!chunks_in_.empty() || (snapshots_.busy() && !snapshots_.blocked())) next = clock_.now();
@@ -828,6 +881,10 @@ void Tracker::tick() {
       h.late = true;
       late.push_back(name);
     }
+  std::vector<uint64_t> due_merges;
+  for (const auto& [id, p] : merges_)
+    if (!p.in_flight && now >= p.next_try) due_merges.push_back(id);
+  for (auto id : due_merges) try_merge(id);
   // Their messages wait no longer: they go to the worker, behind its handoff.
   for (const auto& name : late) {
     auto buffered = std::move(handoffs_[name].buffered);

@@ -217,7 +217,13 @@ class Tracker {
   // the winner (protocol.md §8.6).
   void lose_conflict(const std::string& name, const registry::Entry& winner);
   // A copy's state, offered to wherever `name` runs now (its merge_conflict).
+  // Kept and tried again until the winner's node answers that it merged it,
+  // for kMergeTimeout: right after a heal the winner's link may not be up
+  // yet, or its version may not have reached this node or that one. It
+  // follows the name where it moves (a join handoff right after a heal is
+  // common); it is dropped if the name is unregistered meanwhile.
   void merge_into_winner(const std::string& name, std::string state);
+  void try_merge(uint64_t id);
   // Asks peer for its whole replica, or (owned) only the versions it owns.
   void request_sync(const bus::NodeId& peer, bool owned = false);
   // A peer went away: forget what was asked of it, and if it was to send
@@ -313,6 +319,19 @@ class Tracker {
   std::unordered_map<std::string, Starting> starting_;
   std::map<std::string, Handoff> handoffs_;      // names on their way out
   std::set<std::string> pinned_;                 // answered "ignore" to a join handoff
+  struct PendingMerge {
+    std::string name;
+    std::string state;
+    Clock::time_point next_try;
+    Clock::time_point give_up;
+    bool in_flight = false;
+    bool retried = false;
+  };
+  std::map<uint64_t, PendingMerge> merges_;  // losing copies' states on their way to the winner
+  uint64_t next_merge_ = 0;
+  static constexpr std::size_t kMaxPendingMerges = 100000;
+  static constexpr std::chrono::seconds kMergeTimeout{30};
+  static constexpr std::chrono::milliseconds kMergeRetry{250};
   std::unordered_map<std::string, uint64_t> running_here_;  // name -> worker id this node started for it
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};
@@ -327,6 +346,11 @@ class Tracker {
   std::set<std::string> parking_;          // asked to hand off their state, not answered yet
   std::map<std::string, Parked> parked_;
   std::unordered_map<std::string, Clock::time_point> down_at_;
+  // Owners held down here that a version newer to this node still names:
+  // at a heal, the other side's replica often arrives before the owner's
+  // own frames, so its names wait discovery_grace for it to come up before
+  // they restart from their args.
+  std::unordered_map<std::string, Clock::time_point> claimed_at_;
   std::optional<Clock::time_point> resume_at_;
   static constexpr std::chrono::seconds kMaxResumeWait{2};
   ClockRetirement retirement_;

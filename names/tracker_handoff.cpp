@@ -30,6 +30,7 @@ void Tracker::on_member(const MembershipEvent& ev) {
       const bool back = names_.count(id) > 0;  // reachable again (a healed partition), not new
       names_[id] = m.name;
       down_at_.erase(id);
+      claimed_at_.erase(id);
       if (!m.observer) ring_.add_member(id, m.name);  // observers read; never owners, never handoff targets
       resync_.reset(m.id);
       if (back) {
@@ -104,6 +105,13 @@ void Tracker::reconcile() {
       next_reconcile_ = std::min(next_reconcile_, down_at_[e.owner] + opts_.quorum_margin);
       continue;
     }
+    if (auto claim = claimed_at_.find(e.owner); claim != claimed_at_.end()) {
+      if (now - claim->second < opts_.discovery_grace) {
+        next_reconcile_ = std::min(next_reconcile_, claim->second + opts_.discovery_grace);
+        continue;
+      }
+      claimed_at_.erase(claim);
+    }
     cluster_.log().info("[tracker] restarting {} on {}", e.name, cluster_.options().name);
     register_here(e.name, e.plugin, e.args, "starting", log_restart(e.name));
   }
@@ -165,8 +173,15 @@ void Tracker::send_offer(const std::string& name, bool leaving, Result<workers::
   // running here for it must stop.
   auto now_stored = registry_.lookup(name);
   if (!now_stored || now_stored->owner != self_id_ || now_stored->worker != e.worker) {
-    cluster_.log().info("[tracker] not handing off {}: no longer registered here", name);
+    // Another copy won meanwhile (a heal): the state this worker handed over
+    // goes to it, as a losing copy's would.
+    const bool handed = h && h->kind == workers::HandoffKind::state;
+    cluster_.log().info("[tracker] not handing off {}: no longer registered here{}", name,
+                        handed && now_stored ? "; merging its state into " + ref(*now_stored) : "");
+    std::optional<std::string> state;
+    if (handed && now_stored) state = std::move(h->bytes);
     drop_handoff(name);
+    if (state) merge_into_winner(name, std::move(*state));
     return stop_if_not_named(name);
   }
   if (ho.abandoned) {
