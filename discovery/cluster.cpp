@@ -53,6 +53,12 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
 
 void Cluster::on_swim_message(const bus::Envelope& e) {
   const discovery::Member* m = membership_.find(e.sender);
+  if (m && m->state == MemberState::down && m->confirm_by != Clock::time_point{} && e.type == MessageType::probe) {
+    // We probe it too: each of two nodes that hold the other down needs the
+    // other's answer to bring it back.
+    send_unconfirmed(*m, MessageType::probe_ack, e.corr);
+    return;
+  }
   if (!m || (m->state != MemberState::alive && m->state != MemberState::suspect)) return;
   discovery::MembershipEvents ev;
   switch (e.type) {
@@ -263,7 +269,8 @@ void Cluster::on_inbound(bus::Inbound&& in) {
 void Cluster::handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m) {
   discovery::MembershipEvents ev;
   if (m.confirm_by != Clock::time_point{}) {
-    membership_.on_heard(e.sender, ev);  // up before anyone sees its stream start
+    // Up before anyone sees its stream start.
+    if (m.state != MemberState::down || answers_reprobe(e, kind)) membership_.on_answer(e.sender, ev);
     act(ev);
   }
   if (kind == bus::Inbound::published) {
@@ -303,6 +310,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
                     m.endpoint.host, m.endpoint.pub_port, m.endpoint.router_port, m.incarnation);
         break;
       case MembershipEvent::dropped:
+        reprobes_.erase(m.id);
         swim_.forget(m.id);
         direct_out_.erase(m.id);
         transport_.disconnect(m.id);
@@ -311,6 +319,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
         log_->debug("[membership] dropped unconfirmed {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::up:
+        reprobes_.erase(m.id);
         swim_.on_up(m.id);
         transport_.connect(m.id, m.endpoint);
         fast_heartbeats_until_ = clock_.now() + kFastHeartbeats;
@@ -332,6 +341,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
         log_->info("[membership] nodedown {} ({})", m.name, e.reason);
         break;
       case MembershipEvent::left:
+        reprobes_.erase(m.id);
         swim_.forget(m.id);
         direct_out_.erase(m.id);
         transport_.disconnect(m.id);
@@ -369,14 +379,29 @@ void Cluster::tick() {
 }
 
 void Cluster::probe_unconfirmed(const discovery::Member& m) {
-  // Not through send(): it refuses anyone not yet up. Its answer (or a
-  // heartbeat on its PUB) is the frame that confirms it.
+  // Its answer (or a heartbeat on its PUB) is the frame that confirms it.
+  uint64_t corr = opts_.random ? opts_.random() : std::random_device{}();
+  if (m.state == MemberState::down) reprobes_[m.id] = corr;
+  send_unconfirmed(m, MessageType::probe, corr);
+}
+
+void Cluster::send_unconfirmed(const discovery::Member& m, MessageType t, uint64_t corr) {
+  // Not through send(): it refuses anyone not up.
   uint8_t version = bus::common_version(opts_.protocol, m.protocol);
   if (version == 0) return;
   bus::FrameBuilder frame(version, opts_.self, opts_.incarnation);
-  frame.add(MessageType::probe, 0, opts_.random ? opts_.random() : std::random_device{}(), {});
+  frame.add(t, 0, corr, {});
   ++stats_.messages_sent;
   if (transport_.send(m.id, frame.take())) ++stats_.frames_sent;
+}
+
+bool Cluster::answers_reprobe(const bus::Envelope& e, bus::Inbound::Kind kind) const {
+  // A direct frame may come on a link it dialled before it died: a dead
+  // process's TCP stack resends it after a heal. Our PUB link was dialled
+  // with the probe, so what comes on it was written after.
+  if (kind == bus::Inbound::published) return true;
+  auto r = reprobes_.find(e.sender);
+  return e.type == MessageType::probe_ack && r != reprobes_.end() && r->second == e.corr;
 }
 
 void Cluster::leave() {

@@ -174,8 +174,14 @@ class Cluster {
   void refuse_beacon(discovery::BeaconVerdict v, const discovery::Beacon& b);
   // The probe that asks an unconfirmed member for its first frame.
   void probe_unconfirmed(const discovery::Member& m);
+  // A message with an empty body to a member send() refuses (not yet, or no longer, up).
+  void send_unconfirmed(const discovery::Member& m, bus::MessageType t, uint64_t corr);
+  // Whether `e` from a down member being probed again can only have been
+  // sent after that probe: its ack, or any frame on the PUB link we dialled.
+  bool answers_reprobe(const bus::Envelope& e, bus::Inbound::Kind kind) const;
   void handle(const bus::Envelope& e, bus::Inbound::Kind kind, const discovery::Member& m);
-  // The SWIM messages: answered only for live members.
+  // The SWIM messages: answered only for live members, and a probe from a
+  // down member that we probe again.
   void on_swim_message(const bus::Envelope& e);
   void update_pub_version();
   void flush_pub();
@@ -215,6 +221,9 @@ class Cluster {
   // soon, even if it subscribed just after a frame went out.
   Clock::time_point fast_heartbeats_until_{};
   Clock::time_point last_reject_log_{};
+  // The corr of our probe of each down member probed again: only its ack
+  // (or a frame on its PUB) brings the member back.
+  std::unordered_map<bus::NodeId, uint64_t> reprobes_;
   std::unordered_set<bus::NodeId> placement_warned_;  // refused for other placement settings: logged once each
   Clock::time_point last_body_log_{};
   std::array<Handler, 256> handlers_{};

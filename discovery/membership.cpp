@@ -134,18 +134,24 @@ void Membership::on_heard(const bus::NodeId& id, MembershipEvents& out) {
     return;
   }
   if (m.state == MemberState::down) {
-    if (m.confirm_by != Clock::time_point{}) {
-      confirm(m, "reachable again", out);
-    } else {
-      // It still talks to us (we declared it down, it did not hear of it):
-      // a hint like its beacon. Probe it; only a frame after that revives,
-      // so a frame that was in flight when it died revives nothing.
-      reprobe(m, "frame while down", out);
-    }
+    // It still talks to us (we declared it down, it did not hear of it), or
+    // its TCP stack resends what it wrote before it died (after a heal, even
+    // seconds after the process exited). A hint like its beacon: probe it.
+    // No such frame revives, however many follow: only the answer does.
+    if (m.confirm_by == Clock::time_point{}) reprobe(m, "frame while down", out);
     return;
   }
   if (m.state == MemberState::left) return;
   m.last_heard = clock_.now();
+}
+
+void Membership::on_answer(const bus::NodeId& id, MembershipEvents& out) {
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  if (it->second.state == MemberState::down && it->second.confirm_by != Clock::time_point{})
+    confirm(it->second, "reachable again", out);
+  else
+    on_heard(id, out);
 }
 
 void Membership::suspect(const bus::NodeId& id, std::string reason, MembershipEvents& out) {

@@ -6,9 +6,9 @@
 // if none comes within `join_timeout`. Who is suspect or down is decided by
 // the SWIM detector (discovery/swim.hpp), which calls suspect(), refute()
 // and declare_down(). A member whose process is proven gone (its port
-// refused a connection after its link broke) is down at once. A beacon from
-// a down member (a healed partition) has it probed again; its first frame
-// brings it back up.
+// refused a connection after its link broke) is down at once. A beacon, a
+// frame or a refutation of a down member (a healed partition) has it probed
+// again; only the answer to that probe brings it back up (on_answer).
 // A name held by a live member is never taken over: a restart under that
 // name (a new id) waits until the old one is down. Down and left entries
 // expire after `down_expiry`.
@@ -109,17 +109,21 @@ class Membership {
   // A beacon of our cluster from another node; `source_ip` is where it came from.
   BeaconVerdict on_beacon(const Beacon& b, const std::string& source_ip, MembershipEvents& out);
   // Any frame from the member (heartbeat, probe answer, data); the first
-  // confirms an unconfirmed one. It does not clear a suspicion: only the
-  // member's refutation does, so every node clears it alike.
+  // confirms a joining one, and has a down one probed again. It does not
+  // clear a suspicion: only the member's refutation does, so every node
+  // clears it alike.
   void on_heard(const bus::NodeId& id, MembershipEvents& out);
+  // A frame sent after our probe of an unconfirmed member (the probe's ack,
+  // or one on the PUB link dialled with it): confirms it, down ones too.
+  void on_answer(const bus::NodeId& id, MembershipEvents& out);
   // The detector's verdicts (alive <-> suspect -> down); no-ops in any other state.
   void suspect(const bus::NodeId& id, std::string reason, MembershipEvents& out);
   void refute(const bus::NodeId& id, MembershipEvents& out);
   void declare_down(const bus::NodeId& id, std::string reason, MembershipEvents& out);
   void set_counter(const bus::NodeId& id, uint64_t counter);
   // A down member refuted its down (a higher counter, through gossip): probe
-  // it again at its known endpoint, as a beacon would have it; its first
-  // frame brings it back up.
+  // it again at its known endpoint, as a beacon would have it; the answer
+  // brings it back up.
   void revive(const bus::NodeId& id, MembershipEvents& out);
   // Its process is gone (the transport's peer_gone): alive or suspect -> down
   // now; anything else is left as it is.
@@ -158,7 +162,7 @@ class Membership {
   // The first frame of an unconfirmed member: older entries of its name go.
   void confirm(Member& m, std::string reason, MembershipEvents& out);
   // A down member that shows signs of life: connect and probe it again (a
-  // `discovered` event); its next frame confirms it.
+  // `discovered` event); the answer confirms it.
   void reprobe(Member& m, const char* reason, MembershipEvents& out);
 
   FailureDetectorOptions opts_;

@@ -1,8 +1,10 @@
 // Membership that no input can corrupt (issue 11), in real nodes on a
-// SimEnv: forged, replayed and flooded beacons against a running cluster,
-// deterministically on the manual clock.
+// SimEnv: forged, replayed and flooded beacons, and a dead run's stale
+// frames, against a running cluster, deterministically on the manual clock.
 #include "discovery/cluster.hpp"
 
+#include "bus/envelope.hpp"
+#include "discovery/gossip.hpp"
 #include "support/sim.hpp"
 
 namespace zswarm::discovery {
@@ -28,6 +30,27 @@ struct MemberSim : Sim {
   }
   uint16_t next_port = 1000;
   const ClusterStats& stats(SimNode& n) { return n.parts.cluster->stats(); }
+  // A frame in the name of `id` (of run `incarnation`) delivered to `to` on a
+  // connection of that id's own, as a dead process's TCP stack resends what
+  // it wrote before it exited once a partition heals.
+  void resend_as(const bus::NodeId& id, uint64_t incarnation, SimNode& to,
+                 const std::vector<std::pair<bus::MessageType, std::string>>& messages) {
+    bus::MemoryTransport ghost(net, id);  // gone again at the end of the scope: nothing answers
+    ghost.connect(to.id, {});
+    bus::FrameBuilder f(bus::kSpoken.max, id, incarnation);
+    for (const auto& [type, body] : messages) f.add(type, 0, 7, body);
+    ghost.send(to.id, f.take());
+  }
+  bool knows_alive(SimNode& by, const bus::NodeId& id) {
+    for (auto& m : others(by))
+      if (m.id == id.to_string()) return m.state == "alive";
+    return false;
+  }
+  int ups(SimNode& by, const bus::NodeId& id) {
+    int n = 0;
+    for (auto& e : by.events) n += e.kind == MembershipEvent::up && e.member.id == id;
+    return n;
+  }
   bool never_suspected(SimNode& n) {
     for (auto& e : n.events)
       if (e.kind == MembershipEvent::suspect || e.kind == MembershipEvent::down) return false;
@@ -153,6 +176,83 @@ TEST_F(MemberSim, DownEntriesExpireAndTheNodeComesBackAsANewcomer) {
   EXPECT_EQ(stats(a).members_expired, 1u);
   isolate(b, false);
   ASSERT_TRUE(env.run_until([&] { return others(a).size() == 1 && others(a)[0].state == "alive"; }, 3s));
+}
+
+// Chaos seed 606: b said goodbye and exited while d was cut off, and a new
+// run of b joined the others. At the heal, what the old b had written to d
+// (a probe with gossip behind it in one frame, then another probe) still
+// arrived, resent by its TCP stack: d took the first message for a sign of
+// life and the next for the answer, brought the exited run up, and refused
+// the new run's beacons ("name in use") until its probes failed, seconds
+// later. Only the answer to d's own probe may bring a down member back.
+TEST_F(MemberSim, AStaleFrameOfAnExitedRunRevivesNothingAndItsNewRunJoinsAtOnce) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
+  auto& d = add("d@h");
+  settle();
+  run_for(300ms);
+  const bus::NodeId old_b = b.id;
+  const uint64_t old_incarnation = b.node->info().incarnation;
+  isolate(d, true);
+  b.node->leave();
+  settle();
+  ASSERT_EQ(state_seen(a, b), MemberState::left);
+  kill(b);
+  run_for(6s);
+  ASSERT_EQ(state_seen(d, b), MemberState::down);
+  auto& b2 = add("b@h");
+  ASSERT_TRUE(env.run_until([&] { return knows_alive(a, b2.id) && knows_alive(c, b2.id); }, 2s));
+  d.events.clear();
+  isolate(d, false);
+  const std::string refutation = encode_updates({{UpdateKind::alive, old_b, old_incarnation, 1, old_b}});
+  resend_as(old_b, old_incarnation, d, {{bus::MessageType::probe, ""}, {bus::MessageType::gossip, refutation}});
+  resend_as(old_b, old_incarnation, d, {{bus::MessageType::probe, ""}});
+  const bool healed =
+      env.run_until([&] { return knows_alive(d, b2.id) && knows_alive(d, a.id) && knows_alive(d, c.id); }, 2s);
+  EXPECT_EQ(ups(d, old_b), 0);
+  EXPECT_FALSE(knows_alive(d, old_b));
+  EXPECT_EQ(stats(d).beacons_name_in_use, 0u);
+  ASSERT_TRUE(healed) << "d does not see b's new run, a and c alive 2 s after the heal";
+  run_for(2s);
+  EXPECT_EQ(ups(d, old_b), 0);
+  EXPECT_TRUE(knows_alive(d, b2.id));
+}
+
+// §6.1, §6.2: once a new run of a name is up, the old run's entry is gone and
+// that id is final: its stale frames, a relayed refutation of it, and its
+// replayed beacon bring nothing back, and the new run keeps its name.
+TEST_F(MemberSim, ANewRunOfANameMakesTheOldIdFinal) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& d = add("d@h");
+  settle();
+  run_for(300ms);
+  const bus::NodeId old_b = b.id;
+  const uint64_t old_incarnation = b.node->info().incarnation;
+  Beacon replay = forged("b@h", old_incarnation, old_b);
+  replay.pub_port = b.node->info().pub_port;
+  replay.router_port = b.node->info().router_port;
+  isolate(d, true);
+  kill(b);
+  run_for(6s);
+  auto& b2 = add("b@h");
+  isolate(d, false);
+  ASSERT_TRUE(env.run_until([&] { return knows_alive(d, b2.id) && knows_alive(a, b2.id); }, 2s));
+  d.events.clear();
+  resend_as(old_b, old_incarnation, d, {{bus::MessageType::probe, ""}, {bus::MessageType::heartbeat, ""}});
+  // a relays an old refutation of the old run (a counter above any d knew).
+  bus::FrameBuilder relayed(bus::kSpoken.max, a.id, a.node->info().incarnation);
+  relayed.add(bus::MessageType::gossip, 0, 0, encode_updates({{UpdateKind::alive, old_b, old_incarnation, 9, old_b}}));
+  ASSERT_TRUE(a.transport->send(d.id, relayed.take()));
+  for (int i = 0; i < 3; ++i) {
+    env.air().inject(encode(replay));
+    run_for(1s);
+  }
+  for (auto& e : d.events) EXPECT_NE(e.member.id, old_b) << e.kind << " " << e.reason;
+  EXPECT_GE(stats(d).beacons_name_in_use, 1u);  // the replay: b@h is b2's
+  EXPECT_TRUE(knows_alive(d, b2.id));
+  EXPECT_TRUE(never_suspected(d));
 }
 
 }  // namespace
