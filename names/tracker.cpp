@@ -137,14 +137,15 @@ bool Tracker::owns(const std::string& name) const {
 void Tracker::publish(const registry::Entry& e) { cluster_.publish(MessageType::registry_delta, registry::encode(e)); }
 
 void Tracker::request(const bus::NodeId& target, MessageType type, std::string body, Done<std::string> done,
-                      std::function<void()> retry) {
+                      std::function<void()> retry, std::chrono::milliseconds timeout) {
   uint64_t corr = requests_.next_id();
   if (!cluster_.send(target, type, std::move(body), corr)) {
     // Never re-route inline: the ring may pick the same node again, and a
     // full queue would recurse. A retry is for a node that goes away.
     return done(fail(Error{Errc::node_down, "no channel to the node (gone, or its queue is full)"}));
   }
-  requests_.add(corr, target, clock_.now() + opts_.request_timeout, std::move(done), std::move(retry));
+  requests_.add(corr, target, clock_.now() + (timeout.count() > 0 ? timeout : opts_.request_timeout), std::move(done),
+                std::move(retry));
 }
 
 void Tracker::complete_answer(const bus::Envelope& env) {
@@ -468,9 +469,10 @@ void Tracker::deliver(const std::string& name, Delivery kind, std::string messag
       return done(fail(Error{Errc::node_down, "no channel to " + member_name(e->owner)}));
     return done(std::string());
   }
-  // A merge is answered too (worker_reply), so that its sender can try again.
-  request(*owner, kind == Delivery::call ? MessageType::worker_call : MessageType::conflict_state, std::move(body),
-          std::move(done));
+  if (kind == Delivery::call) return request(*owner, MessageType::worker_call, std::move(body), std::move(done));
+  // A merge is answered too (worker_reply), so that its sender can try
+  // again; soon, since a node that still holds the sender down drops it.
+  request(*owner, MessageType::conflict_state, std::move(body), std::move(done), {}, kMergeAnswerTimeout);
 }
 
 void Tracker::on_worker_cast(const bus::Envelope& env) {

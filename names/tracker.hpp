@@ -230,8 +230,9 @@ class Tracker {
   // this node its first whole replica, ask another.
   void forget_sync(const bus::NodeId& peer);
   void publish(const registry::Entry& e);
+  // Answered within `timeout` (0: request_timeout), or done gets timeout.
   void request(const bus::NodeId& target, bus::MessageType type, std::string body, Done<std::string> done,
-               std::function<void()> retry = {});
+               std::function<void()> retry = {}, std::chrono::milliseconds timeout = {});
   void complete_answer(const bus::Envelope& env);
   Result<std::string, Error> fit_reply(Result<std::string, Error> r) const;
   Result<void, Error> check_message(const std::string& message) const;
@@ -332,6 +333,7 @@ class Tracker {
   static constexpr std::size_t kMaxPendingMerges = 100000;
   static constexpr std::chrono::seconds kMergeTimeout{30};
   static constexpr std::chrono::milliseconds kMergeRetry{250};
+  static constexpr std::chrono::milliseconds kMergeAnswerTimeout{1000};
   std::unordered_map<std::string, uint64_t> running_here_;  // name -> worker id this node started for it
   std::function<void()> leave_done_;
   Clock::time_point leave_deadline_{};

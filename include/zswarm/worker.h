@@ -137,7 +137,9 @@ typedef struct zswarm_worker_plugin {
   /* Optional, appended in revision 2 of the struct (a plugin built against
    * revision 1 has a smaller struct_size, and the host reads this as NULL).
    * This worker won a conflict: data is the state the losing copy wrote in
-   * its resolve_conflict. NULL: the loser's state is dropped (logged). */
+   * its resolve_conflict. The same state may come more than once (its
+   * sender tries again until it hears it merged): merge idempotently, as a
+   * CRDT does. NULL: the loser's state is dropped (logged). */
   int (*merge_conflict)(void* state, const zswarm_worker_ctx* ctx, const void* data, size_t len);
 } zswarm_worker_plugin;
 

@@ -78,7 +78,8 @@ class Worker {
   // this. Offer its state to the winner with ctx().reply(state).
   virtual void resolve_conflict(std::string_view /*other*/) {}
   virtual void terminate(int /*zswarm_exit_reason*/) {}
-  // This copy won a conflict: merge the state the loser offered.
+  // This copy won a conflict: merge the state the loser offered. It may come
+  // more than once (sent again until acknowledged): merge idempotently.
   virtual void merge_conflict(std::string_view /*loser_state*/) {
     ctx().log(LogLevel::warn, "merge_conflict not implemented: the losing copy's state is dropped");
   }
