@@ -18,11 +18,13 @@ void ClockRetirement::observe(const std::string& id, std::optional<Absence> abse
 void ClockRetirement::observe_writers(const registry::VectorClock& summary, std::string_view self,
                                       Clock::time_point now,
                                       const std::function<std::optional<Absence>(const std::string&)>& absence,
-                                      const std::vector<const registry::VectorClock*>* others) {
+                                      const std::vector<const registry::VectorClock*>* others,
+                                      Clock::time_point others_since) {
   for (const auto& [id, counter] : summary.entries()) {
     if (id == registry::VectorClock::kRetired || id == self) continue;
     auto why = absence(id);
-    if (why == Absence::down && others && !others->empty() &&
+    auto seen = absent_.find(id);
+    if (why == Absence::down && others && !others->empty() && seen != absent_.end() && seen->second.since < others_since &&
         std::none_of(others->begin(), others->end(), [&](const registry::VectorClock* d) { return d->get(id) > 0; }))
       why = Absence::superseded;
     observe(id, why, now);

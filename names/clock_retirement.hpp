@@ -51,13 +51,17 @@ class ClockRetirement {
   // observe() for every writer in a replica's summary but `self` and the
   // retired floor; `absence` tells why an id is absent (nullopt: alive).
   // `others`: the latest digest of every other live member, when this node
-  // has one from each. An absent id that none of them names any more was
-  // retired by them all (or never reached them): it waits only left_after,
-  // whatever `absence` says. That is how a node that joined after the id
-  // went (and so never knew it) lets it go as soon as the others did.
+  // has one from each, the oldest of them received at `others_since`. An
+  // absent id that none of them names, although each was sent after this
+  // node already saw the id absent, was retired by them all: it waits only
+  // left_after, whatever `absence` says. That is how a node that joined
+  // after the id went (and so never knew it) lets it go as soon as the
+  // others did. (A digest older than that may simply predate the id's
+  // first write, as for a member that has just joined.)
   void observe_writers(const registry::VectorClock& summary, std::string_view self, Clock::time_point now,
                        const std::function<std::optional<Absence>(const std::string&)>& absence,
-                       const std::vector<const registry::VectorClock*>* others = nullptr);
+                       const std::vector<const registry::VectorClock*>* others = nullptr,
+                       Clock::time_point others_since = {});
   // Ids whose wait is over: the caller retires them now. They are
   // quarantined from then on.
   std::vector<std::string> take_due(Clock::time_point now);

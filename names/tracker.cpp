@@ -27,8 +27,8 @@ Tracker::Tracker(const Clock& clock, discovery::Cluster& cluster, workers::Super
       self_id_(cluster.options().self.bytes()),
       ring_(registry::HashRing::kDefaultVnodes, opts_.placement),
       assembler_({opts_.max_handoff_state_bytes, opts_.max_assembling_bytes}),
-      quorum_lost_(opts_.quorum > 1),
-      retirement_(opts_.retirement) {  // alone at start: quorum comes with the members
+      quorum_lost_(opts_.quorum > 1),  // alone at start: quorum comes with the members
+      retirement_(opts_.retirement) {
   names_[self_id_] = cluster_.options().name;
   if (!cluster_.options().observer) ring_.add_member(self_id_, cluster_.options().name);  // an observer owns nothing
   cluster_.on_member_event([this](const MembershipEvent& e) { on_member(e); });
@@ -191,7 +191,8 @@ Result<void, Error> Tracker::check_send(const std::string& name, const std::stri
 
 std::vector<RegisteredName> Tracker::registered() const {
   std::vector<RegisteredName> out;
-  for (const auto& e : registry_.list()) out.push_back({e.name, ref(e), member_name(e.owner), e.plugin});
+  for (const auto& e : registry_.list())
+    out.push_back({e.name, ref(e), member_name(e.owner), e.plugin, fencing_token(e)});
   return out;  // list() is sorted by name
 }
 
@@ -318,6 +319,7 @@ void Tracker::started(const std::string& name, registry::Entry fields, workers::
     return finish(fail(Error{Errc::invalid_entry, std::string(registry::to_string(entry.error()))}));
   }
   running_here_[entry->name] = entry->worker;
+  (void)supervisor_.set_fencing_token(name, *id, fencing_token(*entry));
   publish(*entry);
   cluster_.log().info("[tracker] started {} on {}", name, cluster_.options().name);
   finish(*entry);
@@ -544,15 +546,24 @@ void Tracker::merge_into_winner(const std::string& name, std::string state) {
     cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {}", name, fits.error().detail);
     return;
   }
-  if (merges_.size() >= kMaxPendingMerges) {
-    cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {} states wait already", name,
-                        merges_.size());
+  // Bounded like the handoff states that wait here (max_assembling_bytes).
+  if (merges_.size() >= kMaxPendingMerges || merge_bytes_ + state.size() > opts_.max_assembling_bytes) {
+    cluster_.log().warn("[tracker] the state of {}'s losing copy is dropped: {} states ({} bytes) wait already", name,
+                        merges_.size(), merge_bytes_);
     return;
   }
   const auto now = clock_.now();
   const uint64_t id = ++next_merge_;
+  merge_bytes_ += state.size();
   merges_.emplace(id, PendingMerge{name, std::move(state), now, now + kMergeTimeout});
   try_merge(id);
+}
+
+void Tracker::drop_merge(uint64_t id) {
+  auto it = merges_.find(id);
+  if (it == merges_.end()) return;
+  merge_bytes_ -= it->second.state.size();
+  merges_.erase(it);
 }
 
 void Tracker::try_merge(uint64_t id) {
@@ -560,18 +571,14 @@ void Tracker::try_merge(uint64_t id) {
   if (it == merges_.end() || it->second.in_flight) return;
   if (auto now_named = registry_.find(it->second.name); now_named && now_named->tombstone) {
     cluster_.log().info("[tracker] the state of {}'s losing copy is dropped: the name was unregistered", it->second.name);
-    merges_.erase(it);
-    return;
+    return drop_merge(id);
   }
   it->second.in_flight = true;
   deliver(it->second.name, Delivery::merge, it->second.state, 0, [this, id, alive = alive_](Result<std::string, Error> r) {
     if (!*alive) return;
     auto p = merges_.find(id);
     if (p == merges_.end()) return;
-    if (r) {
-      merges_.erase(p);
-      return;
-    }
+    if (r) return drop_merge(id);
     // Where the name runs is not settled yet (moving, restarting, its node
     // not linked or down): try again. Anything else is the worker's answer.
     const auto code = r.error().code;
@@ -580,8 +587,7 @@ void Tracker::try_merge(uint64_t id) {
     if (!unsettled || clock_.now() >= p->second.give_up) {
       cluster_.log().warn("[tracker] the state of {}'s losing copy was not merged: {}", p->second.name,
                           r.error().to_string());
-      merges_.erase(p);
-      return;
+      return drop_merge(id);
     }
     if (!p->second.retried)
       cluster_.log().info("[tracker] the state of {}'s losing copy waits for the winner: {}", p->second.name,
@@ -706,7 +712,7 @@ void Tracker::on_digest(const bus::Envelope& env) {
   auto clock = registry::decode_vector_clock(env.body);
   if (!clock) return cluster_.reject_body(env, registry::to_string(clock.error()));
   registry_.note_seen(env.sender.bytes(), *clock);
-  last_digest_[env.sender] = *clock;
+  last_digest_[env.sender] = {*clock, clock_.now()};
   // Anti-entropy: the peer has seen versions we have not (a lost delta, or a
   // lost resync request): fetch its replica. At most once a second per peer.
   if (!registry_.covers(*clock)) request_sync(env.sender);
@@ -760,12 +766,17 @@ void Tracker::retire_writers() {
   for (const auto& id : live) live_names.insert(member_name(id));
   std::vector<const registry::VectorClock*> others;
   bool others_complete = true;
+  auto others_since = Clock::time_point::max();
   for (const auto& id : live) {
     if (id == self_id_) continue;
     auto nid = bus::NodeId::from_bytes(id);
     auto d = nid ? last_digest_.find(*nid) : last_digest_.end();
-    if (d == last_digest_.end()) others_complete = false;
-    else others.push_back(&d->second);
+    if (d == last_digest_.end()) {
+      others_complete = false;
+    } else {
+      others.push_back(&d->second.clock);
+      others_since = std::min(others_since, d->second.at);
+    }
   }
   retirement_.observe_writers(registry_.summary(), self_id_, now, [&](const std::string& id) -> std::optional<Absence> {
     if (std::find(live.begin(), live.end(), id) != live.end()) return std::nullopt;
@@ -774,7 +785,7 @@ void Tracker::retire_writers() {
     if (m && m->state == discovery::MemberState::left) return Absence::left;
     if (auto name = names_.find(id); name != names_.end() && live_names.count(name->second)) return Absence::superseded;
     return Absence::down;  // down, or never heard of
-  }, others_complete ? &others : nullptr);
+  }, others_complete ? &others : nullptr, others_since);
   if (auto due = retirement_.take_due(now); !due.empty()) {
     const auto folded = registry_.retire(due);
     stats_.clock_ids_retired += due.size();
@@ -804,7 +815,8 @@ void Tracker::request_sync(const bus::NodeId& peer, bool owned) {
   if (!resync_.want(peer, clock_.now())) return;
   cluster_.send(peer, MessageType::sync_request, wire::encode(wire::SyncRequest{true, owned}));
   // The replica it sends is made after this: it holds all that digest names.
-  if (auto d = last_digest_.find(peer); first && !owned && d != last_digest_.end()) asked_at_.try_emplace(peer, d->second);
+  if (auto d = last_digest_.find(peer); first && !owned && d != last_digest_.end())
+    asked_at_.try_emplace(peer, d->second.clock);
 }
 
 void Tracker::on_worker_exit(const workers::ExitInfo& exit) {

@@ -161,6 +161,9 @@ class Tracker {
 
   std::string self() const { return self_id_; }
   std::string ref(const registry::EntryView& e) const;
+  // The stamp of the version that made its owner the owner: a new owner's
+  // version is written after the old one was seen, so it is larger (§8.11).
+  static uint64_t fencing_token(const registry::EntryView& e) { return e.clock().max(); }
   std::optional<bus::NodeId> ring_owner(const std::string& name) const;
   std::string member_name(const std::string& id) const;
   static std::string hex_prefix(const std::string& id);
@@ -224,6 +227,7 @@ class Tracker {
   // common); it is dropped if the name is unregistered meanwhile.
   void merge_into_winner(const std::string& name, std::string state);
   void try_merge(uint64_t id);
+  void drop_merge(uint64_t id);
   // Asks peer for its whole replica, or (owned) only the versions it owns.
   void request_sync(const bus::NodeId& peer, bool owned = false);
   // A peer went away: forget what was asked of it, and if it was to send
@@ -304,7 +308,11 @@ class Tracker {
   void merge_chunks_from(const bus::NodeId& sender);
   std::unordered_map<bus::NodeId, Clock::time_point> snapshot_sent_;  // rate limit, per member
   std::unordered_map<bus::NodeId, Clock::time_point> hello_seen_;     // the same, for hellos
-  std::unordered_map<bus::NodeId, registry::VectorClock> last_digest_;  // each member's latest, as sent
+  struct Digest {
+    registry::VectorClock clock;
+    Clock::time_point at;  // when it came
+  };
+  std::unordered_map<bus::NodeId, Digest> last_digest_;  // each member's latest, as sent
   // The member's digest when this node first asked it for a whole replica
   // (not answered yet): once that replica is merged, it counts as seen.
   std::unordered_map<bus::NodeId, registry::VectorClock> asked_at_;
@@ -330,6 +338,7 @@ class Tracker {
   };
   std::map<uint64_t, PendingMerge> merges_;  // losing copies' states on their way to the winner
   uint64_t next_merge_ = 0;
+  std::size_t merge_bytes_ = 0;  // the states in merges_
   static constexpr std::size_t kMaxPendingMerges = 100000;
   static constexpr std::chrono::seconds kMergeTimeout{30};
   static constexpr std::chrono::milliseconds kMergeRetry{250};

@@ -144,7 +144,8 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
   } else if (cmd == "registered") {
     Json list = Json::array();
     for (const auto& n : node.registered())
-      list.push_back({{"name", n.name}, {"ref", n.ref}, {"owner", n.owner}, {"plugin", n.plugin}});
+      list.push_back({{"name", n.name}, {"ref", n.ref}, {"owner", n.owner}, {"plugin", n.plugin},
+                      {"fencing_token", n.fencing_token}});
     reply(Json{{"ok", true}, {"names", list}});
   } else if (cmd == "send") {
     node.send_async(name, req.value("message", ""), answer_with(reply, nullptr));

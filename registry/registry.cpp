@@ -259,11 +259,6 @@ bool Registry::covers(VectorClock digest) const {
   return summary_.dominates(digest);
 }
 
-VectorClock Registry::seen_by(std::string_view member) const {
-  auto it = seen_.find(member);
-  return it == seen_.end() ? VectorClock{} : it->second;
-}
-
 void Registry::cover(const VectorClock& summary) {
   VectorClock folded = summary;
   fold(folded);

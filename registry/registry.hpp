@@ -190,8 +190,6 @@ class Registry {
   // replica did shows it in its floor: that counts as seen when this
   // replica holds the id's counter itself.
   bool covers(VectorClock digest) const;
-  // What note_seen recorded for member (empty if nothing).
-  VectorClock seen_by(std::string_view member) const;
   // This replica now counts as having seen `summary`: the caller merged a
   // whole replica made after that summary was advertised, so each version
   // it names is stored here, superseded, or a conflict's loser (which no

@@ -219,6 +219,7 @@ class WorkerActor final : public Actor {
     ctx.set_timer = &c_set_timer;
     ctx.cancel_timer = &c_cancel_timer;
     ctx.now_unix_ms = &c_now_unix_ms;
+    ctx.fencing_token = &c_fencing_token;
   }
 
   // Safety net: state is always released, even if the worker is dropped
@@ -487,6 +488,11 @@ class WorkerActor final : public Actor {
     return self(c)->sup->runtime.cancel_timer(self(c), timer_id) ? ZSWARM_OK : ZSWARM_ERR_NOT_FOUND;
   }
   static int64_t c_now_unix_ms(const zswarm_worker_ctx* c) { return self(c)->sup->opts.wall_clock(); }
+  static uint64_t c_fencing_token(const zswarm_worker_ctx* c) {
+    return self(c)->token.load(std::memory_order_acquire);
+  }
+
+  std::atomic<uint64_t> token{0};  // set by the name service once the name is recorded
 
   Supervisor::Impl* const sup;
   WorkerId id = 0;
@@ -762,6 +768,13 @@ WorkerInfo info_of(const WorkerActor& w) {
                     w.mailbox_depth()};
 }
 }  // namespace
+
+bool Supervisor::set_fencing_token(std::string_view name, uint64_t id, uint64_t token) {
+  auto w = impl_->find(name);
+  if (!w || w->id != id) return false;
+  w->token.store(token, std::memory_order_release);
+  return true;
+}
 
 std::vector<WorkerInfo> Supervisor::list() const {
   std::vector<std::shared_ptr<WorkerActor>> ws;

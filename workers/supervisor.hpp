@@ -180,6 +180,11 @@ class Supervisor {
   Result<void> merge_conflict(std::string_view name, std::string state);
   void merge_conflict_async(std::string_view name, std::string state, DoneCallback cb);
 
+  // The name service recorded worker `id` as the owner of `name` under this
+  // fencing token (worker.h): its context reports it from now on. False if
+  // that worker no longer runs.
+  bool set_fencing_token(std::string_view name, uint64_t id, uint64_t token);
+
   std::vector<WorkerInfo> list() const;  // sorted by name
   std::optional<WorkerInfo> info(std::string_view name) const;
   std::size_t count() const;

@@ -2,6 +2,7 @@
 // A plain value type.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace zswarm {
@@ -12,6 +13,9 @@ struct RegisteredName {
   std::string ref;
   std::string owner;  // "name@host"
   std::string plugin;
+  // Grows with every new owner of the name (docs/protocol.md §8.11); the
+  // worker sees the same through its context.
+  uint64_t fencing_token = 0;
 };
 
 }  // namespace zswarm

@@ -109,6 +109,17 @@ struct zswarm_worker_ctx {
   /* Wall-clock time, milliseconds since the Unix epoch (the host's clock, so
    * tests can drive it). */
   int64_t (*now_unix_ms)(const zswarm_worker_ctx* ctx);
+
+  /* Appended in context revision 2: a plugin must check
+   * ctx->struct_size > offsetof(zswarm_worker_ctx, fencing_token) first
+   * (zswarm::Context::fencing_token does). The name's fencing token: it
+   * grows with every new owner of the name (the stamp of the registry
+   * version that made this worker the owner, docs/protocol.md §8.11). Pass
+   * it with writes to an outside system that keeps the largest it has seen
+   * and refuses smaller ones: a stale owner (the losing side of a
+   * partition) is then refused. 0 until the name is recorded (in init, and
+   * for a worker that is not registered). */
+  uint64_t (*fencing_token)(const zswarm_worker_ctx* ctx);
 };
 
 /* The plugin side. Optional callbacks may be NULL. */

@@ -12,6 +12,7 @@
 
 #include <zswarm/worker.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <new>
@@ -49,6 +50,11 @@ class WorkerContext {
   void set_timer(std::uint64_t id, std::uint64_t delay_ms) const { c_->set_timer(c_, id, delay_ms); }
   bool cancel_timer(std::uint64_t id) const { return c_->cancel_timer(c_, id) == ZSWARM_OK; }
   std::int64_t now_unix_ms() const { return c_->now_unix_ms(c_); }
+  // The name's fencing token (worker.h): 0 before the name is recorded, or
+  // on a host older than the field.
+  std::uint64_t fencing_token() const {
+    return c_->struct_size > offsetof(zswarm_worker_ctx, fencing_token) ? c_->fencing_token(c_) : 0;
+  }
   const zswarm_worker_ctx* raw() const { return c_; }
 
  private:

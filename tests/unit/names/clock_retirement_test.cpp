@@ -73,6 +73,23 @@ TEST(ClockRetirement, ObserveWritersSkipsSelfAndTheFloor) {
   EXPECT_EQ(r.waiting(), 1u);
 }
 
+TEST(ClockRetirement, AnIdNoOtherMemberNamesGoesSoonOnlyOnDigestsSentAfterItWasSeenAbsent) {
+  ClockRetirement r(options());
+  const T t0{};
+  const VectorClock summary{{"self", 1}, {"x", 4}};
+  const VectorClock other{{"self", 1}};  // names no x
+  const std::vector<const VectorClock*> others = {&other};
+  auto down = [](const std::string&) -> std::optional<Absence> { return Absence::down; };
+  // Digests older than this node's first sight of x's absence prove
+  // nothing (x may have written after they were sent, as a joiner does).
+  r.observe_writers(summary, "self", t0, down, &others, t0);
+  r.observe_writers(summary, "self", t0 + 2s, down, &others, t0);
+  EXPECT_TRUE(r.take_due(t0 + 30s).empty());
+  // A digest sent after that, still without x: the others retired it.
+  r.observe_writers(summary, "self", t0 + 4s, down, &others, t0 + 3s);
+  EXPECT_EQ(r.take_due(t0 + 10s), (std::vector<std::string>{"x"}));
+}
+
 // Issue 13's bound: 5,000 node restarts (rolling, one every 20 s of model
 // time, over four nodes that keep replicating, losing frames, deleting and
 // collecting tombstones). Each node times the ids of gone writers as the
@@ -100,7 +117,7 @@ TEST(ClockRetirement, FiveThousandRestartsKeepTheDigestSmall) {
       retirement[i].observe_writers(reg.summary(), c.ids[i], now, [&](const std::string& id) -> std::optional<Absence> {
         if (std::count(c.ids.begin(), c.ids.end(), id)) return std::nullopt;
         return known[i].count(id) ? Absence::superseded : Absence::down;
-      }, &others);
+      }, &others, now);
       auto due = retirement[i].take_due(now);
       retired += due.size();
       if (!due.empty()) (void)reg.retire(due);

@@ -665,6 +665,58 @@ TEST_F(TrackerSim, ANodeBackAfterItsIdWasRetiredStopsAndTheOthersKeepItsNamesOnc
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
 }
 
+// What registered() says of one name on n: its REF and fencing token.
+RegisteredName entry_of(SimNode& n, const std::string& name) {
+  for (auto& r : n.node->registered())
+    if (r.name == name) return r;
+  return {};
+}
+
+// Issue 13's fencing token: it grows with every new owner (a restart after
+// a death, a join handoff, a partition's restarted copy), every replica
+// reports the same, and the worker reads it from its context. Across a
+// split the copy the heal keeps is the one with the larger token, so an
+// outside system that refuses smaller tokens refuses the stale owner.
+TEST_F(TrackerSim, TheFencingTokenGrowsWithEveryNewOwnerAndTheWorkerSeesIt) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  register_from(a, "f", "probe");
+  settle();
+  ASSERT_EQ(results["f"], "ok");
+  const auto first = entry_of(a, "f");
+  ASSERT_GT(first.fencing_token, 0u);
+  EXPECT_EQ(entry_of(b, "f").fencing_token, first.fencing_token);
+  EXPECT_EQ(ask(a, "f", "token"), std::to_string(first.fencing_token));
+
+  // A join: whoever the ring gives it to, a new owner (or the same) reports.
+  auto& c = add("c@h");
+  run_for(2000ms);
+  const auto joined = entry_of(a, "f");
+  if (joined.ref != first.ref) {
+    EXPECT_GT(joined.fencing_token, first.fencing_token);
+  }
+  EXPECT_EQ(ask(b, "f", "token"), std::to_string(joined.fencing_token));
+
+  // A split: the side without the owner restarts it with a larger token
+  // than the copy it could not see; the heal keeps the larger.
+  SimNode* owner = joined.ref[0] == 'a' ? &a : joined.ref[0] == 'b' ? &b : &c;
+  SimNode* other = owner == &a ? &b : &a;
+  isolate(*owner, true);
+  run_for(2000ms);
+  const auto restarted = entry_of(*other, "f");
+  ASSERT_NE(restarted.ref, joined.ref);
+  EXPECT_GT(restarted.fencing_token, joined.fencing_token);
+  EXPECT_EQ(ask(*owner, "f", "token"), std::to_string(joined.fencing_token)) << "the stale owner keeps its token";
+  EXPECT_EQ(ask(*other, "f", "token"), std::to_string(restarted.fencing_token));
+  isolate(*owner, false);
+  run_for(3000ms);
+  const auto healed = entry_of(a, "f");
+  EXPECT_GE(healed.fencing_token, restarted.fencing_token);  // more if the heal hands it back to its ring owner
+  for (SimNode* n : {&a, &b, &c}) EXPECT_EQ(ask(*n, "f", "token"), std::to_string(healed.fencing_token)) << n->name;
+  for (auto& [name, count] : census()) EXPECT_EQ(count, 1) << name;
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();
