@@ -26,7 +26,7 @@ void round_trip(std::string_view body, Decode decode, bool (*same)(const T&, con
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
-  switch (data[0] % 6) {
+  switch (data[0] % 7) {
     case 0:
       round_trip<RegisterRequest>(body, decode_register_request, [](const auto& a, const auto& b) {
         return a.name == b.name && a.plugin == b.plugin && a.args == b.args;
@@ -51,6 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       round_trip<SyncRequest>(body, decode_sync_request,
                               [](const auto& a, const auto& b) { return a.snapshot == b.snapshot; });
       break;
+    case 6:
+      round_trip<Quarantine>(body, decode_quarantine, [](const auto& a, const auto& b) {
+        return a.id == b.id && a.members == b.members && a.lowest == b.lowest;
+      });
+      break;
     default: {
       auto r = decode_answer(body);
       auto again = decode_answer(encode_answer(r));
@@ -74,6 +79,7 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   add(4, encode_answer(std::string("b@host/1")));
   add(4, encode_answer(zswarm::fail(zswarm::Error{zswarm::Errc::already_registered, "b@host/1"})));
   add(5, encode(SyncRequest{false}));
-  for (uint8_t which = 0; which < 6; ++which) zswarm::fuzz::add_hostile(out, {which});
+  add(6, encode(Quarantine{std::string(16, 'q'), 3, std::string(16, 'a')}));
+  for (uint8_t which = 0; which < 7; ++which) zswarm::fuzz::add_hostile(out, {which});
   return out->size();
 }

@@ -73,6 +73,19 @@ TEST(TrackerWire, UnregisterRequestRoundTrips) {
   EXPECT_EQ(back->name, "x");
 }
 
+TEST(TrackerWire, QuarantineRoundTripsAndRefusesIdsOfAnotherSize) {
+  const Quarantine q{std::string(16, 'q'), 3, std::string(16, 'a')};
+  auto d = decode_quarantine(encode(q));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->id, q.id);
+  EXPECT_EQ(d->members, 3u);
+  EXPECT_EQ(d->lowest, q.lowest);
+  // Every field is required, and an id is 16 bytes at most.
+  EXPECT_FALSE(decode_quarantine(encode(Quarantine{std::string(17, 'q'), 3, std::string(16, 'a')})).ok());
+  EXPECT_FALSE(decode_unregister_request(encode(q)).ok());  // another body's keys
+  EXPECT_FALSE(decode_quarantine(encode(UnregisterRequest{"x"})).ok());
+}
+
 TEST(TrackerWire, SyncRequestIsEmptyForAWholeReplicaAndAMapForAHello) {
   EXPECT_EQ(encode(SyncRequest{}), "");  // the version 2 form: ask for everything
   auto whole = decode_sync_request("");
