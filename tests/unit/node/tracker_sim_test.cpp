@@ -665,6 +665,44 @@ TEST_F(TrackerSim, ANodeBackAfterItsIdWasRetiredStopsAndTheOthersKeepItsNamesOnc
   for (auto& [name, n] : count) EXPECT_EQ(n, 1) << name;
 }
 
+// A quarantine notice as an attacker would send it: from a stranger, about
+// another node, or a body that does not decode. None stops the node; only a
+// member that names this node does (members are trusted, security.md §1).
+TEST_F(TrackerSim, AQuarantineNoticeStopsANodeOnlyFromAMemberAndOnlyForItself) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  auto& c = add("c@h");
+  settle();
+  auto from = [&](SimNode& sender, const std::string& body) {
+    bus::FrameBuilder f(bus::kSpoken.max, sender.id, sender.node->info().incarnation);
+    f.add(bus::MessageType::quarantine, 0, 0, body);
+    ASSERT_TRUE(sender.transport->send(a.id, f.take()));
+    run_for(200ms);
+  };
+  const auto notice = [&](const bus::NodeId& id) {
+    return wire::encode(wire::Quarantine{id.bytes(), 3, std::string(16, '\0')});
+  };
+  from(b, notice(c.id));  // about another node
+  const auto rejected = a.node->info().stats.bodies_rejected;
+  from(b, "\xc1 not msgpack");
+  EXPECT_GT(a.node->info().stats.bodies_rejected, rejected);
+  {
+    const auto stranger = bus::NodeId::random();
+    bus::MemoryTransport ghost(net, stranger);
+    ghost.connect(a.id, {});
+    bus::FrameBuilder f(bus::kSpoken.max, stranger, 1);
+    f.add(bus::MessageType::quarantine, 0, 0, notice(a.id));
+    ghost.send(a.id, f.take());
+    run_for(200ms);
+  }
+  EXPECT_FALSE(a.node->quarantined());
+  EXPECT_FALSE(a.node->stopped());
+  from(b, notice(a.id));
+  EXPECT_TRUE(a.node->quarantined());
+  EXPECT_FALSE(b.node->quarantined());
+  EXPECT_FALSE(c.node->quarantined());
+}
+
 // What registered() says of one name on n: its REF and fencing token.
 RegisteredName entry_of(SimNode& n, const std::string& name) {
   for (auto& r : n.node->registered())
