@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "names/ref.hpp"
 #include "names/tracker_wire.hpp"
 
 namespace zswarm::names {
@@ -77,19 +78,11 @@ Tracker::~Tracker() { *alive_ = false; }
 // --- helpers -----------------------------------------------------------------
 
 std::string Tracker::ref(const registry::EntryView& e) const {
-  return (e.owner_name.empty() ? member_name(e.owner) : e.owner_name) + "/" + std::to_string(e.worker);
+  return format_ref(e.owner_name.empty() ? member_name(e.owner) : e.owner_name, e.owner, e.worker);
 }
 
-// Ids are raw bytes: a stranger is shown by its first 4, in hex.
-std::string Tracker::hex_prefix(const std::string& id) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < id.size() && i < 4; ++i) {
-    out.push_back(kHex[static_cast<uint8_t>(id[i]) >> 4]);
-    out.push_back(kHex[static_cast<uint8_t>(id[i]) & 15]);
-  }
-  return out;
-}
+// Ids are raw bytes: a stranger is shown by its first 4, in hex (a REF's RUN).
+std::string Tracker::hex_prefix(const std::string& id) { return run_of(id); }
 
 std::string Tracker::member_name(const std::string& id) const {
   auto it = names_.find(id);
@@ -179,7 +172,7 @@ Result<std::string, Error> Tracker::whereis(const std::string& name) const {
   if (!at) return fail(Error{Errc::not_found, name + " is not registered"});
   // owner_name is always set by zswarmd; names_ belongs to the loop, so the
   // fallback is the id itself.
-  return (at->owner_name.empty() ? hex_prefix(at->owner) : at->owner_name) + "/" + std::to_string(at->worker);
+  return format_ref(at->owner_name.empty() ? hex_prefix(at->owner) : at->owner_name, at->owner, at->worker);
 }
 
 Result<void, Error> Tracker::check_send(const std::string& name, const std::string& message) const {
@@ -413,11 +406,65 @@ void Tracker::send(const std::string& name, std::string message, Done<std::strin
 void Tracker::call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
                    Done<std::string> done) {
   if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
+  deliver(name, Delivery::call, message, 0, with_deadline(timeout, std::move(done)));
+}
+
+void Tracker::send_ref(const std::string& ref, std::string message, Done<std::string> done) {
+  if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
+  deliver_ref(ref, Delivery::cast, std::move(message), false, std::move(done));
+}
+
+void Tracker::call_ref(const std::string& ref, const std::string& message, std::chrono::milliseconds timeout,
+                       Done<std::string> done) {
+  if (auto fits = check_message(message); !fits) return done(fail(fits.error()));
+  deliver_ref(ref, Delivery::call, message, false, with_deadline(timeout, std::move(done)));
+}
+
+// The deadline is the caller's: fail it here even if an answer is owed.
+Tracker::Done<std::string> Tracker::with_deadline(std::chrono::milliseconds timeout, Done<std::string> done) {
   timeout = std::clamp(timeout, std::chrono::milliseconds(1), std::chrono::milliseconds(std::chrono::hours(24)));
-  // The deadline is the caller's: fail it here even if an answer is owed.
   uint64_t corr = requests_.next_id();
   requests_.add(corr, bus::NodeId(), clock_.now() + timeout, std::move(done));
-  deliver(name, Delivery::call, message, 0, [this, corr](Result<std::string, Error> r) { requests_.complete(corr, std::move(r)); });
+  return [this, corr](Result<std::string, Error> r) { requests_.complete(corr, std::move(r)); };
+}
+
+// A REF names one worker of one run of one node (protocol.md §5.2, §8.7):
+// it is delivered there or nowhere. Nothing is buffered or forwarded, since a
+// worker that moved is another worker, with another REF.
+void Tracker::deliver_ref(const std::string& text, Delivery kind, std::string message, bool from_peer,
+                          Done<std::string> done) {
+  auto r = parse_ref(text);
+  if (!r) return done(fail(Error{Errc::bad_args, "'" + text + "' is not a REF (name@host/RUN.ID)"}));
+  auto stale = [text](const std::string& why) { return fail(Error{Errc::not_found, text + " is stale: " + why}); };
+  if (r->node == cluster_.options().name && r->run == run_of(self_id_)) {
+    auto gone = [stale, r]() { return stale("worker " + std::to_string(r->worker) + " no longer runs on " + r->node); };
+    if (kind == Delivery::cast) {
+      auto c = supervisor_.cast(r->worker, std::move(message));
+      return done(c ? Result<std::string, Error>(std::string()) : gone());
+    }
+    supervisor_.call(r->worker, std::move(message),
+                     [post = post_, alive = alive_, done, gone](workers::Result<std::string> res) {
+                       Result<std::string, Error> out = res ? Result<std::string, Error>(*res)
+                                                        : res.error().code == Errc::not_found ? gone()
+                                                                                               : fail(res.error());
+                       post([alive, done, out = std::move(out)]() mutable {
+                         if (*alive) done(std::move(out));
+                       });
+                     });
+    return;
+  }
+  if (from_peer) return done(stale("it names another run than this node's"));
+  std::optional<bus::NodeId> owner;
+  for (const auto& [id, name] : names_)
+    if (name == r->node && run_of(id) == r->run && member_alive(id)) owner = bus::NodeId::from_bytes(id);
+  if (!owner) return done(stale("no live member " + r->node + " runs as " + r->run + " (it restarted, left or is down)"));
+  std::string body = wire::encode_worker_ref_message(text, message, 1);
+  if (kind == Delivery::cast) {
+    if (!cluster_.send(*owner, MessageType::worker_cast, std::move(body)))
+      return done(fail(Error{Errc::node_down, "no channel to " + r->node}));
+    return done(std::string());
+  }
+  request(*owner, MessageType::worker_call, std::move(body), std::move(done));
 }
 
 void Tracker::deliver(const std::string& name, Delivery kind, std::string message, int hops,
@@ -480,6 +527,10 @@ void Tracker::deliver(const std::string& name, Delivery kind, std::string messag
 void Tracker::on_worker_cast(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
+  if (!m->ref.empty())
+    return deliver_ref(m->ref, Delivery::cast, std::move(m->message), true, [this](Result<std::string, Error> r) {
+      if (!r) cluster_.log().debug("[tracker] dropped a message: {}", r.error().to_string());
+    });
   // The error names the name; capturing it would cost an allocation a message.
   deliver(m->name, Delivery::cast, std::move(m->message), hop_count(m->hops), [this](Result<std::string, Error> r) {
     if (!r) cluster_.log().debug("[tracker] dropped a message: {}", r.error().to_string());
@@ -489,10 +540,11 @@ void Tracker::on_worker_cast(const bus::Envelope& env) {
 void Tracker::on_worker_call(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
-  deliver(m->name, Delivery::call, std::move(m->message), hop_count(m->hops),
-          [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
-            cluster_.send(sender, MessageType::worker_reply, wire::encode_answer(fit_reply(std::move(r))), corr);
-          });
+  auto answer = [this, sender = env.sender, corr = env.corr](Result<std::string, Error> r) {
+    cluster_.send(sender, MessageType::worker_reply, wire::encode_answer(fit_reply(std::move(r))), corr);
+  };
+  if (!m->ref.empty()) return deliver_ref(m->ref, Delivery::call, std::move(m->message), true, std::move(answer));
+  deliver(m->name, Delivery::call, std::move(m->message), hop_count(m->hops), std::move(answer));
 }
 
 void Tracker::on_worker_reply(const bus::Envelope& env) { complete_answer(env); }
@@ -500,6 +552,7 @@ void Tracker::on_worker_reply(const bus::Envelope& env) { complete_answer(env); 
 void Tracker::on_conflict_state(const bus::Envelope& env) {
   auto m = wire::decode_worker_message(env.body, cluster_.unknown_fields());
   if (!m) return cluster_.reject_body(env, registry::to_string(m.error()));
+  if (!m->ref.empty()) return cluster_.reject_body(env, "invalid_value at conflict_state.ref");
   // The sender keeps the state until it hears the merge is done (corr 0:
   // a sender that does not wait for an answer).
   deliver(m->name, Delivery::merge, std::move(m->message), hop_count(m->hops),

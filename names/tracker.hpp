@@ -113,6 +113,12 @@ class Tracker {
   void send(const std::string& name, std::string message, Done<std::string> done);
   void call(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
             Done<std::string> done);
+  // The same to the one worker a REF names (protocol.md §5.2): delivered
+  // while that worker runs, else not_found ("... is stale"); bad_args for a
+  // text that is not a REF.
+  void send_ref(const std::string& ref, std::string message, Done<std::string> done);
+  void call_ref(const std::string& ref, const std::string& message, std::chrono::milliseconds timeout,
+                Done<std::string> done);
   // Local workers: is `name` owned through the registry by this node?
   bool owns(const std::string& name) const;
 
@@ -172,6 +178,10 @@ class Tracker {
   bool owner_gone(const std::string& id) const;
   Result<void, Error> check_name(const std::string& name) const;
 
+  // A call's answer, failed with timeout after `timeout` if none came.
+  Done<std::string> with_deadline(std::chrono::milliseconds timeout, Done<std::string> done);
+  // `from_peer`: it came over the bus, so it must name this node's run.
+  void deliver_ref(const std::string& ref, Delivery kind, std::string message, bool from_peer, Done<std::string> done);
   void on_member(const discovery::MembershipEvent& e);
   void on_delta(const bus::Envelope& e);
   void on_sync_request(const bus::Envelope& e);

@@ -2,6 +2,7 @@
 
 #include <msgpack.hpp>
 
+#include "names/ref.hpp"
 #include "registry/entry.hpp"
 #include "registry/wire_util.hpp"
 
@@ -176,20 +177,35 @@ Result<Quarantine, DecodeError> decode_quarantine(std::string_view body, uint64_
   return m;
 }
 
-std::string encode_worker_message(std::string_view name, std::string_view message, uint64_t hops) {
+namespace {
+// `key` is "name" or "ref": both sort after "message", so the keys stay in order.
+std::string encode_worker_body(std::string_view key, std::string_view target, std::string_view message,
+                               uint64_t hops) {
   StringSink sink;
-  sink.bytes.reserve(message.size() + name.size() + 32);
+  sink.bytes.reserve(message.size() + target.size() + 32);
   msgpack::packer<StringSink> pk(sink);
   pk.pack_map(3);
   pk.pack_str(4), pk.pack_str_body("hops", 4), pk.pack_uint64(hops);
   pk.pack_str(7), pk.pack_str_body("message", 7);
   pk.pack_bin(static_cast<uint32_t>(message.size())), pk.pack_bin_body(message.data(), static_cast<uint32_t>(message.size()));
-  pk.pack_str(4), pk.pack_str_body("name", 4);
-  pk.pack_str(static_cast<uint32_t>(name.size())), pk.pack_str_body(name.data(), static_cast<uint32_t>(name.size()));
+  pk.pack_str(static_cast<uint32_t>(key.size())), pk.pack_str_body(key.data(), static_cast<uint32_t>(key.size()));
+  pk.pack_str(static_cast<uint32_t>(target.size())), pk.pack_str_body(target.data(), static_cast<uint32_t>(target.size()));
   return std::move(sink.bytes);
 }
+}  // namespace
 
-std::string encode(const WorkerMessage& m) { return encode_worker_message(m.name, m.message, m.hops); }
+std::string encode_worker_message(std::string_view name, std::string_view message, uint64_t hops) {
+  return encode_worker_body("name", name, message, hops);
+}
+
+std::string encode_worker_ref_message(std::string_view ref, std::string_view message, uint64_t hops) {
+  return encode_worker_body("ref", ref, message, hops);
+}
+
+std::string encode(const WorkerMessage& m) {
+  return m.ref.empty() ? encode_worker_message(m.name, m.message, m.hops)
+                       : encode_worker_ref_message(m.ref, m.message, m.hops);
+}
 
 Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body, uint64_t* unknown_fields) {
   WorkerMessage m;
@@ -199,10 +215,16 @@ Result<WorkerMessage, DecodeError> decode_worker_message(std::string_view body, 
                                  if (k == "message")
                                    return take(read_bin(v, kNoLimit, "worker_message.message"), m.message, 2);
                                  if (k == "hops") return take(read_uint(v, "worker_message.hops"), m.hops, 4);
+                                 if (k == "ref") return take(read_str(v, kMaxRefBytes, "worker_message.ref"), m.ref, 8);
                                  return 0u;
                                }),
-                      7, "worker_message");
+                      6, "worker_message");
   if (!seen) return fail(seen.error());
+  // Exactly one target: a name, or one worker's REF.
+  const unsigned targets = *seen & 9u;
+  if (targets == 0) return error(DecodeErrc::missing_field, "worker_message.name");
+  if (targets == 9u) return error(DecodeErrc::invalid_value, "worker_message.ref");
+  if (targets == 8u && m.ref.empty()) return error(DecodeErrc::invalid_value, "worker_message.ref");
   return m;
 }
 

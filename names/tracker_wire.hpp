@@ -47,9 +47,10 @@ struct UnregisterRequest {  // 16
 };
 
 struct WorkerMessage {  // 20 and 21
-  std::string name;
+  std::string name;     // for the worker of this name, or
   std::string message;  // bytes, opaque
   uint64_t hops = 0;
+  std::string ref;  // for this one worker, by its REF (exactly one of name and ref is set)
 };
 
 // 26. The receiver's id was retired from the cluster's clocks (gone longer
@@ -81,6 +82,8 @@ std::string encode(const UnregisterRequest& m);
 std::string encode(const WorkerMessage& m);
 // The same bytes, packed from views with one allocation (the hot path).
 std::string encode_worker_message(std::string_view name, std::string_view message, uint64_t hops);
+// The same for one worker by its REF: the keys `hops`, `message`, `ref`.
+std::string encode_worker_ref_message(std::string_view ref, std::string_view message, uint64_t hops);
 std::string encode(const HandoffOffer& m);
 std::string encode(const Quarantine& m);
 

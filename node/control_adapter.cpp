@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unistd.h>
 
+#include "names/ref.hpp"
+
 namespace zswarm::node {
 namespace {
 
@@ -129,7 +131,10 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
   } else if (cmd == "start_local") {  // the loop does not wait for init
     node.start_local_async(name, req.value("plugin", ""), req.value("args", ""), req.value("policy", "permanent"),
                            [&node, reply](Result<uint64_t, Error> r) {
-                             reply(r ? Json{{"ok", true}, {"id", *r}, {"ref", node.info().name + "/" + std::to_string(*r)}}
+                             auto me = node.info();
+                             reply(r ? Json{{"ok", true},
+                                            {"id", *r},
+                                            {"ref", names::format_ref(names::Ref{me.name, me.id.substr(0, names::kRunDigits), *r})}}
                                      : error_json(r.error()));
                            });
   } else if (cmd == "stop_local") {
@@ -148,10 +153,16 @@ void serve_control(Node& node, const Json& req, ControlServer::Reply reply) {
                       {"fencing_token", n.fencing_token}});
     reply(Json{{"ok", true}, {"names", list}});
   } else if (cmd == "send") {
-    node.send_async(name, req.value("message", ""), answer_with(reply, nullptr));
+    if (req.contains("ref"))  // one worker by its REF, not a name
+      node.send_ref_async(req.value("ref", ""), req.value("message", ""), answer_with(reply, nullptr));
+    else
+      node.send_async(name, req.value("message", ""), answer_with(reply, nullptr));
   } else if (cmd == "call") {
     auto timeout = std::chrono::milliseconds(std::clamp<int64_t>(req.value("timeout_ms", int64_t{5000}), 1, 86'400'000));
-    node.call_async(name, req.value("message", ""), timeout, answer_with(reply, "reply"));
+    if (req.contains("ref"))
+      node.call_ref_async(req.value("ref", ""), req.value("message", ""), timeout, answer_with(reply, "reply"));
+    else
+      node.call_async(name, req.value("message", ""), timeout, answer_with(reply, "reply"));
   } else {
     reply(ControlServer::error(Errc::unknown_command, "no command '" + cmd + "'"));
   }

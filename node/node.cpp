@@ -339,6 +339,44 @@ class NodeImpl final : public Node {
         done);
   }
 
+  // A REF is rare next to names: no queue of its own, but the same order
+  // rule as call (it never overtakes what its thread sent before it).
+  void send_ref_async(const std::string& ref, const std::string& message, Done<std::string> done) override {
+    on_loop(
+        [=, this] {
+          drain_casts(SIZE_MAX);
+          tracker_->send_ref(ref, message, done);
+        },
+        done);
+  }
+  void call_ref_async(const std::string& ref, const std::string& message, std::chrono::milliseconds timeout,
+                      Done<std::string> done) override {
+    on_loop(
+        [=, this] {
+          drain_casts(SIZE_MAX);
+          tracker_->call_ref(ref, message, timeout, done);
+        },
+        done);
+  }
+  Result<void, Error> send_ref(const std::string& ref, const std::string& message) override {
+    auto r = await<std::string>([=, this](auto done) {
+      drain_casts(SIZE_MAX);
+      tracker_->send_ref(ref, message, done);
+    });
+    if (!r) return fail(r.error());
+    return {};
+  }
+  Result<std::string, Error> call_ref(const std::string& ref, const std::string& message,
+                                      std::chrono::milliseconds timeout) override {
+    auto bounded = std::clamp(timeout, std::chrono::milliseconds(1), std::chrono::milliseconds(std::chrono::hours(24)));
+    return await<std::string>(
+        [=, this](auto done) {
+          drain_casts(SIZE_MAX);
+          tracker_->call_ref(ref, message, bounded, done);
+        },
+        bounded + std::chrono::seconds(1));
+  }
+
   Result<std::string, Error> register_name(const std::string& name, const std::string& plugin,
                                            const std::string& args) override {
     return await<std::string>([=, this](auto done) { tracker_->register_name(name, plugin, args, done); });

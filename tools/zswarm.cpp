@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", t.timeout_ms, "milliseconds to wait for the node's answer");
   app.add_flag("--json", json, "print the node's answer as JSON");
 
-  std::string name, plugin, args, message, policy = "permanent";
+  std::string name, plugin, args, message, ref, policy = "permanent";
   int call_timeout = 5000;
   auto* members = app.add_subcommand("members", "list every member with its state");
   auto* info = app.add_subcommand("info", "this node's identity, ports and counters");
@@ -103,12 +103,15 @@ int main(int argc, char** argv) {
   auto* unreg = app.add_subcommand("unregister", "stop NAME's worker and forget the name");
   unreg->add_option("name", name)->required();
   auto* registered = app.add_subcommand("registered", "every registered name with its REF");
-  auto* send = app.add_subcommand("send", "deliver MESSAGE to NAME's worker, wherever it runs");
-  send->add_option("name", name)->required();
-  send->add_option("message", message)->required();
-  auto* call = app.add_subcommand("call", "send MESSAGE to NAME's worker and print its reply");
-  call->add_option("name", name)->required();
-  call->add_option("message", message)->required();
+  // NAME MESSAGE, or --ref REF MESSAGE: one worker by its REF, not a name.
+  auto* send = app.add_subcommand("send", "deliver MESSAGE to NAME's worker, wherever it runs (or to --ref REF)");
+  auto* call = app.add_subcommand("call", "send MESSAGE to NAME's worker and print its reply (or to --ref REF)");
+  std::size_t positionals = 0;  // of send or call: NAME MESSAGE, or MESSAGE with --ref
+  for (auto* sub : {send, call}) {
+    sub->add_option("name", name, "the name (leave it out with --ref)")->each([&](const std::string&) { ++positionals; });
+    sub->add_option("message", message)->each([&](const std::string&) { ++positionals; });
+    sub->add_option("--ref", ref, "the REF of one worker (name@host/RUN.ID); answers not_found once it is stale");
+  }
   call->add_option("--timeout-ms", call_timeout, "how long to wait for the reply");
   auto* workers = app.add_subcommand("workers", "the workers under this node's supervisor");
   auto* start_local = app.add_subcommand("start-local", "start a worker on this node only (not registered)");
@@ -130,6 +133,14 @@ int main(int argc, char** argv) {
   }
 
   auto* sub = app.get_subcommands().front();
+  if (sub == send || sub == call) {
+    // With --ref the one positional CLI11 filled as NAME is the message.
+    if (!ref.empty() && positionals == 1) std::swap(name, message);
+    if (positionals != (ref.empty() ? 2u : 1u)) {
+      std::cerr << "zswarm: " << sub->get_name() << " takes NAME MESSAGE, or --ref REF MESSAGE\n";
+      return 2;
+    }
+  }
   if (sub == keygen) {
     auto written = zswarm::node::write_new_secret_file(secret_path);
     if (!written) {
@@ -153,6 +164,7 @@ int main(int argc, char** argv) {
   if (sub == reg || sub == start_local) request["args"] = args;
   if (sub == start_local) request["policy"] = policy;
   if (sub == send || sub == call) request["message"] = message;
+  if (!ref.empty()) request["ref"] = ref;
   if (sub == call) {
     request["timeout_ms"] = call_timeout;
     t.timeout_ms = std::max(t.timeout_ms, call_timeout + 1000);

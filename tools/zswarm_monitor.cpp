@@ -15,6 +15,7 @@
 #include "bus/reactor.hpp"
 #include "discovery/beacon.hpp"
 #include "discovery/beacon_socket.hpp"
+#include "names/ref.hpp"
 #include "registry/entry.hpp"
 #include "zswarm/node.hpp"
 
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
           auto entry = registry::decode_entry(e->body);
           what = !entry ? " (malformed entry)"
                  : entry->tombstone ? " " + entry->name + " unregistered"
-                                    : " " + entry->name + " -> " + entry->owner_name + "/" + std::to_string(entry->worker);
+                                    : " " + entry->name + " -> " + names::format_ref(entry->owner_name, entry->owner, entry->worker);
         }
         std::string type(bus::to_string(e->type));
         if (type.empty()) type = "type " + std::to_string(static_cast<int>(e->type));

@@ -184,10 +184,13 @@ struct Supervisor::Impl {
 
   mutable port::Mutex mu;
   std::unordered_map<std::string, std::shared_ptr<WorkerActor>> workers GUARDED_BY(mu);
+  // The same workers by id: a REF addresses one worker, not its name.
+  std::unordered_map<WorkerId, std::shared_ptr<WorkerActor>> by_id GUARDED_BY(mu);
   WorkerId next_id GUARDED_BY(mu) = 0;
   std::shared_ptr<const ExitObserver> observer GUARDED_BY(mu);
 
   std::shared_ptr<WorkerActor> find(std::string_view name) const;
+  std::shared_ptr<WorkerActor> find(WorkerId id) const;
   // Erases `w` under its name if still registered; returns it so the caller
   // drops the reference outside the lock.
   std::shared_ptr<WorkerActor> unregister(const WorkerActor* w);
@@ -535,6 +538,12 @@ std::shared_ptr<WorkerActor> Supervisor::Impl::find(std::string_view name) const
   return it == workers.end() ? nullptr : it->second;
 }
 
+std::shared_ptr<WorkerActor> Supervisor::Impl::find(WorkerId id) const {
+  port::MutexLock lock(mu);
+  auto it = by_id.find(id);
+  return it == by_id.end() ? nullptr : it->second;
+}
+
 std::shared_ptr<WorkerActor> Supervisor::Impl::unregister(const WorkerActor* w) {
   std::shared_ptr<WorkerActor> out;
   port::MutexLock lock(mu);
@@ -542,6 +551,7 @@ std::shared_ptr<WorkerActor> Supervisor::Impl::unregister(const WorkerActor* w) 
   if (it != workers.end() && it->second.get() == w) {
     out = std::move(it->second);
     workers.erase(it);
+    by_id.erase(w->id);
   }
   return out;
 }
@@ -615,10 +625,11 @@ Result<WorkerId> Supervisor::start(WorkerSpec spec) {
     auto [it, inserted] = impl_->workers.try_emplace(w->name, w);
     if (!inserted) {
       return make_error(Errc::already_started,
-                        w->name + " already runs as " + impl_->opts.node_name + "/" +
+                        w->name + " already runs on " + impl_->opts.node_name + " as worker " +
                             std::to_string(it->second->id));
     }
     w->id = ++impl_->next_id;
+    impl_->by_id.emplace(w->id, w);
   }
 
   // The actor was created holding its turn, so init (and end_handoff) run
@@ -679,6 +690,7 @@ std::shared_ptr<WorkerActor> take_out(Supervisor::Impl& impl, std::string_view n
   if (it == impl.workers.end()) return nullptr;
   auto w = std::move(it->second);
   impl.workers.erase(it);
+  impl.by_id.erase(w->id);
   w->detached.store(true);
   return w;
 }
@@ -701,22 +713,37 @@ bool Supervisor::stop_async(std::string_view name) {
   return true;
 }
 
-Result<void> Supervisor::cast(std::string_view name, std::string bytes) {
-  auto w = impl_->find(name);
-  if (!w) return make_error(Errc::not_found, std::string(name));
-  impl_->runtime.post(w, std::make_unique<CastMsg>(std::move(bytes)));
+namespace {
+std::string worker_label(WorkerId id) { return "worker " + std::to_string(id); }
+std::string worker_label(std::string_view name) { return std::string(name); }
+
+template <class Key>
+Result<void> cast_to(Supervisor::Impl& impl, Key key, std::string bytes) {
+  auto w = impl.find(key);
+  if (!w) return make_error(Errc::not_found, worker_label(key));
+  impl.runtime.post(w, std::make_unique<CastMsg>(std::move(bytes)));
   return {};
 }
 
-void Supervisor::call(std::string_view name, std::string bytes, CallCallback cb) {
-  auto w = impl_->find(name);
+template <class Key>
+void call_to(Supervisor::Impl& impl, Key key, std::string bytes, Supervisor::CallCallback cb) {
+  auto w = impl.find(key);
   auto msg = std::make_unique<CallMsg>(std::move(bytes), std::move(cb));
   if (!w) {
-    msg->answer(make_error(Errc::not_found, std::string(name)));
+    msg->answer(make_error(Errc::not_found, worker_label(key)));
     return;
   }
-  impl_->runtime.post(w, std::move(msg));
+  impl.runtime.post(w, std::move(msg));
 }
+}  // namespace
+
+Result<void> Supervisor::cast(std::string_view name, std::string bytes) { return cast_to(*impl_, name, std::move(bytes)); }
+Result<void> Supervisor::cast(WorkerId id, std::string bytes) { return cast_to(*impl_, id, std::move(bytes)); }
+
+void Supervisor::call(std::string_view name, std::string bytes, CallCallback cb) {
+  call_to(*impl_, name, std::move(bytes), std::move(cb));
+}
+void Supervisor::call(WorkerId id, std::string bytes, CallCallback cb) { call_to(*impl_, id, std::move(bytes), std::move(cb)); }
 
 Result<std::string> Supervisor::call_sync(std::string_view name, std::string bytes) {
   auto waiter = std::make_shared<Waiter<std::string>>();
@@ -792,6 +819,12 @@ std::vector<WorkerInfo> Supervisor::list() const {
 
 std::optional<WorkerInfo> Supervisor::info(std::string_view name) const {
   auto w = impl_->find(name);
+  if (!w) return std::nullopt;
+  return info_of(*w);
+}
+
+std::optional<WorkerInfo> Supervisor::info(WorkerId id) const {
+  auto w = impl_->find(id);
   if (!w) return std::nullopt;
   return info_of(*w);
 }

@@ -155,6 +155,12 @@ class Supervisor {
   // cb runs exactly once: with the reply (pool thread), or an error
   // (not_found inline; no_reply, callback_failed, stopped).
   void call(std::string_view name, std::string bytes, CallCallback cb);
+  // The same, to one worker by its id (a REF's ID), whatever its name: ids
+  // are never reused by a supervisor, so a worker that stopped is not_found
+  // even if another runs under its name now. A worker restarted in place
+  // after a crash keeps its id.
+  Result<void> cast(WorkerId id, std::string bytes);
+  void call(WorkerId id, std::string bytes, CallCallback cb);
   Result<std::string> call_sync(std::string_view name, std::string bytes);
   // In mailbox order. For state/restart the worker is terminated (reason
   // handoff) and removed before this returns; ignore leaves it running.
@@ -187,6 +193,7 @@ class Supervisor {
 
   std::vector<WorkerInfo> list() const;  // sorted by name
   std::optional<WorkerInfo> info(std::string_view name) const;
+  std::optional<WorkerInfo> info(WorkerId id) const;
   std::size_t count() const;
   void set_exit_observer(ExitObserver fn);
 

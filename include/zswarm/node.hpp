@@ -321,6 +321,15 @@ class ZSWARM_API Node {
   virtual Result<std::string, Error> call(const std::string& name, const std::string& message,
                                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) = 0;
 
+  // To the one worker a REF names (`name@host/RUN.ID`, protocol.md §5.2),
+  // not to a name: delivered while that worker runs, and never forwarded. A
+  // REF whose worker stopped or moved, or whose node restarted, answers
+  // not_found ("... is stale"): a REF is never current again. bad_args: the
+  // text is not a REF. send_ref returns once the message is on its way.
+  virtual Result<void, Error> send_ref(const std::string& ref, const std::string& message) = 0;
+  virtual Result<std::string, Error> call_ref(const std::string& ref, const std::string& message,
+                                              std::chrono::milliseconds timeout = std::chrono::seconds(5)) = 0;
+
   // --- the same, asynchronous: they return at once, and `done` runs once,
   // on the node's loop thread (so it must not block; it may call the
   // asynchronous forms again). A stopped node answers `stopped`. ---
@@ -336,6 +345,9 @@ class ZSWARM_API Node {
   virtual void send_async(const std::string& name, const std::string& message, Done<std::string> done) = 0;
   virtual void call_async(const std::string& name, const std::string& message, std::chrono::milliseconds timeout,
                           Done<std::string> done) = 0;
+  virtual void send_ref_async(const std::string& ref, const std::string& message, Done<std::string> done) = 0;
+  virtual void call_ref_async(const std::string& ref, const std::string& message, std::chrono::milliseconds timeout,
+                              Done<std::string> done) = 0;
 
   // --- this node's supervisor only ---
   virtual std::vector<LocalWorker> workers() const = 0;

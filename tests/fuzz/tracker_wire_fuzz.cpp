@@ -1,10 +1,11 @@
-// Fuzzes the tracker's request and answer decoders (node/tracker_wire): the
-// first byte picks the decoder, the rest is the body. Whatever decodes must
-// encode and decode back to the same value.
+// Fuzzes the tracker's request and answer decoders (names/tracker_wire) and the
+// REF parser (names/ref): the first byte picks the decoder, the rest is the
+// body. Whatever decodes must encode and decode back to the same value.
 #include <cstdlib>
 #include <vector>
 
 #include "hostile.hpp"
+#include "names/ref.hpp"
 #include "names/tracker_wire.hpp"
 
 using namespace zswarm::names::wire;
@@ -38,8 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 2:
       round_trip<WorkerMessage>(body, decode_worker_message, [](const auto& a, const auto& b) {
-        return a.name == b.name && a.message == b.message && a.hops == b.hops;
+        return a.name == b.name && a.message == b.message && a.hops == b.hops && a.ref == b.ref;
       });
+      // A REF that parses is exactly what format_ref writes.
+      if (auto m = decode_worker_message(body); m && !m->ref.empty())
+        if (auto r = zswarm::names::parse_ref(m->ref); r && zswarm::names::format_ref(*r) != m->ref) std::abort();
       break;
     case 3:
       round_trip<HandoffOffer>(body, decode_handoff_offer, [](const auto& a, const auto& b) {
@@ -74,7 +78,8 @@ extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   };
   add(0, encode(RegisterRequest{"counter1", "counter", "5"}));
   add(1, encode(UnregisterRequest{"x"}));
-  add(2, encode(WorkerMessage{"counter1", "get", 1}));
+  add(2, encode(WorkerMessage{"counter1", "get", 1, {}}));
+  add(2, encode(WorkerMessage{"", "get", 1, "b@host/5fb2760f.4"}));
   add(3, encode(HandoffOffer{"entry", "state", "bytes", 1, 3}));
   add(4, encode_answer(std::string("b@host/1")));
   add(4, encode_answer(zswarm::fail(zswarm::Error{zswarm::Errc::already_registered, "b@host/1"})));

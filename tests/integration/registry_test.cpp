@@ -261,6 +261,54 @@ TEST(Registry, SendAndCallAcrossNodes) {
   EXPECT_EQ(missing_send.value()["error"], "not_found");
 }
 
+// A REF from whereis reaches its worker through the CLI from any node;
+// once its node was killed and started again, the REF is stale everywhere,
+// although the new run may number a worker the same (protocol.md §5.2).
+TEST(Registry, TheCliReachesAWorkerByItsRefUntilItIsStale) {
+  LocalCluster c(test_name());
+  for (auto n : {"a", "b"}) c.start(n);
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  auto run_cli = [&](const std::string& node, std::vector<std::string> extra) {
+    auto argv = c.cli(node);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv);
+  };
+  ASSERT_EQ(run_cli("a", {"register", "ctr", "--plugin", "counter"}).code, 0);
+  ASSERT_TRUE(wait_until([&] { return replica(c, "b").count("ctr") == 1; }));
+  auto where = run_cli("b", {"whereis", "ctr", "--json"});
+  ASSERT_EQ(where.code, 0) << where.output;
+  const std::string ref = Json::parse(where.output)["ref"];
+  for (auto via : {"a", "b"}) {
+    auto sent = run_cli(via, {"send", "--ref", ref, "inc 2"});
+    EXPECT_EQ(sent.code, 0) << sent.output;
+  }
+  EXPECT_TRUE(wait_until([&] { return run_cli("a", {"call", "--ref", ref, "get"}).output == "4\n"; }));
+  EXPECT_EQ(run_cli("b", {"call", "--ref", ref, "get"}).output, "4\n");
+  EXPECT_EQ(run_cli("a", {"call", "--ref", ref}).code, 2);            // no message
+  EXPECT_EQ(run_cli("a", {"call", "--ref", ref, "ctr", "get"}).code, 2);  // a name and a REF
+  auto malformed = run_cli("a", {"call", "--ref", "a@h/1", "get"});
+  EXPECT_EQ(malformed.code, 1);
+  EXPECT_NE(malformed.output.find("{error, bad_args"), std::string::npos) << malformed.output;
+
+  // Its owner is killed and started again under the same name.
+  const std::string owner = node_of(ref), other = owner == "a" ? "b" : "a";
+  c.process(owner).signal(SIGKILL);
+  c.process(owner).wait_exit(5s);
+  c.forget(owner);
+  c.start(owner);
+  ASSERT_TRUE(c.wait_all_alive({"a", "b"}));
+  for (auto via : {owner, other}) {
+    auto stale = run_cli(via, {"call", "--ref", ref, "get"});
+    EXPECT_EQ(stale.code, 1) << via;
+    EXPECT_NE(stale.output.find("{error, not_found, " + ref + " is stale"), std::string::npos) << via << ": " << stale.output;
+  }
+  // The name itself runs on, under a new REF.
+  ASSERT_TRUE(wait_until([&] {
+    auto now = c.ask(other, cmd("whereis", {{"name", "ctr"}}));
+    return now && now->value("ref", ref) != ref;
+  }));
+}
+
 TEST(Registry, UnregisterStopsTheWorkerEverywhere) {
   LocalCluster c(test_name());
   for (auto n : {"a", "b"}) c.start(n);

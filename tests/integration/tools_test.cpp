@@ -165,7 +165,8 @@ TEST(Tools, MistypedControlRequestsAreAnsweredNotFatal) {
   c.start("a");
   ASSERT_TRUE(wait_until([&] { return c.ask("a", {{"cmd", "ping"}}, 200ms).has_value(); }));
   for (const Json& bad : {Json{{"cmd", "whereis"}, {"name", 5}}, Json{{"cmd", "register"}, {"name", Json::array()}},
-                          Json{{"cmd", 7}}, Json{{"cmd", "call"}, {"name", "x"}, {"timeout_ms", "soon"}}}) {
+                          Json{{"cmd", 7}}, Json{{"cmd", "call"}, {"name", "x"}, {"timeout_ms", "soon"}},
+                          Json{{"cmd", "send"}, {"ref", 5}, {"message", "x"}}}) {
     auto r = c.ask("a", bad);
     ASSERT_TRUE(r) << bad.dump();
     EXPECT_EQ((*r)["error"], "bad_request") << bad.dump() << " -> " << r->dump();

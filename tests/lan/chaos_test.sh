@@ -121,8 +121,8 @@ def zj(h, what, key):
         pass
     return None
 
-def host_of(node):  # "c@h3" or "c@h3/7" -> 3
-    m = re.match(r"^([a-e])@h([1-5])(/\d+)?$", node)
+def host_of(node):  # "c@h3" or the REF "c@h3/5fb2760f.7" -> 3
+    m = re.match(r"^([a-e])@h([1-5])(/[0-9a-f]{8}\.\d+)?$", node)
     return int(m[2]) if m and NODE[int(m[2])] == m[1] else None
 
 def load(): return pickle.load(open(st_path, "rb"))
@@ -319,8 +319,9 @@ def structural(S, snap):
             if len(rows) != 1:
                 return False, f"{n} runs on {len(rows)} nodes of side {side_label(S, s)}: {[f'{nm(h)}/{i}' for h, i in rows]}", None
             h, i = rows[0]
-            if ref[n] != f"{nm(h)}/{i}":
-                return False, f"{n} runs as {nm(h)}/{i} but the replicas say {ref[n]}", None
+            run = next((m["id"][:8] for m in snap[h][0] if m.get("self")), "?")
+            if ref[n] != f"{nm(h)}/{run}.{i}":
+                return False, f"{n} runs as {nm(h)}/{run}.{i} but the replicas say {ref[n]}", None
         refs.append(tuple(sorted(ref.items())))
     return True, "", tuple(refs)
 
@@ -428,7 +429,7 @@ k=0
 for nb in $bases; do
   n=${nb%%=*} b=${nb#*=} i=$((k % 5 + 1)) k=$((k + 1))
   out=$(lan_zs "$i" --timeout 15000 register "$n" --plugin counter --args "$b"); rc=$?
-  [[ $rc = 0 && $out =~ ^\{ok,\ [a-e]@h[1-5]/[0-9]+\}$ ]] || lan_fail "register $n via ${names[i]}: [$out] (status $rc)"
+  [[ $rc = 0 && $out =~ ^\{ok,\ [a-e]@h[1-5]/[0-9a-f]{8}\.[0-9]+\}$ ]] || lan_fail "register $n via ${names[i]}: [$out] (status $rc)"
 done
 lan_log "registered $bases"
 settle "start"

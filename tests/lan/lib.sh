@@ -424,10 +424,10 @@ lan_zs() {
     --timeout "$to" "$@" 2>&1
 }
 
-# lan_host_of_ref REF: the host index whose node the REF names (X@hN/ID), or fails.
+# lan_host_of_ref REF: the host index whose node the REF names (X@hN/RUN.ID), or fails.
 lan_host_of_ref() {
   local ref=$1
-  [[ $ref =~ ^([a-z]+)@h([0-9]+)/[0-9]+$ ]] || return 1
+  [[ $ref =~ ^([a-z]+)@h([0-9]+)/[0-9a-f]{8}\.[0-9]+$ ]] || return 1
   local i=${BASH_REMATCH[2]}
   [ "${LAN_NAME[i]:-}" = "${BASH_REMATCH[1]}" ] || return 1
   echo "$i"

@@ -62,13 +62,14 @@ snap() {
   for i in $1; do
     lan_zs "$i" --json registered >"$LAN_DIR/snap/reg.$i" 2>&1
     lan_zs "$i" --json workers >"$LAN_DIR/snap/wk.$i" 2>&1
+    grep -qs '"id"' "$LAN_DIR/snap/info.$i" || lan_zs "$i" --json info >"$LAN_DIR/snap/info.$i" 2>&1  # its run's id: no restarts here
   done
 }
 
 # judge MODE "HOSTS" "NAMES": reads the snapshots of HOSTS; prints "OK" or what is wrong.
 #   agree  : every host's `registered` list is identical and holds exactly NAMES
 #   single : each of NAMES runs (registered=true) on exactly one of HOSTS, on
-#            the node its REF names (REF = node@host/id), taking the REF from
+#            the node its REF names (REF = node@host/RUN.ID), taking the REF from
 #            that host's own registered list
 # Also prints, on "OK", one "NAME REF" line per name (the REF it runs as).
 judge() {
@@ -87,6 +88,10 @@ def load(kind, h, key):
     except Exception:
         print(f"{node_of[h]}: bad {kind} answer [{raw.strip()[:200]}]"); sys.exit(0)
 regs = {h: sorted((n["name"], n["ref"], str(n["owner"]), n["plugin"]) for n in load("reg", h, "names")) for h in hosts}
+run_of = {}
+for h in hosts:
+    try: run_of[h] = json.loads(open(f"{d}/info.{h}").read())["id"][:8]
+    except Exception: print(f"{node_of[h]}: bad info answer"); sys.exit(0)
 bad = []
 if mode == "agree":
     first = regs[hosts[0]]
@@ -104,7 +109,7 @@ else:
     for h in hosts:
         for w in load("wk", h, "workers"):
             if w["registered"] and w["name"] in runs:
-                runs[w["name"]].append((h, f"{node_of[h]}/{w['id']}", w["state"]))
+                runs[w["name"]].append((h, f"{node_of[h]}/{run_of[h]}.{w['id']}", w["state"]))
     out = []
     for n in want:
         r = runs[n]
@@ -153,7 +158,7 @@ lan_log "a@h1 b@h2 c@h3 all alive"
 declare -A ref0=() owner0=()
 for ((k = 0; k < nnames; k++)); do
   out=$(lan_zs 1 --timeout 5000 register "n$k" --plugin counter); rc=$?
-  [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register n$k via a: [$out] (status $rc), expected {ok, X@hN/ID}"
+  [[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register n$k via a: [$out] (status $rc), expected {ok, X@hN/RUN.ID}"
   ref0[n$k]=${BASH_REMATCH[1]}
   owner0[n$k]=$(lan_host_of_ref "${ref0[n$k]}") || lan_fail "register n$k: REF [${ref0[n$k]}] does not name one of our nodes"
 done
@@ -187,11 +192,11 @@ lan_expect_view "2 3" "a=down b=alive c=alive" 15 || lan_fail "b, c did not see 
 lan_log "each side sees the other down (a: $(lan_logs_since "$t" 'nodedown [bc]@h' 1 2) ms, b/c: $(lan_logs_since "$t" 'nodedown a@h' "2 3") ms after the partition)"
 
 out=$(lan_zs 1 --timeout 5000 register solo --plugin counter); rc=$?
-[[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register solo via a during the partition: [$out] (status $rc), expected {ok, a@h1/ID}"
+[[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register solo via a during the partition: [$out] (status $rc), expected {ok, a@h1/RUN.ID}"
 solo_a=${BASH_REMATCH[1]}
-[ "$(lan_host_of_ref "$solo_a")" = 1 ] || lan_fail "register solo via a (alone): REF [$solo_a], expected a@h1/ID"
+[ "$(lan_host_of_ref "$solo_a")" = 1 ] || lan_fail "register solo via a (alone): REF [$solo_a], expected a@h1/RUN.ID"
 out=$(lan_zs 2 --timeout 5000 register solo --plugin counter); rc=$?
-[[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register solo via b during the partition: [$out] (status $rc), expected {ok, b@h2/ID or c@h3/ID}"
+[[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register solo via b during the partition: [$out] (status $rc), expected {ok, b@h2/RUN.ID or c@h3/RUN.ID}"
 solo_bc=${BASH_REMATCH[1]}
 h=$(lan_host_of_ref "$solo_bc") || h=""
 [[ $h = 2 || $h = 3 ]] || lan_fail "register solo via b: REF [$solo_bc], expected it on b or c"

@@ -3,7 +3,7 @@
 # bridge) run a@h1, b@h2, c@h3.
 #   1. they find each other (broadcast on --interface);
 #   2. `register SingletonName --plugin singleton_worker` via a answers
-#      {ok, X@hN/ID}, X being the name's ring owner; registering it again via
+#      {ok, X@hN/RUN.ID}, X being the name's ring owner; registering it again via
 #      any node answers {error, already_registered, <the same REF>}; `whereis`
 #      on every node gives that REF;
 #   3. X's log says "SingletonWorker running on X@hN"; only X's supervisor
@@ -110,9 +110,9 @@ for i in $all; do start_node "$i"; done
 lan_expect_view "$all" "$all_alive" 10 || lan_fail "a, b, c did not all see each other alive within 10 s"
 lan_log "a@h1 b@h2 c@h3 all alive"
 
-# 2. Register via a: {ok, X@hN/ID}; again via every node: already_registered, same REF.
+# 2. Register via a: {ok, X@hN/RUN.ID}; again via every node: already_registered, same REF.
 out=$(lan_zs 1 register "$name" --plugin singleton_worker); rc=$?
-[[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register $name via a: [$out] (status $rc), expected {ok, X@hN/ID}"
+[[ $rc = 0 && $out =~ ^\{ok,\ ([^}]+)\}$ ]] || lan_fail "register $name via a: [$out] (status $rc), expected {ok, X@hN/RUN.ID}"
 ref=${BASH_REMATCH[1]}
 owner=$(lan_host_of_ref "$ref") || lan_fail "register $name: REF [$ref] does not name one of our nodes"
 lan_log "register $name via a -> {ok, $ref} (owner ${LAN_NAME[owner]}@h$owner)"

@@ -94,7 +94,7 @@ BENCHMARK(BM_BeaconRoundTrip)->Apply(zswarm::bench::min_time<200>);
 void BM_TrackerCastBody(benchmark::State& state) {
   const std::string name = "echo-17", message(16, 'x');
   for (auto _ : state) {
-    std::string packed = zswarm::names::wire::encode(zswarm::names::wire::WorkerMessage{name, message, 1});
+    std::string packed = zswarm::names::wire::encode(zswarm::names::wire::WorkerMessage{name, message, 1, {}});
     auto m = zswarm::names::wire::decode_worker_message(packed);
     benchmark::DoNotOptimize(m);
   }

@@ -50,7 +50,7 @@ TEST(TrackerWire, RegisterRequestRoundTripsAndMatchesTheDocumentedBytes) {
 }
 
 TEST(TrackerWire, WorkerMessageRoundTripsAndMatchesTheDocumentedBytes) {
-  std::string bytes = encode(WorkerMessage{"counter1", "get", 1});
+  std::string bytes = encode(WorkerMessage{"counter1", "get", 1, {}});
   // §5.10: 83 a4 "hops" 01 a7 "message" c4 03 "get" a4 "name" a8 "counter1"
   Bytes doc;
   doc.h({0x83}).s("hops").h({0x01}).s("message").h({0xc4, 0x03, 'g', 'e', 't'}).s("name").s("counter1");
@@ -62,9 +62,37 @@ TEST(TrackerWire, WorkerMessageRoundTripsAndMatchesTheDocumentedBytes) {
   EXPECT_EQ(back->hops, 1u);
   // Payloads are opaque bytes: zeros and invalid UTF-8 survive.
   std::string raw("\0\xff\xfe", 3);
-  auto raw_back = decode_worker_message(encode(WorkerMessage{"n", raw, 2}));
+  auto raw_back = decode_worker_message(encode(WorkerMessage{"n", raw, 2, {}}));
   ASSERT_TRUE(raw_back);
   EXPECT_EQ(raw_back->message, raw);
+}
+
+TEST(TrackerWire, AWorkerMessageToARefCarriesTheRefInsteadOfTheName) {
+  std::string bytes = encode(WorkerMessage{"", "get", 1, "b@host/5fb2760f.4"});
+  // §5.10: 83 a4 "hops" 01 a7 "message" c4 03 "get" a3 "ref" b1 "b@host/5fb2760f.4"
+  Bytes doc;
+  doc.h({0x83}).s("hops").h({0x01}).s("message").h({0xc4, 0x03, 'g', 'e', 't'}).s("ref").s("b@host/5fb2760f.4");
+  EXPECT_EQ(bytes, doc.out);
+  auto back = decode_worker_message(bytes);
+  ASSERT_TRUE(back) << registry::to_string(back.error());
+  EXPECT_EQ(back->ref, "b@host/5fb2760f.4");
+  EXPECT_TRUE(back->name.empty());
+
+  // Exactly one target: a name and a REF together, neither, or an empty REF
+  // are refused.
+  Bytes both, neither, empty;
+  both.h({0x84}).s("hops").h({0x01}).s("message").h({0xc4, 0x00}).s("name").s("c").s("ref").s("b@host/5fb2760f.4");
+  neither.h({0x82}).s("hops").h({0x01}).s("message").h({0xc4, 0x00});
+  empty.h({0x83}).s("hops").h({0x01}).s("message").h({0xc4, 0x00}).s("ref").s("");
+  auto b = decode_worker_message(both.out);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, registry::DecodeErrc::invalid_value);
+  auto n = decode_worker_message(neither.out);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.error().code, registry::DecodeErrc::missing_field);
+  auto e = decode_worker_message(empty.out);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, registry::DecodeErrc::invalid_value);
 }
 
 TEST(TrackerWire, UnregisterRequestRoundTrips) {

@@ -755,6 +755,72 @@ TEST_F(TrackerSim, TheFencingTokenGrowsWithEveryNewOwnerAndTheWorkerSeesIt) {
   for (auto& [name, count] : census()) EXPECT_EQ(count, 1) << name;
 }
 
+// A REF names one worker of one run of a node (protocol.md §5.2): every node
+// reaches it while it runs; once it stopped, moved, or its node restarted
+// (whose new run numbers its workers from 1 again), it answers not_found.
+TEST_F(TrackerSim, ARefReachesItsWorkerUntilItIsStaleAndNeverAfter) {
+  auto& a = add("a@h");
+  SimNode* b = &add("b@h");
+  auto& c = add("c@h");
+  settle();
+  for (int i = 0; i < 12; ++i) register_from(a, std::string("k").append(std::to_string(i)), "counter");
+  settle();
+  const auto before = replica(a);
+  std::string on_b;
+  for (auto& [name, ref] : before)
+    if (ref[0] == 'b' && on_b.empty()) on_b = name;
+  ASSERT_FALSE(on_b.empty());
+  const std::string ref_b = before.at(on_b);
+  auto call_ref = [](SimNode& n, const std::string& ref, const std::string& msg) {
+    auto r = n.node->call_ref(ref, msg, std::chrono::seconds(1));
+    return r ? *r : std::string(r.error().name());
+  };
+  for (SimNode* n : {&a, b, &c}) {
+    ASSERT_TRUE(n->node->send_ref(ref_b, "inc 2")) << n->name;
+  }
+  for (SimNode* n : {&a, b, &c}) EXPECT_EQ(call_ref(*n, ref_b, "get"), "6") << n->name << " " << ref_b;
+  EXPECT_EQ(ask(a, on_b, "get"), "6");  // the same worker as its name reaches
+
+  // Not a REF, and a worker id this run never had.
+  EXPECT_EQ(call_ref(a, "b@h/1", "get"), "bad_args");
+  std::string unknown = ref_b.substr(0, ref_b.rfind('.') + 1) + "999";
+  EXPECT_EQ(call_ref(a, unknown, "get"), "not_found");
+  EXPECT_EQ(call_ref(c, unknown, "get"), "not_found");
+
+  // b dies: its names restart on a and c. Then b starts again and takes
+  // some back by handoff, with worker ids from 1 again.
+  kill(*b);
+  run_for(1000ms);
+  const auto mid = replica(a);
+  b = &add("b@h");
+  run_for(3000ms);
+  const auto after = replica(a);
+  ASSERT_EQ(after.size(), before.size());
+  std::vector<std::string> moved_to_b;  // handed from a or c to the new b
+  for (auto& [name, ref] : after)
+    if (ref[0] == 'b') moved_to_b.push_back(name);
+  ASSERT_FALSE(moved_to_b.empty()) << "the new b owns names again";
+
+  // The old b's REF is stale everywhere, the new b included.
+  for (SimNode* n : {&a, b, &c}) {
+    auto r = n->node->call_ref(ref_b, "get", std::chrono::seconds(1));
+    ASSERT_FALSE(r) << n->name;
+    EXPECT_EQ(r.error().code, Errc::not_found) << n->name;
+    EXPECT_NE(r.error().detail.find("stale"), std::string::npos) << r.error().detail;
+    auto cast = n->node->send_ref(ref_b, "inc 1");
+    ASSERT_FALSE(cast) << n->name << ": no live member runs as the old run";
+    EXPECT_EQ(cast.error().code, Errc::not_found);
+  }
+  for (const auto& name : moved_to_b) {
+    // Its REF on a or c before the handoff: that worker stopped.
+    ASSERT_NE(mid.at(name)[0], 'b');
+    for (SimNode* n : {&a, b, &c}) EXPECT_EQ(call_ref(*n, mid.at(name), "get"), "not_found") << name << " " << n->name;
+    // The REF it has now reaches the worker its name reaches.
+    EXPECT_EQ(call_ref(c, after.at(name), "get"), ask(c, name, "get")) << name;
+  }
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
+}
+
 TEST_F(TrackerSim, OversizedArgsAreRefusedBeforeAnythingStarts) {
   auto& a = add("a@h");
   settle();

@@ -143,8 +143,42 @@ TEST_F(SupervisorTest, SecondStartOfANameIsAlreadyStarted) {
   auto again = start("dup", "echo");
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, Errc::already_started);
-  EXPECT_NE(again.error().detail.find("a@test/1"), std::string::npos) << again.error().detail;
+  EXPECT_NE(again.error().detail.find("on a@test as worker 1"), std::string::npos) << again.error().detail;
   EXPECT_EQ(again.error().name(), "already_started");
+}
+
+// A REF addresses a worker by id: once it stops, its id is never current
+// again, even while a new worker runs under the same name.
+TEST_F(SupervisorTest, AWorkerIdAddressesThatWorkerOnly) {
+  auto first = start("w1", "probe", "one");
+  ASSERT_TRUE(first) << first.error().to_string();
+  auto r = [&](WorkerId id) {
+    std::promise<Result<std::string>> p;
+    sup->call(id, "ping", [&p](Result<std::string> out) { p.set_value(std::move(out)); });
+    return p.get_future().get();
+  };
+  auto pong = r(*first);
+  ASSERT_TRUE(pong) << pong.error().to_string();
+  EXPECT_EQ(*pong, "pong");
+  ASSERT_TRUE(sup->info(*first));
+  EXPECT_EQ(sup->info(*first)->name, "w1");
+
+  ASSERT_TRUE(sup->stop("w1"));
+  auto second = start("w1", "probe", "two");
+  ASSERT_TRUE(second) << second.error().to_string();
+  EXPECT_NE(*second, *first);
+  auto stale = r(*first);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, Errc::not_found);
+  EXPECT_FALSE(sup->cast(*first, "ping"));
+  EXPECT_FALSE(sup->info(*first));
+  EXPECT_TRUE(sup->cast(*second, "ping"));
+  EXPECT_TRUE(r(*second));
+
+  // A stop without waiting frees the id at once too.
+  ASSERT_TRUE(sup->stop_async("w1"));
+  EXPECT_FALSE(sup->info(*second));
+  EXPECT_FALSE(sup->cast(*second, "ping"));
 }
 
 TEST_F(SupervisorTest, InitFailuresAreDistinctErrorsAndFreeTheName) {
