@@ -194,7 +194,9 @@ void Cluster::on_datagram(std::string_view bytes, const std::string& source_ip) 
   stats_.fields_unknown += b.extensions.size() + (b.later_flags ? 1 : 0);
   ++stats_.beacons_received;
   discovery::MembershipEvents ev;
-  refuse_beacon(membership_.on_beacon(b, source_ip, ev), b);
+  const auto verdict = membership_.on_beacon(b, source_ip, ev);
+  if (verdict == discovery::BeaconVerdict::accepted) swim_.heard();  // someone can reach us
+  refuse_beacon(verdict, b);
   bool newcomer = false;
   for (const auto& e : ev) newcomer |= e.kind == MembershipEvent::discovered;
   act(ev);
@@ -288,6 +290,7 @@ void Cluster::handle(const bus::Envelope& e, bus::Inbound::Kind kind, const disc
     }
   }
   membership_.on_heard(e.sender, ev);
+  swim_.heard();
   act(ev);
   if (!e.body.empty() && has_empty_body(e.type)) return reject_body(e, "this message has an empty body");
   if (bus::to_string(e.type).empty()) {
@@ -373,7 +376,16 @@ void Cluster::tick() {
   if (now >= next_beacon_) send_beacon(false);
   discovery::MembershipEvents ev;
   membership_.tick(ev);
+  const bool was_isolated = swim_.isolated();
   swim_.tick(ev);
+  if (swim_.isolated() != was_isolated) {
+    if (swim_.isolated())
+      log_->warn("[membership] heard no member for {} ms: cut off from the cluster? Silent members are down after "
+                 "suspicion_min_ms",
+                 opts_.detector.probe_interval.count() * discovery::Swim::kIsolatedAfter);
+    else
+      log_->info("[membership] hearing members again");
+  }
   stats_.members_expired = membership_.expired();
   act(ev);
 }

@@ -31,6 +31,7 @@ Swim::Swim(const Clock& clock, Membership& members, bus::NodeId self, uint64_t i
       publish_(std::move(publish)),
       linked_(std::move(linked)) {
   next_probe_ = clock_.now() + opts_.probe_interval;
+  silent_since_ = clock_.now();
 }
 
 uint64_t Swim::random() { return random_ ? random_() : std::random_device{}(); }
@@ -79,6 +80,7 @@ void Swim::start_probe(const bus::NodeId& id) {
   Probe p;
   p.target = id;
   p.incarnation = m->incarnation;
+  p.start = now;
   p.direct_deadline = now + scaled(opts_.probe_timeout);
   p.end = now + scaled(opts_.probe_interval);
   probes_[corr] = p;
@@ -113,9 +115,12 @@ void Swim::probe_failed(const Probe& p, MembershipEvents& out) {
     return;
   }
   ++stats_.probes_failed;
+  if (p.nacks == 0 && silent_since_ <= p.start) ++silent_failures_;
   // Lifeguard: helpers that did not even nack mean the fault may be ours.
   // With no helpers, a failed probe is the only health signal there is.
-  adjust_health(p.helpers.empty() ? 1 : static_cast<int>(p.helpers.size() - std::min<std::size_t>(p.nacks, p.helpers.size())));
+  // Cut off from everyone, it says nothing of our health.
+  if (!isolated_)
+    adjust_health(p.helpers.empty() ? 1 : static_cast<int>(p.helpers.size() - std::min<std::size_t>(p.nacks, p.helpers.size())));
   if (!m || !live(*m) || m->incarnation != p.incarnation) return;
   raise_suspicion(*m, self_, m->counter, out);
 }
@@ -189,7 +194,9 @@ Clock::time_point Swim::suspicion_deadline(const Suspicion& s) const {
   auto timeout = hi - std::chrono::duration_cast<Clock::duration>((hi - lo) * frac);
   // Lifeguard: a node that was slow when the suspicion began waits longer
   // before it accuses (the scale is fixed then: a suspect that keeps failing
-  // our probes must not push its own deadline out).
+  // our probes must not push its own deadline out). Cut off, no refutation
+  // can reach us, and we are not slow: the shortest wait.
+  if (isolated_) return s.start + lo;
   return s.start + std::max(lo, timeout) * s.scale;
 }
 
@@ -377,8 +384,29 @@ void Swim::piggyback(const bus::NodeId& to) {
 
 // --- time ------------------------------------------------------------------
 
+void Swim::update_isolation(Clock::time_point now) {
+  // Woken well after our own deadline: this node was not scheduled, so the
+  // silence before now proves nothing (frames may wait in its sockets).
+  const auto slack = std::chrono::duration_cast<Clock::duration>(opts_.probe_interval) / 2;
+  if (due_ != Clock::time_point{} && due_ < now - slack) {
+    silent_since_ = std::max(silent_since_, now);
+    silent_failures_ = 0;
+  }
+  const bool was = isolated_;
+  isolated_ = !members_.alive().empty() && silent_failures_ >= 1 &&
+              now - silent_since_ >= opts_.probe_interval * kIsolatedAfter;
+  if (!isolated_ || was) return;
+  ++stats_.isolations;
+  // Alone: find out about every member now, at the unstretched pace, rather
+  // than one a (stretched) interval. A member that answers ends it.
+  next_probe_ = std::min(next_probe_, now + opts_.probe_interval);
+  for (const auto& id : members_.alive())
+    if (!suspicions_.count(id)) start_probe(id);
+}
+
 void Swim::tick(MembershipEvents& out) {
   auto now = clock_.now();
+  update_isolation(now);
   for (auto it = probes_.begin(); it != probes_.end();) {
     Probe& p = it->second;
     if (!p.indirect && now >= p.direct_deadline && now < p.end) go_indirect(it->first, p);
@@ -419,6 +447,9 @@ void Swim::tick(MembershipEvents& out) {
     if (auto target = next_target()) start_probe(*target);
     next_probe_ = now + scaled(opts_.probe_interval);
   }
+  // (A deadline already past, such as a probe ended by this very tick's
+  // events, is due now, not late.)
+  due_ = std::max(next_deadline(), now);
 }
 
 Clock::time_point Swim::next_deadline() const {

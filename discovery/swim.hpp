@@ -12,6 +12,15 @@
 // (score + 1), so a slow node backs off before it accuses others; and a
 // suspicion ends sooner the more members confirmed it independently.
 //
+// Cut off: a node whose probe failed without a nack, and that has heard no
+// member at all (no frame, no beacon) since that probe began and for
+// kIsolatedAfter probe intervals while its own loop ran on time, is not slow
+// but alone (a partition, a cable): missed answers then say nothing of its
+// health, so it probes every member at once, neither stretches nor raises
+// its score, and its suspicions end after suspicion_min. A late loop
+// restarts that count, so a starved node never takes its own silence for
+// isolation.
+//
 // Updates ride on the probes: every probe, ack and probe request carries a
 // `gossip` message with the freshest few updates, each sent a bounded number
 // of times. What this node itself decides (a suspicion, a down, a
@@ -48,6 +57,7 @@ struct SwimStats {
   uint64_t updates_received = 0;
   uint64_t updates_ignored = 0;    // about unknown runs, or older than what we know
   uint64_t requests_refused = 0;   // probe requests over the cap, or about no live member
+  uint64_t isolations = 0;         // times this node found itself cut off from every member
 };
 
 class Swim {
@@ -80,6 +90,15 @@ class Swim {
   // waiting in the gossip queue are dropped, not spread.
   void on_up(const bus::NodeId& id);
 
+  // Any frame or beacon from a member, whatever its state: we are not cut off.
+  void heard() {
+    silent_since_ = clock_.now();
+    silent_failures_ = 0;
+  }
+  // Cut off: see above.
+  bool isolated() const { return isolated_; }
+  static constexpr unsigned kIsolatedAfter = 3;
+
   unsigned health() const { return score_; }  // Lifeguard's local health score (0 = healthy)
   uint64_t counter() const { return counter_; }
   const SwimStats& stats() const { return stats_; }
@@ -88,6 +107,7 @@ class Swim {
   struct Probe {
     bus::NodeId target;
     uint64_t incarnation = 0;
+    Clock::time_point start;
     Clock::time_point direct_deadline;
     Clock::time_point end;
     bool indirect = false;
@@ -111,7 +131,8 @@ class Swim {
     unsigned sent = 0;
   };
 
-  Clock::duration scaled(Clock::duration d) const { return d * (score_ + 1); }
+  Clock::duration scaled(Clock::duration d) const { return isolated_ ? d : d * (score_ + 1); }
+  void update_isolation(Clock::time_point now);
   void adjust_health(int delta);
   void start_probe(const bus::NodeId& id);
   void send_probe(const bus::NodeId& to, uint64_t corr);
@@ -142,6 +163,10 @@ class Swim {
   uint64_t counter_ = 0;
   Clock::time_point last_announced_{};  // our last alive update (refutations are not repeated faster)
   unsigned score_ = 0;
+  Clock::time_point silent_since_{};  // last heard a member, or last woke late
+  unsigned silent_failures_ = 0;      // our probes since then that failed without a nack
+  Clock::time_point due_{};           // when the loop should call tick() next
+  bool isolated_ = false;
   Clock::time_point next_probe_{};
   std::vector<bus::NodeId> order_;  // this round's shuffled targets
   std::size_t next_in_order_ = 0;

@@ -57,6 +57,7 @@ Json info_json(const NodeInfo& i) {
                 {"probes_failed", s.probes_failed},
                 {"suspicions_raised", s.suspicions_raised},
                 {"refutations", s.refutations},
+                {"isolations", s.isolations},
                 {"health_score", s.health_score},
                 {"beacons_rate_limited", s.beacons_rate_limited},
                 {"beacons_future_incarnation", s.beacons_future_incarnation},

@@ -597,6 +597,7 @@ class NodeImpl final : public Node {
     n.probes_failed = swim.probes_failed;
     n.suspicions_raised = swim.suspicions;
     n.refutations = swim.refutations;
+    n.isolations = swim.isolations;
     n.health_score = cluster_->detector().health();
     n.beacons_rate_limited = s.beacons_rate_limited;
     n.beacons_future_incarnation = s.beacons_future_incarnation;

@@ -180,12 +180,14 @@ struct NodeStats {
   // The SWIM detector (docs/protocol.md §6.5): probes sent (one an interval,
   // and out of turn), indirect probes asked of others, probes that got no
   // ack at all, suspicions this node raised, refutations of suspicions about
-  // itself, and its Lifeguard local health score (a gauge; 0 is healthy).
+  // itself, times it heard no member at all while its loop ran on time (cut
+  // off), and its Lifeguard local health score (a gauge; 0 is healthy).
   uint64_t probes_sent = 0;
   uint64_t probe_requests_sent = 0;
   uint64_t probes_failed = 0;
   uint64_t suspicions_raised = 0;
   uint64_t refutations = 0;
+  uint64_t isolations = 0;
   uint64_t health_score = 0;
   // Beacons refused (docs/operations.md §5.5), and the members they named.
   uint64_t beacons_rate_limited = 0;

@@ -157,6 +157,56 @@ uint64_t suspicions_by_a_slow_node(unsigned awareness_max, unsigned* score_seen)
   return swim(a).suspicions;
 }
 
+// a is cut off from all four others (a 1|4 split). Every probe it makes
+// fails and no helper nacks, which Lifeguard reads as "the fault is ours":
+// its interval and timeouts would stretch up to 9x, and the last of its
+// four suspicions would end seconds later. But a has heard no one at all
+// while its loop ran on time: it is alone, not slow, so it neither backs off
+// nor waits past suspicion_min, and sees all four down within 0.9 s.
+// (Without the rule: about 4-6 s, as issue 13's chaos runs measured.)
+TEST_F(SwimSim, ANodeCutOffFromEveryoneSeesThemDownWithoutBackingOff) {
+  auto group = start(5);
+  SimNode& a = *group[0];
+  isolate(a, true);
+  auto all_down = [&] {
+    for (auto* n : group)
+      if (n != &a && state_seen(a, *n) != MemberState::down) return false;
+    return true;
+  };
+  const auto t0 = clock.now();
+  ASSERT_TRUE(env.run_until(all_down, 10s));
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - t0);
+  // A probe fails without a nack (up to 200 ms), 300 ms of silence make a
+  // isolated, it probes the other three at once (100 ms), and their
+  // suspicions end suspicion_min (200 ms) later: 800 ms measured.
+  EXPECT_LE(took, 900ms) << took.count() << " ms";
+  EXPECT_EQ(swim(a).isolations, 1u);
+  EXPECT_FALSE(a.parts.cluster->detector().isolated()) << "no live member left to be cut off from";
+  // The majority is not isolated and detects a the usual way.
+  for (auto* n : group)
+    if (n != &a) {
+      EXPECT_EQ(swim(*n).isolations, 0u) << n->name;
+      EXPECT_TRUE(env.run_until([&] { return state_seen(*n, a) == MemberState::down; }, 2s)) << n->name;
+    }
+  // Healed: they come back as ever, and a was cut off just once.
+  isolate(a, false);
+  ASSERT_TRUE(env.run_until([&] { return others(a).size() == 4 && std::all_of(group.begin() + 1, group.end(), [&](SimNode* n) { return state_seen(a, *n) == MemberState::alive; }); }, 5s));
+  EXPECT_EQ(swim(a).isolations, 1u);
+}
+
+// The same silence on a node whose loop is starved (every wake-up comes
+// 400 ms after its deadline, so frames could be waiting in its sockets)
+// proves nothing: it never counts as cut off, and Lifeguard stretches on.
+TEST_F(SwimSim, SilenceWhileTheLoopRunsLateIsNotIsolation) {
+  auto group = start(5);
+  SimNode& a = *group[0];
+  isolate(a, true);
+  run_for(4000ms, 400ms);
+  EXPECT_EQ(swim(a).isolations, 0u);
+  EXPECT_FALSE(a.parts.cluster->detector().isolated());
+  EXPECT_GT(a.parts.cluster->detector().health(), 0u) << "Lifeguard should have backed off";
+}
+
 TEST(SwimLifeguard, ASlowNodeBacksOffBeforeItAccusesOthers) {
   unsigned score_off = 0, score_on = 0;
   const uint64_t without = suspicions_by_a_slow_node(0, &score_off);
