@@ -12,6 +12,11 @@ namespace {
 // member coming up all the time).
 constexpr auto kFastHeartbeat = std::chrono::milliseconds(250);
 constexpr auto kFastHeartbeats = std::chrono::milliseconds(600);
+// After a member goes down for silence (a partition, a lost host), beacons
+// go every kFastBeacon for kFastBeacons: when the partition heals, each side
+// finds the other within a quarter second, not at its next 1 s beacon.
+constexpr auto kFastBeacon = std::chrono::milliseconds(250);
+constexpr auto kFastBeacons = std::chrono::seconds(30);
 
 bool has_empty_body(MessageType t) {
   return t == MessageType::heartbeat || t == MessageType::goodbye || t == MessageType::probe ||
@@ -109,7 +114,9 @@ void Cluster::send_beacon(bool leaving) {
     beacons_(discovery::encode(b));
   }
   ++stats_.beacons_sent;
-  next_beacon_ = clock_.now() + opts_.beacon_interval;
+  const auto now = clock_.now();
+  next_beacon_ = now + (now < fast_beacons_until_ ? std::min<Clock::duration>(opts_.beacon_interval, kFastBeacon)
+                                                  : Clock::duration(opts_.beacon_interval));
 }
 
 void Cluster::reject(const char* what, std::string_view why) {
@@ -342,6 +349,10 @@ void Cluster::act(discovery::MembershipEvents& events) {
         transport_.disconnect(m.id);
         sequences_.forget(m.id);
         log_->info("[membership] nodedown {} ({})", m.name, e.reason);
+        if (!discovery::proven_gone(e.reason)) {  // it may be behind a partition that heals
+          fast_beacons_until_ = clock_.now() + kFastBeacons;
+          next_beacon_ = std::min(next_beacon_, clock_.now() + kFastBeacon);
+        }
         break;
       case MembershipEvent::left:
         reprobes_.erase(m.id);

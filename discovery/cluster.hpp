@@ -220,6 +220,7 @@ class Cluster {
   // follow soon: its SUB sees our stream start (and asks for our replica)
   // soon, even if it subscribed just after a frame went out.
   Clock::time_point fast_heartbeats_until_{};
+  Clock::time_point fast_beacons_until_{};  // a member went down for silence: beacon often
   Clock::time_point last_reject_log_{};
   // The corr of our probe of each down member probed again: only its ack
   // (or a frame on its PUB) brings the member back.

@@ -68,6 +68,12 @@ using MembershipEvents = std::vector<MembershipEvent>;
 
 // The reason of a down caused by on_peer_gone (logged with nodedown).
 inline constexpr std::string_view kPeerGoneReason = "connection refused: the process is gone";
+inline constexpr std::string_view kSeenGoneReason = "its process is gone (seen by ";
+// A down with proof that the process is gone (its port refused), here or at
+// another member; any other down is for silence, which a heal can end.
+inline bool proven_gone(std::string_view reason) {
+  return reason == kPeerGoneReason || reason.substr(0, kSeenGoneReason.size()) == kSeenGoneReason;
+}
 
 // SWIM with Lifeguard (docs/protocol.md §6.5). Every member of a cluster
 // should use the same values.

@@ -312,7 +312,7 @@ void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out
       // counter (a restart is another id), and no stale view can make one.
       suspicions_.erase(u.id);
       enqueue(u);
-      members_.declare_down(u.id, "its process is gone (seen by " + name_of(u.from) + ")", out);
+      members_.declare_down(u.id, std::string(kSeenGoneReason).append(name_of(u.from)).append(")"), out);
       return;
     case UpdateKind::down:
       // Only a member suspected here goes down on another's word. Of one

@@ -20,7 +20,7 @@
 #include <map>
 #include <string>
 
-#include "bench_util.hpp"
+#include "tools/bench/bench_util.hpp"
 #include "support/sim.hpp"
 
 namespace {
