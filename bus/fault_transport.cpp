@@ -18,7 +18,9 @@ FaultTransport::FaultTransport(std::unique_ptr<Transport> inner, const Clock& cl
       return;
     }
     Held h{clock_.now(), Held::in, in.peer, std::move(in), {}};
-    const NodeId* peer = h.in_frame.kind == Inbound::direct ? &h.peer : nullptr;
+    // A published frame names its publisher when the transport keeps a link
+    // per peer: a cut from that peer loses it too, as a partition would.
+    const NodeId* peer = h.peer.nil() ? nullptr : &h.peer;
     admit(std::move(h), peer);
   });
 }
@@ -38,7 +40,8 @@ bool FaultTransport::send(const NodeId& peer, std::string_view frame) {
 }
 
 void FaultTransport::admit(Held h, const NodeId* peer) {
-  // Published frames carry no peer here; cut_all covers them.
+  // Our published frames go to everyone: cut_all covers them (a cut from one
+  // peer drops them where that peer receives them).
   if (plan_.cut_all || (peer && plan_.cut.count(*peer))) {
     ++stats_.cut;
     return;

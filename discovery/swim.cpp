@@ -117,10 +117,12 @@ void Swim::probe_failed(const Probe& p, MembershipEvents& out) {
   ++stats_.probes_failed;
   if (p.nacks == 0 && silent_since_ <= p.start) ++silent_failures_;
   // Lifeguard: helpers that did not even nack mean the fault may be ours.
-  // With no helpers, a failed probe is the only health signal there is.
-  // Cut off from everyone, it says nothing of our health.
-  if (!isolated_)
-    adjust_health(p.helpers.empty() ? 1 : static_cast<int>(p.helpers.size() - std::min<std::size_t>(p.nacks, p.helpers.size())));
+  // With no helpers, a failed probe is the only health signal there is. A
+  // nack that came in time proves our own path works: the silent helpers
+  // are then as cut off as the target (the far side of a partition), and
+  // this node is not the slow one. Cut off from everyone, it says nothing
+  // of our health either.
+  if (!isolated_ && p.nacks == 0) adjust_health(p.helpers.empty() ? 1 : static_cast<int>(p.helpers.size()));
   if (!m || !live(*m) || m->incarnation != p.incarnation) return;
   raise_suspicion(*m, self_, m->counter, out);
 }

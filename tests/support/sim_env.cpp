@@ -78,7 +78,8 @@ bool Air::deliver() {
   auto to = endpoints_;  // a receiver may not add or drop endpoints, but be safe
   for (auto& f : flying)
     for (auto& e : to)
-      if (e->receiver && !(f.from && f.from->isolated) && !e->isolated) e->receiver(f.datagram, "127.0.0.1");
+      if (e->receiver && !(f.from && (f.from->isolated || f.from->side != e->side)) && !e->isolated)
+        e->receiver(f.datagram, "127.0.0.1");
   return !flying.empty();
 }
 

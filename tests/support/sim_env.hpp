@@ -73,6 +73,7 @@ class SimBeacon final : public node::BeaconChannel {
  public:
   struct State {
     bool isolated = false;  // beacons neither in nor out
+    int side = 0;           // beacons reach only the endpoints of the same side (a split)
     Receiver receiver;
   };
   explicit SimBeacon(SimEnv& env, std::function<std::string(std::string)> rewrite = {});
@@ -83,6 +84,7 @@ class SimBeacon final : public node::BeaconChannel {
   void send(std::string_view datagram, const std::vector<std::string>& extra_hosts) override;
   void set_receiver(Receiver r) override { state_->receiver = std::move(r); }
   void set_isolated(bool on) { state_->isolated = on; }
+  void set_side(int side) { state_->side = side; }
 
  private:
   SimEnv& env_;
