@@ -703,6 +703,64 @@ TEST_F(TrackerSim, AQuarantineNoticeStopsANodeOnlyFromAMemberAndOnlyForItself) {
   EXPECT_FALSE(c.node->quarantined());
 }
 
+// A member that sends REF-addressed calls as an attacker would: the REF of
+// a worker that runs answers; one that names another run of the receiver,
+// an id it never gave, or no REF at all is refused by name, and a body with
+// both a name and a REF is rejected unread. Nothing else changes.
+TEST_F(TrackerSim, RefAddressedCallsFromAMemberAreAnsweredOrRefusedNeverFollowed) {
+  auto& a = add("a@h");
+  auto& b = add("b@h");
+  settle();
+  register_from(a, "k", "counter");
+  settle();
+  ASSERT_EQ(results["k"], "ok");
+  SimNode& owner = replica(a).at("k")[0] == 'a' ? a : b;
+  SimNode& other = &owner == &a ? b : a;
+  const std::string ref = replica(a).at("k");
+  std::map<uint64_t, std::string> answers;  // corr -> value or error name
+  other.parts.cluster->on_message(bus::MessageType::worker_reply, [&](const bus::Envelope& e) {
+    auto r = wire::decode_answer(e.body);
+    answers[e.corr] = r ? *r : std::string(r.error().name());
+  });
+  auto call = [&](uint64_t corr, const std::string& body) {
+    bus::FrameBuilder f(bus::kSpoken.max, other.id, other.node->info().incarnation);
+    f.add(bus::MessageType::worker_call, 0, corr, body);
+    ASSERT_TRUE(other.transport->send(owner.id, f.take()));
+    run_for(100ms);
+  };
+  const std::string run = ref.substr(ref.rfind('/') + 1, 8);
+  std::string other_run = run;
+  other_run[0] = other_run[0] == '0' ? '1' : '0';
+  const std::string node = ref.substr(0, ref.rfind('/'));
+  call(1, wire::encode_worker_ref_message(ref, "get", 1));
+  call(2, wire::encode_worker_ref_message(node + "/" + other_run + ".1", "get", 1));
+  call(3, wire::encode_worker_ref_message(node + "/" + run + ".999", "get", 1));
+  call(4, wire::encode_worker_ref_message("not a ref", "get", 1));
+  EXPECT_EQ(answers[1], "0");
+  EXPECT_EQ(answers[2], "not_found");
+  EXPECT_EQ(answers[3], "not_found");
+  EXPECT_EQ(answers[4], "bad_args");
+  // The REF of a worker that runs on the sender itself: the receiver does
+  // not follow it (a REF over the bus is only for the receiver's own run).
+  auto local = other.node->start_local("loc", "echo");
+  ASSERT_TRUE(local) << local.error().to_string();
+  const std::string other_ref = other.name + "/" + other.node->info().id.substr(0, 8) + "." + std::to_string(*local);
+  auto direct = other.node->call_ref(other_ref, "hi", std::chrono::seconds(1));
+  ASSERT_TRUE(direct) << direct.error().to_string();
+  EXPECT_EQ(*direct, "hi");
+  call(6, wire::encode_worker_ref_message(other_ref, "hi", 1));
+  EXPECT_EQ(answers[6], "not_found");
+  const auto rejected = owner.node->info().stats.bodies_rejected;
+  std::string both = wire::encode_worker_ref_message(ref, "inc 5", 1);
+  both[0] = static_cast<char>(0x84);  // one more key: the name too
+  both += std::string("\xa4name\xa1k", 7);
+  call(5, both);
+  EXPECT_GT(owner.node->info().stats.bodies_rejected, rejected);
+  EXPECT_EQ(answers.count(5), 0u);
+  EXPECT_EQ(ask(owner, "k", "get"), "0") << "no call changed the counter";  // (other's answers are captured above)
+  for (auto& [name, n] : census()) EXPECT_EQ(n, 1) << name;
+}
+
 // What registered() says of one name on n: its REF and fencing token.
 RegisteredName entry_of(SimNode& n, const std::string& name) {
   for (auto& r : n.node->registered())
