@@ -46,6 +46,15 @@ struct TrackerSim : Sim {
 
   // Asynchronous, so that many registrations are in flight at once: the
   // public register_name waits for its answer, which would run them one by one.
+  // A raw frame of one message from `from` to `to`, as any member could
+  // send it; then `wait` of simulated time.
+  void send_raw(SimNode& from, SimNode& to, bus::MessageType type, uint64_t corr, const std::string& body,
+                std::chrono::milliseconds wait) {
+    bus::FrameBuilder f(bus::kSpoken.max, from.id, from.node->info().incarnation);
+    f.add(type, 0, corr, body);
+    ASSERT_TRUE(from.transport->send(to.id, f.take()));
+    run_for(wait);
+  }
   void register_from(SimNode& n, const std::string& name, const std::string& plugin = "echo",
                      const std::string& args = "") {
     n.parts.tracker->register_name(name, plugin, args, [this, name](Result<std::string, Error> r) {
@@ -674,10 +683,7 @@ TEST_F(TrackerSim, AQuarantineNoticeStopsANodeOnlyFromAMemberAndOnlyForItself) {
   auto& c = add("c@h");
   settle();
   auto from = [&](SimNode& sender, const std::string& body) {
-    bus::FrameBuilder f(bus::kSpoken.max, sender.id, sender.node->info().incarnation);
-    f.add(bus::MessageType::quarantine, 0, 0, body);
-    ASSERT_TRUE(sender.transport->send(a.id, f.take()));
-    run_for(200ms);
+    send_raw(sender, a, bus::MessageType::quarantine, 0, body, 200ms);
   };
   const auto notice = [&](const bus::NodeId& id) {
     return wire::encode(wire::Quarantine{id.bytes(), 3, std::string(16, '\0')});
@@ -723,10 +729,7 @@ TEST_F(TrackerSim, RefAddressedCallsFromAMemberAreAnsweredOrRefusedNeverFollowed
     answers[e.corr] = r ? *r : std::string(r.error().name());
   });
   auto call = [&](uint64_t corr, const std::string& body) {
-    bus::FrameBuilder f(bus::kSpoken.max, other.id, other.node->info().incarnation);
-    f.add(bus::MessageType::worker_call, 0, corr, body);
-    ASSERT_TRUE(other.transport->send(owner.id, f.take()));
-    run_for(100ms);
+    send_raw(other, owner, bus::MessageType::worker_call, corr, body, 100ms);
   };
   const std::string run = ref.substr(ref.rfind('/') + 1, 8);
   std::string other_run = run;
