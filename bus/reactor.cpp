@@ -27,11 +27,11 @@ Reactor::~Reactor() { ::close(epfd_); }
 
 void Reactor::add(zmq::socket_ref socket, Handler on_readable) {
   const int fd = socket.get(zmq::sockopt::fd);
-  watch(std::unique_ptr<Item>(new Item{socket.handle(), fd, true, false, std::move(on_readable)}));
+  watch(std::unique_ptr<Item>(new Item{socket.handle(), fd, true, false, true, std::move(on_readable)}));
 }
 
 void Reactor::add_fd(int fd, Handler on_ready, uint32_t events) {
-  watch(std::unique_ptr<Item>(new Item{nullptr, fd, true, false, std::move(on_ready)}), events);
+  watch(std::unique_ptr<Item>(new Item{nullptr, fd, true, false, false, std::move(on_ready)}), events);
 }
 
 void Reactor::watch(std::unique_ptr<Item> item, uint32_t events) {
@@ -57,6 +57,12 @@ void Reactor::remove_fd(int fd) {
   unwatch([fd](const Item& i) { return !i.socket && i.fd == fd; });
 }
 
+void Reactor::touch(zmq::socket_ref socket) {
+  void* h = socket.handle();
+  for (auto& i : items_)
+    if (i->live && i->socket == h) i->dirty = true;
+}
+
 template <class Pred>
 void Reactor::unwatch(Pred pred) {
   bool found = false;
@@ -77,13 +83,27 @@ void Reactor::compact() {
   items_.erase(std::remove_if(items_.begin(), items_.end(), [](const auto& i) { return !i->live; }), items_.end());
 }
 
-void Reactor::queue_if_readable(Item& item) {
+bool Reactor::queue_if_readable(Item& item) {
   int events = 0;
   size_t size = sizeof events;
   if (zmq_getsockopt(item.socket, ZMQ_EVENTS, &events, &size) != 0) throw zmq::error_t();
-  if (events & ZMQ_POLLIN) {
-    item.queued = true;
-    ready_.push_back(&item);  // capacity reserved in watch()
+  ++events_reads_;
+  if (!(events & ZMQ_POLLIN)) return false;
+  item.queued = true;
+  ready_.push_back(&item);  // capacity reserved in watch()
+  return true;
+}
+
+void Reactor::check_before_sleep() {
+  const auto now = std::chrono::steady_clock::now();
+  const bool sweep = now >= next_sweep_;
+  if (sweep) next_sweep_ = now + std::chrono::seconds(1);
+  for (auto& i : items_) {
+    if (!i->socket || !i->live || i->queued) continue;
+    if (!i->dirty && !sweep) continue;
+    const bool was_dirty = i->dirty;
+    i->dirty = false;
+    if (queue_if_readable(*i) && !was_dirty) ++missed_signals_;
   }
 }
 
@@ -119,10 +139,9 @@ int Reactor::run_once(std::chrono::milliseconds timeout) {
     }
   } pass{*this};
 
-  // Before sleeping: whoever last touched a socket (a handler reading one
+  // Before sleeping: whoever last used a socket (a handler reading one
   // message, a send at the end of a tick) may have consumed its fd's signal.
-  for (auto& i : items_)
-    if (i->socket) queue_if_readable(*i);
+  check_before_sleep();
 
   int wait_ms = ready_.empty() ? epoll_ms(timeout) : 0;
   const auto start = wait_ms > 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -151,6 +170,7 @@ int Reactor::run_once(std::chrono::milliseconds timeout) {
   for (std::size_t k = 0; k < ready_.size(); ++k) {
     Item* i = ready_[k];
     if (!i->live) continue;
+    i->dirty = true;  // it may leave messages queued
     i->handler();
     ++ran;
   }

@@ -5,9 +5,14 @@
 // A ZeroMQ socket is watched through its ZMQ_FD, which only says "read
 // ZMQ_EVENTS again": any send, receive, connect or ZMQ_EVENTS read on the
 // socket, by anyone, may consume that signal while messages stay queued.
-// So run_once() reads ZMQ_EVENTS of every socket before it sleeps and of
-// every socket whose fd fired after it wakes, and never sleeps while one is
-// readable. A handler may read as little as one message per call.
+// So a socket is dirty when it is added, when its handler ran, and when its
+// owner says it used the socket (touch()); before it sleeps, run_once()
+// reads ZMQ_EVENTS of the dirty sockets, and after it wakes of those whose
+// fd fired, and never sleeps while one is readable. A handler may read as
+// little as one message per call. Reading every socket before each sleep
+// would cost two system calls per socket and wake-up: O(peers) per message.
+// A sweep of all sockets once a second bounds the cost of a touch() that
+// was forgotten; missed_signals() counts what only the sweep found.
 //
 // Handlers run on the thread that calls run_once(); they may add or remove
 // items (their own too) while it runs. Remove a socket or fd before closing it.
@@ -44,6 +49,14 @@ class Reactor {
   // if it was ready in the run_once() under way.
   void remove(zmq::socket_ref socket);
   void remove_fd(int fd);
+  // Call after using a watched socket outside its handler (a send, a
+  // connect, a setsockopt): the use may have consumed its fd's signal.
+  void touch(zmq::socket_ref socket);
+  // Readable sockets that only the once-a-second sweep found: a touch()
+  // missing somewhere. Should stay 0.
+  uint64_t missed_signals() const { return missed_signals_; }
+  // ZMQ_EVENTS reads so far (two system calls each): what a wake-up costs.
+  uint64_t events_reads() const { return events_reads_; }
 
   // Runs the handler of every item readable now; if none is, waits up to
   // `timeout` (negative: no limit) for one. Each handler runs at most once a
@@ -58,6 +71,7 @@ class Reactor {
     int fd;        // the plain fd, or the socket's ZMQ_FD
     bool live = true;
     bool queued = false;  // in ready_ already
+    bool dirty = true;    // ZMQ_EVENTS must be read before the next sleep
     Handler handler;
   };
 
@@ -65,7 +79,8 @@ class Reactor {
   template <class Pred>
   void unwatch(Pred pred);
   void compact();  // frees the dead items
-  void queue_if_readable(Item& item);
+  bool queue_if_readable(Item& item);
+  void check_before_sleep();
   void collect(const epoll_event* events, int n);
 
   static constexpr int kMaxEvents = 32;
@@ -78,6 +93,9 @@ class Reactor {
   bool dispatching_ = false;
   bool dead_items_ = false;
   epoll_event events_[kMaxEvents];
+  std::chrono::steady_clock::time_point next_sweep_{};
+  uint64_t missed_signals_ = 0;
+  uint64_t events_reads_ = 0;
 };
 
 }  // namespace zswarm::bus

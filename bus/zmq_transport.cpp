@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -223,6 +224,12 @@ void ZmqTransport::disconnect(const NodeId& peer) {
 void ZmqTransport::tick(Clock::time_point) {
   closed_.clear();
   const auto now = Steady::now();
+  // Called at every turn of the loop: an idle bus must not cost O(peers).
+  if (now < next_due_) return;
+  next_due_ = Steady::time_point::max();
+  auto due = [&](Steady::time_point t) {
+    if (t != Steady::time_point{}) next_due_ = std::min(next_due_, t);
+  };
   auto redial = [&](zmq::socket_t& s, const std::string& endpoint, Steady::time_point& when) {
     if (when == Steady::time_point{} || now < when) return;
     when = {};
@@ -232,12 +239,21 @@ void ZmqTransport::tick(Clock::time_point) {
       // The session already ended: nothing to undo.
     }
     s.connect(endpoint);
+    reactor_.touch(s);
   };
-  for (auto& [id, p] : peers_) {
-    redial(*p->sub, p->pub_endpoint, p->redial_sub);
-    redial(*p->dealer, p->router_endpoint, p->redial_dealer);
-    // No answer in time: silence, which proves nothing (the probe decides).
-    if (p->gone_fd >= 0 && now >= p->gone_by) end_gone_check(*p);
+  try {
+    for (auto& [id, p] : peers_) {
+      redial(*p->sub, p->pub_endpoint, p->redial_sub);
+      redial(*p->dealer, p->router_endpoint, p->redial_dealer);
+      // No answer in time: silence, which proves nothing (the probe decides).
+      if (p->gone_fd >= 0 && now >= p->gone_by) end_gone_check(*p);
+      due(p->redial_sub);
+      due(p->redial_dealer);
+      if (p->gone_fd >= 0) due(p->gone_by);
+    }
+  } catch (...) {
+    next_due_ = {};  // the peers after this one are due still
+    throw;
   }
 }
 
@@ -245,6 +261,7 @@ bool ZmqTransport::start_gone_check(Peer& p) {
   if (p.gone_fd >= 0) return false;  // one in flight per peer
   p.gone_dials = 0;
   p.gone_by = Steady::now() + opts_.gone_check_timeout;
+  next_due_ = std::min(next_due_, p.gone_by);
   return dial_gone_check(p);
 }
 
@@ -344,6 +361,7 @@ void ZmqTransport::on_dealer_monitor(Peer& p) {
     ++stats_.handshakes_failed;
     note("[bus] handshake failed with " + ev->endpoint + "; dialling again");
     if (p.redial_dealer == Steady::time_point{}) p.redial_dealer = redial_time(p);
+    next_due_ = std::min(next_due_, p.redial_dealer);
   }
 }
 
@@ -442,6 +460,7 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
       ++stats_.handshakes_failed;
       note("[bus] handshake failed with " + ev->endpoint + "; dialling again");
       if (p.redial_sub == Steady::time_point{}) p.redial_sub = redial_time(p);
+      next_due_ = std::min(next_due_, p.redial_sub);
       continue;
     }
     if (ev->kind != ZMQ_EVENT_DISCONNECTED) continue;
@@ -464,6 +483,7 @@ void ZmqTransport::on_sub_monitor(Peer& p) {
     } catch (const zmq::error_t& e) {
       note("[bus] could not reopen " + ev->endpoint + ": " + e.what());
     }
+    reactor_.touch(*p.sub);
     // Is the process gone, or only the link? Its ROUTER port tells.
     const bool refused = start_gone_check(p);
     if (receiver_) receiver_(Inbound{Inbound::link_down, p.id, {}});

@@ -161,6 +161,8 @@ class ZmqTransport final : public Transport {
   std::unordered_map<NodeId, std::unique_ptr<Peer>> peers_;
   // Peers disconnected inside one of their own handlers: freed at the next tick.
   std::vector<std::unique_ptr<Peer>> closed_;
+  // The earliest redial or gone-check deadline: tick() does nothing before it.
+  std::chrono::steady_clock::time_point next_due_{};
   std::unordered_map<std::string, NodeId> admitted_;  // CURVE public key -> member
   std::unordered_map<int, std::string> inbound_;  // ROUTER connection fd -> "ip:port"
   Receiver receiver_;

@@ -440,8 +440,11 @@ Clock::time_point Cluster::next_deadline() const {
   if (leaving_) return Clock::time_point::max();
   auto next = std::min({next_heartbeat_, next_beacon_, membership_.next_deadline(), swim_.next_deadline()});
   // A frame a full queue refused is offered again soon, not only at the next heartbeat.
-  for (const auto& [peer, out] : direct_out_)
-    if (!out.stuck.empty()) return std::min(next, clock_.now() + std::chrono::milliseconds(5));
+  for (const auto& peer : pending_out_) {
+    auto it = direct_out_.find(peer);
+    if (it != direct_out_.end() && !it->second.stuck.empty())
+      return std::min(next, clock_.now() + std::chrono::milliseconds(5));
+  }
   return next;
 }
 
@@ -464,6 +467,10 @@ bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string_view body
   if (it == direct_out_.end())
     it = direct_out_.emplace(peer, Outbox{bus::FrameBuilder(version, opts_.self, opts_.incarnation), {}}).first;
   Outbox& out = it->second;
+  if (!out.listed) {
+    out.listed = true;
+    pending_out_.push_back(peer);
+  }
   // Its queue is full: refuse now, so the caller can fail fast. False means
   // the message was not taken; once it is in the batch it goes out.
   if (!out.stuck.empty() && !flush_to(peer, out)) return false;
@@ -514,7 +521,17 @@ bool Cluster::flush_to(const bus::NodeId& peer, Outbox& out) {
 
 void Cluster::flush() {
   flush_pub();
-  for (auto& [peer, out] : direct_out_) flush_to(peer, out);
+  // Only the stuck stay listed (an erased outbox's id is dropped here).
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < pending_out_.size(); ++i) {
+    auto it = direct_out_.find(pending_out_[i]);
+    if (it == direct_out_.end()) continue;
+    Outbox& out = it->second;
+    flush_to(it->first, out);
+    if (out.stuck.empty() && out.batch.messages() == 0) out.listed = false;
+    else pending_out_[kept++] = pending_out_[i];
+  }
+  pending_out_.resize(kept);
 }
 
 uint8_t Cluster::version_for(const bus::NodeId& peer) const {

@@ -191,6 +191,7 @@ class Cluster {
     bus::FrameBuilder batch;
     std::string stuck;
     Clock::time_point stuck_since{};
+    bool listed = false;  // in pending_out_
   };
   // A refused frame older than this is dropped, not sent late: the requests
   // in it have given up (or soon will), and a late handoff offer could start
@@ -213,6 +214,9 @@ class Cluster {
   uint8_t pub_version_;
   bus::FrameBuilder pub_out_;
   std::unordered_map<bus::NodeId, Outbox> direct_out_;
+  // The outboxes with a batch or a stuck frame: flush() and next_deadline()
+  // run at every turn of the loop and must not cost O(peers).
+  std::vector<bus::NodeId> pending_out_;
   Clock::time_point next_beacon_{};
   Clock::time_point next_heartbeat_{};
   Clock::time_point last_published_{};  // any message on the PUB carries the stream position

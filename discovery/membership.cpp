@@ -38,6 +38,7 @@ void Membership::set_state(Member& m, MemberState s, MembershipEvent::Kind k, st
                            MembershipEvents& out) {
   m.state = s;
   m.state_since = clock_.now();
+  deadline_.reset();
   out.push_back({k, m, std::move(reason)});
 }
 
@@ -81,6 +82,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
       if (endpoint_taken(b.id, {source_ip, b.pub_port, b.router_port, {}})) return BeaconVerdict::endpoint_in_use;
       m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
       m.confirm_by = confirm_by;
+      deadline_.reset();
       out.push_back({MembershipEvent::discovered, m, "beacon while down"});
       return BeaconVerdict::accepted;
     }
@@ -102,6 +104,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
   m.state = MemberState::joining;
   m.state_since = now;
   m.confirm_by = confirm_by;
+  deadline_.reset();
   auto& stored = members_.emplace(b.id, std::move(m)).first->second;
   out.push_back({MembershipEvent::discovered, stored, "beacon"});
   return BeaconVerdict::accepted;
@@ -109,6 +112,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
 
 void Membership::confirm(Member& m, std::string reason, MembershipEvents& out) {
   m.confirm_by = {};
+  deadline_.reset();
   m.last_heard = clock_.now();
   // Whatever else claimed this name is history: an old run (down or left),
   // or another unconfirmed claimant.
@@ -181,6 +185,7 @@ void Membership::revive(const bus::NodeId& id, MembershipEvents& out) {
 void Membership::reprobe(Member& m, const char* reason, MembershipEvents& out) {
   if (unconfirmed() >= limits_.max_unconfirmed) return;
   m.confirm_by = clock_.now() + opts_.join_timeout;
+  deadline_.reset();
   out.push_back({MembershipEvent::discovered, m, reason});
 }
 
@@ -204,10 +209,12 @@ void Membership::on_goodbye(const bus::NodeId& id, MembershipEvents& out) {
     return;
   }
   m.confirm_by = {};
+  deadline_.reset();
   set_state(m, MemberState::left, MembershipEvent::left, "goodbye", out);
 }
 
 Clock::time_point Membership::next_deadline() const {
+  if (deadline_) return *deadline_;
   // tick() compares with '>': one clock tick past each limit.
   constexpr auto kPast = Clock::duration(1);
   auto next = Clock::time_point::max();
@@ -216,16 +223,21 @@ Clock::time_point Membership::next_deadline() const {
     if (m.state == MemberState::down || m.state == MemberState::left)
       next = std::min(next, m.state_since + limits_.down_expiry + kPast);
   }
+  deadline_ = next;
   return next;
 }
 
 void Membership::tick(MembershipEvents& out) {
   auto now = clock_.now();
+  // Called at every turn of the loop: nothing to do costs O(1), not O(members).
+  if (now < next_deadline()) return;
+  deadline_.reset();
   for (auto it = members_.begin(); it != members_.end();) {
     Member& m = it->second;
     if (m.confirm_by != Clock::time_point{} && now > m.confirm_by) {
       // Beaconed but never sent a frame: a fake, a replay, or unreachable.
       m.confirm_by = {};
+      deadline_.reset();
       out.push_back({MembershipEvent::dropped, m, "no frame after its beacon"});
       if (m.state == MemberState::joining) {
         it = members_.erase(it);

@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -174,6 +175,8 @@ class Membership {
   FailureDetectorOptions opts_;
   MembershipLimits limits_;
   std::unordered_map<bus::NodeId, Member> members_;
+  // next_deadline(), until a confirm_by, state or state_since changes.
+  mutable std::optional<Clock::time_point> deadline_;
   uint64_t expired_ = 0;
 };
 

@@ -79,6 +79,7 @@ Json info_json(const NodeInfo& i) {
                 {"sends_refused", s.sends_refused},
                 {"sends_failed", s.sends_failed},
                 {"loop_wakeups", s.loop_wakeups},
+                {"loop_missed_signals", s.loop_missed_signals},
                 {"clock_ids", s.clock_ids},
                 {"clock_ids_retired", s.clock_ids_retired},
                 {"quarantine_sent", s.quarantine_sent}}}};

@@ -147,6 +147,7 @@ void ControlServer::on_readable() {
       std::string text = answer.dump(-1, ' ', false, Json::error_handler_t::replace);
       for (const auto& f : *envelope) socket_.send(zmq::buffer(f), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       socket_.send(zmq::buffer(text), zmq::send_flags::dontwait);
+      reactor_.touch(socket_);  // a late answer is sent outside the handler
     };
     if (too_many) {
       reply(error(Errc::bad_request, "a request is one frame of JSON (after the routing frames)"));

@@ -619,6 +619,7 @@ class NodeImpl final : public Node {
     n.sends_refused = sends_refused_.load(std::memory_order_relaxed);
     n.sends_failed = sends_failed_;
     n.loop_wakeups = loop_->wakeups();
+    if (auto* r = loop_->reactor()) n.loop_missed_signals = r->missed_signals();
     const auto ts = tracker_->stats();
     n.clock_ids = ts.clock_ids;
     n.clock_ids_retired = ts.clock_ids_retired;

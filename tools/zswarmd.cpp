@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGUSR1);  // the node stopped by itself (below)
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   auto node = zswarm::Node::start(opts);
@@ -80,16 +82,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "zswarmd: %s\n", node.error().detail.c_str());
     return node.error().code == zswarm::Errc::bad_option ? 2 : 1;  // 2: fix the config; 1: the world said no
   }
-  timespec poll{0, 100'000'000};
+  // A node that stops by itself (a `leave` command, a quarantine) ends the
+  // wait with SIGUSR1: this thread sleeps until something happens.
+  const pthread_t main_thread = pthread_self();
+  std::thread watcher([&node, main_thread] {
+    (*node)->wait();
+    pthread_kill(main_thread, SIGUSR1);
+  });
   for (;;) {
-    int sig = sigtimedwait(&sigs, nullptr, &poll);
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
     if (sig == SIGTERM || sig == SIGINT) {
       (*node)->leave();
       break;
     }
     if (sig == SIGHUP) (void)(*node)->reload_secrets();  // it logs what it did, or why it kept the old ones
-    if ((*node)->stopped()) break;  // a `leave` command, or a quarantine
+    if ((*node)->stopped()) break;
   }
   (*node)->wait();
+  watcher.join();
   return (*node)->quarantined() ? 3 : 0;
 }

@@ -219,6 +219,9 @@ struct NodeStats {
   // Turns of the node's event loop: each a poll that returned (a socket, a
   // post or a timer). An idle node turns for its heartbeats and little else.
   uint64_t loop_wakeups = 0;
+  // Messages the loop found late, by its once-a-second check of every socket
+  // rather than at once: a fault of zswarm's own, which should stay 0.
+  uint64_t loop_missed_signals = 0;
   // Vector clocks (docs/protocol.md §8.10): the ids in this node's summary
   // now (a gauge: its digest's pairs), the ids of gone writers it has
   // folded away so far, and notices sent to members back under such an id.

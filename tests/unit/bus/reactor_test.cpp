@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace zswarm::bus {
 namespace {
@@ -93,16 +94,63 @@ TEST(Reactor, HandlerReadingOneMessagePerCallGetsAllQueued) {
   EXPECT_EQ(w.r.run_once(0ms), 0);
 }
 
-TEST(Reactor, SignalConsumedOutsideTheReactorIsNotLost) {
-  WatchedPair w("reactor-consumed", false);
-  w.send();
-  // As a send on the socket by other code would: read ZMQ_EVENTS, which
-  // takes the fd's signal, while the message stays queued.
+// As a send on the socket by other code would: read ZMQ_EVENTS, which
+// takes the fd's signal, while the message stays queued.
+void consume_signal(WatchedPair& w) {
   ASSERT_TRUE(zswarm::testing::wait_until([&] { return has_pollin(w.p.in); }, 10s, 1ms));
   pollfd pfd{w.p.in.get(zmq::sockopt::fd), POLLIN, 0};
   ASSERT_EQ(::poll(&pfd, 1, 0), 0) << "the fd should be quiet now";
+}
+
+TEST(Reactor, SignalConsumedOutsideTheReactorIsNotLostWhenTouched) {
+  WatchedPair w("reactor-consumed", false);
+  EXPECT_EQ(w.r.run_once(0ms), 0);  // the new socket's first check
+  w.send();
+  consume_signal(w);
+  w.r.touch(w.p.in);
   EXPECT_EQ(w.r.run_once(5s), 1);
   EXPECT_EQ(w.got, 1);
+  EXPECT_EQ(w.r.missed_signals(), 0u);
+}
+
+// A use nobody reported is found by the once-a-second sweep, and counted.
+TEST(Reactor, AnUntouchedUseIsFoundByTheSweepAndCounted) {
+  WatchedPair w("reactor-untouched", false);
+  EXPECT_EQ(w.r.run_once(0ms), 0);
+  w.send();
+  consume_signal(w);
+  EXPECT_TRUE(run_until(w.r, [&] { return w.got == 1; }, 5s));
+  EXPECT_EQ(w.r.missed_signals(), 1u);
+}
+
+// Wake-ups by other items read ZMQ_EVENTS only of the sockets that were
+// used: an idle peer's sockets cost nothing per message (docs/scaling.md §2).
+TEST(Reactor, WakeUpsDoNotReadEveryIdleSocket) {
+  zmq::context_t ctx;
+  constexpr int kIdle = 40, kWakes = 200;
+  std::vector<std::unique_ptr<Pair>> idle;
+  Reactor r;
+  for (int i = 0; i < kIdle; ++i) {
+    idle.push_back(std::make_unique<Pair>(ctx, "reactor-idle-" + std::to_string(i)));
+    r.add(idle.back()->in, [] {});
+  }
+  EventFd e;
+  int woken = 0;
+  r.add_fd(e.fd, [&] {
+    ++woken;
+    e.drain();
+  });
+  EXPECT_EQ(r.run_once(0ms), 0);
+  const uint64_t reads0 = r.events_reads();
+  for (int i = 0; i < kWakes; ++i) {
+    e.signal();
+    EXPECT_EQ(r.run_once(5s), 1);
+  }
+  EXPECT_EQ(woken, kWakes);
+  // Reading every socket per wake-up would be kIdle * kWakes = 8,000; a
+  // sweep a second allows a few whole passes in a slow run.
+  EXPECT_LT(r.events_reads() - reads0, 10u * kIdle);
+  EXPECT_EQ(r.missed_signals(), 0u);
 }
 
 // A DEALER and a ROUTER on one reactor over TCP. The test sends pings
@@ -135,11 +183,13 @@ TEST(Reactor, SendsBetweenWakesDoNotLoseReplies) {
       dealer.send(zmq::str_buffer("ping"), zmq::send_flags::none);
       ++pings;
     }
+    r.touch(dealer);
     // Slept out a whole second while a pong was waiting: the reactor missed it.
     if (r.run_once(1s) == 0 && has_pollin(dealer)) ++stalls;
   }
   EXPECT_EQ(pongs, kRounds);
   EXPECT_EQ(stalls, 0);
+  EXPECT_EQ(r.missed_signals(), 0u);
 }
 
 TEST(Reactor, PlainFdRunsWhileReadable) {
