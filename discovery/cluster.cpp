@@ -115,8 +115,10 @@ void Cluster::send_beacon(bool leaving) {
   }
   ++stats_.beacons_sent;
   const auto now = clock_.now();
-  next_beacon_ = now + (now < fast_beacons_until_ ? std::min<Clock::duration>(opts_.beacon_interval, kFastBeacon)
-                                                  : Clock::duration(opts_.beacon_interval));
+  const auto stretch = discovery::stretch_for(membership_.alive_count() + 1, discovery::kBeaconsPerInterval);
+  const auto interval = now < fast_beacons_until_ ? std::min<Clock::duration>(opts_.beacon_interval, kFastBeacon)
+                                                  : Clock::duration(opts_.beacon_interval);
+  next_beacon_ = now + interval * static_cast<Clock::duration::rep>(stretch);
 }
 
 void Cluster::reject(const char* what, std::string_view why) {
@@ -373,7 +375,9 @@ void Cluster::tick() {
   transport_.tick(now);
   if (leaving_) return;
   if (now >= next_heartbeat_) {
-    auto interval = std::chrono::duration_cast<Clock::duration>(opts_.detector.heartbeat_interval);
+    auto interval = std::chrono::duration_cast<Clock::duration>(opts_.detector.heartbeat_interval) *
+                    static_cast<Clock::duration::rep>(discovery::stretch_for(membership_.alive_count() + 1,
+                                                                   discovery::kDigestsPerInterval));
     if (now < fast_heartbeats_until_) {
       publish(MessageType::heartbeat, {});
       next_heartbeat_ = now + std::min<Clock::duration>(interval, kFastHeartbeat);

@@ -291,6 +291,12 @@ std::vector<std::string> Membership::hosts() const {
   return v;
 }
 
+std::size_t Membership::alive_count() const {
+  std::size_t n = 0;
+  for (const auto& entry : members_) n += live(entry.second);
+  return n;
+}
+
 std::vector<bus::NodeId> Membership::alive() const {
   std::vector<bus::NodeId> v;
   for (const auto& [id, m] : members_)

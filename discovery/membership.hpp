@@ -152,6 +152,7 @@ class Membership {
   // before its key is accepted, so it needs one before it is confirmed.
   std::vector<std::string> hosts() const;
   std::vector<bus::NodeId> alive() const;  // alive and suspect: still owners of their work
+  std::size_t alive_count() const;         // alive().size(), without the copy
   std::size_t unconfirmed() const;  // joining, or down and waiting for a frame
   uint64_t expired() const { return expired_; }  // down or left entries forgotten so far
   const FailureDetectorOptions& options() const { return opts_; }
@@ -179,5 +180,21 @@ class Membership {
   mutable std::optional<Clock::time_point> deadline_;
   uint64_t expired_ = 0;
 };
+
+// A message every node sends to all members each interval costs each
+// receiver N-1 of them: stretch its interval by this factor, so that a node
+// receives at most `per_interval` of them, whatever N is (members counts
+// this node). memberlist stretches its push-pull interval the same way.
+inline std::size_t stretch_for(std::size_t members, std::size_t per_interval) {
+  return members <= per_interval ? 1 : (members + per_interval - 1) / per_interval;
+}
+// Beacons a node receives per beacon interval from a formed cluster. A
+// newcomer is answered at once all the same, and each side of a healed
+// partition hears the other's beacons at the sum of their rates.
+inline constexpr std::size_t kBeaconsPerInterval = 8;
+// Digests (and heartbeats, which stand in for them) a node receives per
+// digest interval: how late the loss of a member's last published frame,
+// or a replica's divergence, may be noticed grows past 16 members.
+inline constexpr std::size_t kDigestsPerInterval = 16;
 
 }  // namespace zswarm::discovery

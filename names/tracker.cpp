@@ -930,7 +930,9 @@ void Tracker::tick() {
     reconcile();
   }
   if (now >= next_digest_) {
-    next_digest_ = now + opts_.digest_interval;
+    next_digest_ = now + std::chrono::duration_cast<Clock::duration>(opts_.digest_interval) *
+                             static_cast<Clock::duration::rep>(discovery::stretch_for(
+                                 cluster_.membership().alive_count() + 1, discovery::kDigestsPerInterval));
     retire_writers();
     cluster_.publish(MessageType::digest, registry::encode(registry_.summary()));
     registry_.collect_garbage(live_ids(), self_id_);

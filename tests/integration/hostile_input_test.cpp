@@ -370,7 +370,17 @@ TEST_F(SwimByTheDocument, ANodeRefutesASuspicionOfItselfWithAHigherCounter) {
   // One update: [kind 1 = suspect, id, incarnation, counter 0, from].
   std::string body = std::string("\x91\x95\x01", 3) + id16(a_id) + u64(a_inc) + std::string("\x00", 1) + id16(fake_id);
   const uint64_t refuted = stat("refutations");
-  // The SUB needs a moment to join a's PUB: send until a refutes.
+  // The SUB needs a moment to join a's PUB: send until a's refutation is
+  // heard (a repeated suspicion is answered without a new raise, below).
+  // No control request in the loop: the fake must answer a's probes at once,
+  // or a suspects it in turn (probe_timeout_ms is 50).
+  auto next_send = std::chrono::steady_clock::now();
+  auto send_now = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_send) return false;
+    next_send = now + 20ms;
+    return true;
+  };
   auto alive_counter = [&]() -> std::optional<uint64_t> {
     for (const auto& e : fake->heard) {
       if (e.type != MessageType::gossip) continue;
@@ -383,7 +393,7 @@ TEST_F(SwimByTheDocument, ANodeRefutesASuspicionOfItselfWithAHigherCounter) {
   };
   ASSERT_TRUE(pump_until(
       [&] {
-        if (stat("refutations") == refuted) fake->publish(MessageType::gossip, body);
+        if (send_now()) fake->publish(MessageType::gossip, body);
         return alive_counter().has_value();
       },
       10s))
@@ -395,7 +405,7 @@ TEST_F(SwimByTheDocument, ANodeRefutesASuspicionOfItselfWithAHigherCounter) {
   fake->heard.clear();
   ASSERT_TRUE(pump_until(
       [&] {
-        fake->publish(MessageType::gossip, body);
+        if (send_now()) fake->publish(MessageType::gossip, body);
         return alive_counter().has_value();
       },
       10s))

@@ -4,6 +4,7 @@
 #include "discovery/cluster.hpp"
 
 #include "bus/envelope.hpp"
+#include "bus/memory_transport.hpp"
 #include "discovery/gossip.hpp"
 #include "support/sim.hpp"
 
@@ -253,6 +254,58 @@ TEST_F(MemberSim, ANewRunOfANameMakesTheOldIdFinal) {
   EXPECT_GE(stats(d).beacons_name_in_use, 1u);  // the replay: b@h is b2's
   EXPECT_TRUE(knows_alive(d, b2.id));
   EXPECT_TRUE(never_suspected(d));
+}
+
+// 20 members: a node beacons every 3 beacon intervals and publishes its
+// digest every 2 digest intervals (kBeaconsPerInterval = 8,
+// kDigestsPerInterval = 16), so what each node receives stays flat in N
+// (docs/scaling.md §2). A newcomer still meets every member at once: each
+// answers its first beacon with one of its own.
+TEST_F(MemberSim, ALargeClusterStretchesItsBeaconsAndDigestsYetANewcomerMeetsEveryoneAtOnce) {
+  constexpr int kNodes = 20;
+  for (int i = 0; i < kNodes; ++i) {
+    std::string name = "n";  // a host each: beacons are rate-limited per source
+    add(name.append(std::to_string(i)).append("@h").append(std::to_string(i)));
+  }
+  settle();
+  run_for(5s);  // formation's answered beacons and fast heartbeats are over
+  bus::MemoryTransport spy(net, bus::NodeId::random());  // subscribed to n0's PUB
+  int published = 0;                                      // digests and heartbeats
+  spy.set_receiver([&](bus::Inbound&& in) {
+    if (in.kind != bus::Inbound::published) return;
+    auto f = bus::decode_frame(in.frame);
+    ASSERT_TRUE(f.ok());
+    for (const auto& m : f->messages)
+      published += m.type == bus::MessageType::digest || m.type == bus::MessageType::heartbeat;
+  });
+  spy.connect(nodes[0]->id, {});
+  std::vector<uint64_t> before;
+  for (auto& n : nodes) before.push_back(stats(*n).beacons_received);
+
+  constexpr int kSeconds = 60;
+  run_for(std::chrono::seconds(kSeconds));
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const uint64_t got = stats(*nodes[i]).beacons_received - before[i];
+    // 19 peers, one beacon each every 3 s: 380. Unstretched: 1,140.
+    EXPECT_LE(got, kSeconds * 8u) << nodes[i]->name;
+    EXPECT_GE(got, kSeconds * 19 / 3 - 19) << nodes[i]->name;
+  }
+  // A digest every 4 s; the heartbeat's 6 s never comes. Unstretched: 30.
+  EXPECT_GE(published, kSeconds / 4 - 2);
+  EXPECT_LE(published, kSeconds / 4 + 2);
+  for (auto& n : nodes) EXPECT_TRUE(never_suspected(*n)) << n->name;
+
+  auto& late = add("late@hl");
+  const auto t0 = clock.now();
+  ASSERT_TRUE(env.run_until(
+      [&] {
+        if (others(late).size() != kNodes) return false;
+        for (int i = 0; i < kNodes; ++i)
+          if (!knows_alive(*nodes[i], late.id) || !knows_alive(late, nodes[i]->id)) return false;
+        return true;
+      },
+      2s));
+  EXPECT_LE(clock.now() - t0, 300ms) << "a newcomer waited for stretched beacons";
 }
 
 }  // namespace
