@@ -1,5 +1,6 @@
 #include "bus/reactor.hpp"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -100,10 +101,16 @@ void Reactor::check_before_sleep() {
   if (sweep) next_sweep_ = now + std::chrono::seconds(1);
   for (auto& i : items_) {
     if (!i->socket || !i->live || i->queued) continue;
-    if (!i->dirty && !sweep) continue;
-    const bool was_dirty = i->dirty;
-    i->dirty = false;
-    if (queue_if_readable(*i) && !was_dirty) ++missed_signals_;
+    if (i->dirty) {
+      i->dirty = false;
+      queue_if_readable(*i);
+      continue;
+    }
+    if (!sweep) continue;
+    // A signalled fd wakes the epoll_wait below: nothing was missed.
+    pollfd pfd{i->fd, POLLIN, 0};
+    if (::poll(&pfd, 1, 0) > 0) continue;
+    if (queue_if_readable(*i)) ++missed_signals_;
   }
 }
 

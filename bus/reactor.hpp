@@ -52,8 +52,8 @@ class Reactor {
   // Call after using a watched socket outside its handler (a send, a
   // connect, a setsockopt): the use may have consumed its fd's signal.
   void touch(zmq::socket_ref socket);
-  // Readable sockets that only the once-a-second sweep found: a touch()
-  // missing somewhere. Should stay 0.
+  // Readable sockets whose fd was quiet, that only the once-a-second sweep
+  // found: a touch() missing somewhere. Should stay 0.
   uint64_t missed_signals() const { return missed_signals_; }
   // ZMQ_EVENTS reads so far (two system calls each): what a wake-up costs.
   uint64_t events_reads() const { return events_reads_; }
