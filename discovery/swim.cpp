@@ -247,7 +247,12 @@ void Swim::refute(uint64_t counter) {
 
 void Swim::announce_down(const bus::NodeId& id) {
   const Member* m = members_.find_any(id);
-  if (m) tell_all({UpdateKind::gone, id, m->incarnation, m->counter, self_});
+  if (m) {
+    const Update u{UpdateKind::gone, id, m->incarnation, m->counter, self_};
+    enqueue(u);  // probes carry it anyway: that costs no message
+    const auto spread = std::chrono::duration_cast<Clock::duration>(kGoneSpread).count();
+    pending_gone_[id] = {clock_.now() + Clock::duration(static_cast<Clock::duration::rep>(random() % spread)), u};
+  }
   forget(id);
 }
 
@@ -265,7 +270,7 @@ void Swim::on_updates(const bus::NodeId& from, const std::vector<Update>& update
 }
 
 void Swim::apply(const bus::NodeId& from, const Update& u, MembershipEvents& out) {
-  (void)from;
+  if (u.kind == UpdateKind::gone && from != self_ && pending_gone_.erase(u.id)) ++stats_.gone_suppressed;
   if (u.id == self_) {
     if (u.incarnation != incarnation_ || u.kind == UpdateKind::alive) return;
     if (u.counter >= counter_) {
@@ -445,6 +450,15 @@ void Swim::tick(MembershipEvents& out) {
                               " ms after its suspicion (" + std::to_string(s.accusers.size()) + " accusers)",
                           out);
   }
+  for (auto it = pending_gone_.begin(); it != pending_gone_.end();) {
+    if (now < it->second.due) {
+      ++it;
+      continue;
+    }
+    ++stats_.gone_published;
+    publish_(MessageType::gossip, encode_updates({it->second.update}));
+    it = pending_gone_.erase(it);
+  }
   if (now >= next_probe_) {
     if (auto target = next_target()) start_probe(*target);
     next_probe_ = now + scaled(opts_.probe_interval);
@@ -456,7 +470,8 @@ void Swim::tick(MembershipEvents& out) {
 
 Clock::time_point Swim::next_deadline() const {
   auto next = Clock::time_point::max();
-  if (!members_.alive().empty()) next = next_probe_;
+  if (members_.alive_count() > 0) next = next_probe_;
+  for (const auto& [id, g] : pending_gone_) next = std::min(next, g.due);
   for (const auto& [corr, p] : probes_) next = std::min(next, p.indirect ? p.end : p.direct_deadline);
   for (const auto& [corr, r] : relays_) next = std::min(next, r.nack_at);
   for (const auto& [id, s] : suspicions_) next = std::min(next, suspicion_deadline(s));

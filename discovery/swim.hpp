@@ -58,6 +58,8 @@ struct SwimStats {
   uint64_t updates_ignored = 0;    // about unknown runs, or older than what we know
   uint64_t requests_refused = 0;   // probe requests over the cap, or about no live member
   uint64_t isolations = 0;         // times this node found itself cut off from every member
+  uint64_t gone_published = 0;     // proofs of a dead process told to all
+  uint64_t gone_suppressed = 0;    // not told: another member's proof of it came first
 };
 
 class Swim {
@@ -82,8 +84,13 @@ class Swim {
   void on_updates(const bus::NodeId& from, const std::vector<Update>& updates, MembershipEvents& out);
   // Its link broke: probe it now, out of turn.
   void probe_now(const bus::NodeId& id);
-  // Declared down by this node on other evidence (its port refused): told to all.
+  // Declared down by this node on other evidence (its port refused): told to
+  // all within kGoneSpread, unless another member's proof of it comes first.
   void announce_down(const bus::NodeId& id);
+  // Every member linked to a killed process finds the refusal itself, at
+  // about the same time: N-1 broadcasts of one proof would cost each node
+  // N-1 messages per kill. Each waits a random part of this before it tells.
+  static constexpr auto kGoneSpread = std::chrono::milliseconds(20);
   // A member that is gone from the live set: its probes and suspicion end.
   void forget(const bus::NodeId& id);
   // A member came up (new, or back from down): suspicions and downs of it
@@ -173,6 +180,11 @@ class Swim {
   std::unordered_map<uint64_t, Probe> probes_;   // by corr
   std::unordered_map<uint64_t, Relay> relays_;   // by our corr to the target
   std::unordered_map<bus::NodeId, Suspicion> suspicions_;
+  struct PendingGone {
+    Clock::time_point due;
+    Update update;
+  };
+  std::unordered_map<bus::NodeId, PendingGone> pending_gone_;  // announce_down's, until told
   std::vector<Queued> queue_;
   SwimStats stats_;
 };

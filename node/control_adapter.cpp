@@ -58,6 +58,8 @@ Json info_json(const NodeInfo& i) {
                 {"suspicions_raised", s.suspicions_raised},
                 {"refutations", s.refutations},
                 {"isolations", s.isolations},
+                {"gone_published", s.gone_published},
+                {"gone_suppressed", s.gone_suppressed},
                 {"health_score", s.health_score},
                 {"beacons_rate_limited", s.beacons_rate_limited},
                 {"beacons_future_incarnation", s.beacons_future_incarnation},

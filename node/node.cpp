@@ -598,6 +598,8 @@ class NodeImpl final : public Node {
     n.suspicions_raised = swim.suspicions;
     n.refutations = swim.refutations;
     n.isolations = swim.isolations;
+    n.gone_published = swim.gone_published;
+    n.gone_suppressed = swim.gone_suppressed;
     n.health_score = cluster_->detector().health();
     n.beacons_rate_limited = s.beacons_rate_limited;
     n.beacons_future_incarnation = s.beacons_future_incarnation;

@@ -188,6 +188,10 @@ struct NodeStats {
   uint64_t suspicions_raised = 0;
   uint64_t refutations = 0;
   uint64_t isolations = 0;
+  // Proofs that a member's process is gone (its port refused) this node told
+  // all, and those it kept to itself because another member's came first.
+  uint64_t gone_published = 0;
+  uint64_t gone_suppressed = 0;
   uint64_t health_score = 0;
   // Beacons refused (docs/operations.md §5.5), and the members they named.
   uint64_t beacons_rate_limited = 0;

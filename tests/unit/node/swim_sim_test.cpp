@@ -301,5 +301,26 @@ TEST_F(SwimSim, AHealedNodesStaleVerdictsDoNotFlapTheCluster) {
   EXPECT_TRUE(settled());
 }
 
+// Every survivor of a kill sees the refusal itself, at the same time here.
+// Each waits a random 0-20 ms before it tells all, and keeps quiet once
+// another's proof has come: about one broadcast per kill, not N - 1.
+TEST_F(SwimSim, AKilledProcessIsProvedGoneToAllByOneSurvivorNotByEach) {
+  auto v = start(8);
+  SimNode& dead = *v.back();
+  v.pop_back();
+  kill(dead);
+  settle();
+  run_for(30ms, 1ms);
+  uint64_t published = 0, suppressed = 0;
+  for (auto* x : v) {
+    EXPECT_EQ(count(*x, dead, MembershipEvent::down), 1) << x->name;
+    published += swim(*x).gone_published;
+    suppressed += swim(*x).gone_suppressed;
+  }
+  EXPECT_GE(published, 1u);
+  EXPECT_LE(published, 2u) << "two may draw the same millisecond";
+  EXPECT_EQ(published + suppressed, v.size());
+}
+
 }  // namespace
 }  // namespace zswarm::discovery
