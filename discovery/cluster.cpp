@@ -115,7 +115,11 @@ void Cluster::send_beacon(bool leaving) {
   }
   ++stats_.beacons_sent;
   const auto now = clock_.now();
-  const auto stretch = discovery::stretch_for(membership_.alive_count() + 1, discovery::kBeaconsPerInterval);
+  // While members come and go, a lost beacon must be made up for soon: the
+  // interval stretches only once the membership has been still for a while.
+  const auto stretch = now - membership_changed_ < discovery::kStillBeforeStretch
+                           ? 1
+                           : discovery::stretch_for(membership_.alive_count() + 1, discovery::kBeaconsPerInterval);
   const auto interval = now < fast_beacons_until_ ? std::min<Clock::duration>(opts_.beacon_interval, kFastBeacon)
                                                   : Clock::duration(opts_.beacon_interval);
   next_beacon_ = now + interval * static_cast<Clock::duration::rep>(stretch);
@@ -314,6 +318,7 @@ void Cluster::act(discovery::MembershipEvents& events) {
   if (!events.empty()) update_pub_version();
   for (const MembershipEvent& e : events) {
     const auto& m = e.member;
+    if (e.kind != MembershipEvent::suspect && e.kind != MembershipEvent::recovered) membership_changed_ = clock_.now();
     switch (e.kind) {
       case MembershipEvent::discovered:
         transport_.connect(m.id, m.endpoint);

@@ -225,6 +225,7 @@ class Cluster {
   // soon, even if it subscribed just after a frame went out.
   Clock::time_point fast_heartbeats_until_{};
   Clock::time_point fast_beacons_until_{};  // a member went down for silence: beacon often
+  Clock::time_point membership_changed_{};  // last discovered, up, down, left or dropped member
   Clock::time_point last_reject_log_{};
   // The corr of our probe of each down member probed again: only its ack
   // (or a frame on its PUB) brings the member back.

@@ -192,6 +192,10 @@ inline std::size_t stretch_for(std::size_t members, std::size_t per_interval) {
 // newcomer is answered at once all the same, and each side of a healed
 // partition hears the other's beacons at the sum of their rates.
 inline constexpr std::size_t kBeaconsPerInterval = 8;
+// ... once no member was discovered, came up, went down, left or was
+// dropped for this long: while a cluster forms or churns, a beacon lost to
+// a busy receiver is made up for at the next unstretched interval.
+inline constexpr auto kStillBeforeStretch = std::chrono::seconds(10);
 // Digests (and heartbeats, which stand in for them) a node receives per
 // digest interval: how late the loss of a member's last published frame,
 // or a replica's divergence, may be noticed grows past 16 members.
