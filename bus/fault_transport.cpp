@@ -39,6 +39,12 @@ bool FaultTransport::send(const NodeId& peer, std::string_view frame) {
   return true;  // like a real network: the sender cannot tell it was lost
 }
 
+bool FaultTransport::send_datagram(const NodeId& peer, std::string_view frame) {
+  // A datagram is never refused for a full queue: UDP just drops.
+  admit(Held{clock_.now(), Held::out_datagram, peer, Inbound{}, std::string(frame)}, &peer);
+  return true;
+}
+
 void FaultTransport::admit(Held h, const NodeId* peer) {
   // Our published frames go to everyone: cut_all covers them (a cut from one
   // peer drops them where that peer receives them).
@@ -78,6 +84,7 @@ void FaultTransport::release(Held& h) {
   switch (h.dir) {
     case Held::out_publish: inner_->publish(h.frame); break;
     case Held::out_send: inner_->send(h.peer, h.frame); break;
+    case Held::out_datagram: inner_->send_datagram(h.peer, h.frame); break;
     case Held::in:
       if (receiver_) receiver_(std::move(h.in_frame));
       break;

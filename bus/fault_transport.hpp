@@ -44,6 +44,7 @@ class FaultTransport final : public Transport {
   void disconnect(const NodeId& peer) override { inner_->disconnect(peer); }
   void publish(std::string_view frame) override;
   bool send(const NodeId& peer, std::string_view frame) override;
+  bool send_datagram(const NodeId& peer, std::string_view frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void tick(Clock::time_point now) override;
   bool linked(const NodeId& peer) const override { return inner_->linked(peer); }
@@ -52,7 +53,7 @@ class FaultTransport final : public Transport {
   // A frame in flight through the wrapper, outbound or inbound.
   struct Held {
     Clock::time_point due;
-    enum Dir { out_publish, out_send, in } dir;
+    enum Dir { out_publish, out_send, out_datagram, in } dir;
     NodeId peer;
     Inbound in_frame;
     std::string frame;

@@ -22,6 +22,7 @@ struct PeerEndpoint {
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
   std::string curve_key;  // its CURVE public key (32 raw bytes); empty on an insecure bus
+  uint16_t probe_port = 0;  // its UDP port for sealed datagrams (0: it takes none)
 };
 
 struct Inbound {
@@ -53,6 +54,10 @@ class Transport {
   virtual void publish(std::string_view frame) = 0;
   // To one connected peer. Never blocks; false if the frame was not queued.
   virtual bool send(const NodeId& peer, std::string_view frame) = 0;
+  // To one connected peer, as one datagram where the transport and the peer
+  // can (bus/datagram.hpp): cheaper, but it may be lost or reordered, so
+  // only for what is retried anyway (SWIM). Otherwise like send().
+  virtual bool send_datagram(const NodeId& peer, std::string_view frame) { return send(peer, frame); }
   virtual void set_receiver(Receiver r) = 0;
   // Lets time-based wrappers release what they hold; the loop calls it often.
   virtual void tick(Clock::time_point /*now*/) {}

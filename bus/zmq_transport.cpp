@@ -112,6 +112,27 @@ ZmqTransport::ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOp
   reactor_.add(router_monitor_, [this] { on_router_monitor(); });
   reactor_.add(pub_monitor_, [this] { on_pub_monitor(); });
   if (curve()) reactor_.add(zap_, [this] { on_zap(); });
+  if (curve() && opts_.datagrams) open_datagrams();
+}
+
+void ZmqTransport::open_datagrams() {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(opts_.probe_port);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw zmq::error_t();
+  socklen_t len = sizeof a;
+  if (::inet_pton(AF_INET, opts_.bind_host.c_str(), &a.sin_addr) != 1 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    const int err = errno ? errno : EINVAL;
+    ::close(fd);
+    errno = err;
+    throw zmq::error_t();
+  }
+  udp_ = fd;
+  probe_port_ = ntohs(a.sin_port);
+  reactor_.add_fd(udp_, [this] { on_datagrams(); });
 }
 
 Result<std::unique_ptr<ZmqTransport>, Error> ZmqTransport::open(zmq::context_t& ctx, Reactor& reactor,
@@ -134,6 +155,10 @@ ZmqTransport::~ZmqTransport() {
   reactor_.remove(zap_);
   zmq_socket_monitor(router_.handle(), nullptr, 0);
   zmq_socket_monitor(pub_.handle(), nullptr, 0);
+  if (udp_ >= 0) {
+    reactor_.remove_fd(udp_);
+    ::close(udp_);
+  }
 }
 
 void ZmqTransport::set_curve_client(zmq::socket_t& s, const std::string& server_key) {
@@ -161,6 +186,8 @@ void ZmqTransport::open_peer(const NodeId& peer, const PeerEndpoint& at) {
   p->id = peer;
   p->pub_endpoint = tcp(at.host, at.pub_port);
   p->curve_key = at.curve_key;
+  p->probe_port = at.probe_port;
+  if (udp_ >= 0) p->has_key = datagram_key(opts_.curve_secret, at.curve_key, p->datagram_key);
   p->dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   p->dealer->set(zmq::sockopt::linger, 0);
   p->dealer->set(zmq::sockopt::sndhwm, opts_.send_hwm);
@@ -381,6 +408,74 @@ bool ZmqTransport::send(const NodeId& peer, std::string_view frame) {
   return sent.has_value();
 }
 
+bool ZmqTransport::send_datagram(const NodeId& peer, std::string_view frame) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return false;
+  Peer& p = *it->second;
+  if (udp_ >= 0 && p.has_key && p.probe_port != 0 && frame.size() <= kMaxDatagramFrame) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(p.probe_port);
+    if (::inet_pton(AF_INET, p.router_host.c_str(), &to.sin_addr) == 1) {
+      const std::string d = seal_datagram(p.datagram_key, opts_.curve_public, ++datagram_counter_, frame);
+      if (::sendto(udp_, d.data(), d.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+          static_cast<ssize_t>(d.size())) {
+        ++stats_.datagrams_sent;
+        return true;
+      }
+    }
+  }
+  if (udp_ >= 0) ++stats_.datagrams_by_tcp;
+  return send(peer, frame);
+}
+
+void ZmqTransport::on_datagrams() {
+  // A bounded batch per call: the reactor calls again while more wait.
+  char buf[kMaxDatagramSize + 1];
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    const ssize_t n = ::recvfrom(udp_, buf, sizeof buf, MSG_DONTWAIT | MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) return;
+    const std::string_view d(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf));
+    auto refuse = [&](std::string_view why) {
+      ++stats_.datagrams_refused;
+      if (!opts_.warn || std::chrono::steady_clock::now() - last_note_ < std::chrono::seconds(1)) return;
+      char ip[INET_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET, &from.sin_addr, ip, sizeof ip);
+      note(std::string("[bus] datagram from ") + ip + ":" + std::to_string(ntohs(from.sin_port)) + " refused: " +
+           std::string(why));
+    };
+    if (static_cast<std::size_t>(n) > kMaxDatagramSize) {
+      refuse(to_string(DatagramError::too_long));
+      continue;
+    }
+    auto h = parse_datagram(d);
+    if (!h) {
+      refuse(to_string(h.error()));
+      continue;
+    }
+    auto who = admitted_.find(std::string(h->sender_key));
+    auto peer = who == admitted_.end() ? peers_.end() : peers_.find(who->second);
+    if (peer == peers_.end() || !peer->second->has_key) {
+      refuse("not from a member");
+      continue;
+    }
+    Peer& p = *peer->second;
+    auto frame = open_datagram(p.datagram_key, d);
+    if (!frame) {
+      refuse(to_string(frame.error()));
+      continue;
+    }
+    if (!p.replay.accept(h->counter)) {
+      refuse("replayed");
+      continue;
+    }
+    ++stats_.datagrams_received;
+    if (receiver_) receiver_(Inbound{Inbound::direct, p.id, std::move(*frame)});
+  }
+}
+
 void ZmqTransport::on_sub(Peer& p) {
   zmq::message_t msg;
   while (!p.closed && p.sub->recv(msg, zmq::recv_flags::dontwait)) {
@@ -449,7 +544,8 @@ void ZmqTransport::note(const std::string& what) {
   if (!opts_.warn || now - last_note_ < std::chrono::seconds(1)) return;
   last_note_ = now;
   opts_.warn(what + " (connections dropped so far: " + std::to_string(stats_.connections_dropped) +
-             ", handshakes failed: " + std::to_string(stats_.handshakes_failed) + ")");
+             ", handshakes failed: " + std::to_string(stats_.handshakes_failed) +
+             ", datagrams refused: " + std::to_string(stats_.datagrams_refused) + ")");
 }
 
 void ZmqTransport::on_sub_monitor(Peer& p) {

@@ -19,6 +19,12 @@
 // authenticated, never its routing id, so ROUTER_HANDOVER is off. Without
 // keys the bus runs the NULL mechanism, as before.
 //
+// With CURVE keys the transport also binds a UDP port (probe_port()) for
+// sealed datagrams (bus/datagram.hpp): send_datagram() seals a frame for a
+// peer that announced its port, and falls back to the DEALER for one that
+// did not or for a frame too large. A datagram is taken only from an
+// admitted key, only if it opens, and each counter once.
+//
 // Input bounds: every socket has ZMQ_MAXMSGSIZE. libzmq answers a frame over
 // it by dropping the connection that sent it (not just the frame); the
 // monitors count every dropped connection, report it with the peer's
@@ -39,6 +45,7 @@
 
 #include <zmq.hpp>
 
+#include "bus/datagram.hpp"
 #include "bus/reactor.hpp"
 #include "bus/transport.hpp"
 #include "zswarm/error.hpp"
@@ -51,6 +58,8 @@ struct ZmqTransportOptions {
   std::string bind_host = "127.0.0.1";
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
+  uint16_t probe_port = 0;  // UDP, with CURVE only (0: any free port)
+  bool datagrams = true;    // false: no UDP port, every frame on the DEALER
   int send_hwm = 100000;  // deep queues: a registry burst must not be dropped at source
   std::size_t max_frame_bytes = 1u << 20;
   int receive_hwm = 128;
@@ -73,6 +82,10 @@ struct ZmqTransportStats {
   uint64_t keys_refused = 0;         // ZAP: a CURVE key no member announced (or not CURVE at all)
   uint64_t frames_unauthenticated = 0;  // a direct frame without a member's User-Id: dropped
   uint64_t peers_refused = 0;  // a dropped peer's ROUTER port refused a connect(): peer_gone
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;   // opened, new, from a member: handed on
+  uint64_t datagrams_refused = 0;    // malformed, from no member, not opening, or replayed
+  uint64_t datagrams_by_tcp = 0;     // send_datagram() that went on the DEALER instead
 };
 
 class ZmqTransport final : public Transport {
@@ -85,11 +98,13 @@ class ZmqTransport final : public Transport {
 
   uint16_t pub_port() const { return pub_port_; }
   uint16_t router_port() const { return router_port_; }
+  uint16_t probe_port() const { return probe_port_; }  // 0: no datagrams
 
   void connect(const NodeId& peer, const PeerEndpoint& at) override;
   void disconnect(const NodeId& peer) override;
   void publish(std::string_view frame) override;
   bool send(const NodeId& peer, std::string_view frame) override;
+  bool send_datagram(const NodeId& peer, std::string_view frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void tick(Clock::time_point now) override;
   bool linked(const NodeId& peer) const override;
@@ -108,6 +123,8 @@ class ZmqTransport final : public Transport {
   void on_router_monitor();
   void on_pub_monitor();
   void on_zap();
+  void open_datagrams();  // throws zmq::error_t, like the sockets' binds
+  void on_datagrams();
   void set_curve_client(zmq::socket_t& s, const std::string& server_key);
   void note(const std::string& what);
   ZmqTransport(zmq::context_t& ctx, Reactor& reactor, ZmqTransportOptions opts);  // throws zmq::error_t
@@ -120,6 +137,11 @@ class ZmqTransport final : public Transport {
     std::string router_host;  // for the gone check: an IPv4 address as text
     uint16_t router_port = 0;
     std::string curve_key;
+    // Its datagram port and the key sealed for it (has_key: computed).
+    uint16_t probe_port = 0;
+    DatagramKey datagram_key{};
+    bool has_key = false;
+    ReplayWindow replay;
     std::unique_ptr<zmq::socket_t> sub;
     std::unique_ptr<zmq::socket_t> sub_monitor;
     std::unique_ptr<zmq::socket_t> dealer;
@@ -158,6 +180,9 @@ class ZmqTransport final : public Transport {
   zmq::socket_t zap_;  // REP on inproc://zeromq.zap.01, with CURVE only
   uint16_t pub_port_ = 0;
   uint16_t router_port_ = 0;
+  int udp_ = -1;
+  uint16_t probe_port_ = 0;
+  uint64_t datagram_counter_ = 0;
   std::unordered_map<NodeId, std::unique_ptr<Peer>> peers_;
   // Peers disconnected inside one of their own handlers: freed at the next tick.
   std::vector<std::unique_ptr<Peer>> closed_;

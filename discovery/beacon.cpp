@@ -72,6 +72,11 @@ std::string encode(const Beacon& b) {
   }
   if (!b.curve_key.empty()) ext(kExtCurveKey, b.curve_key);
   if (!b.placement.empty()) ext(kExtPlacement, b.placement);
+  if (b.probe_port) {
+    std::string p;
+    put_be(p, b.probe_port, 2);
+    ext(kExtProbePort, p);
+  }
   for (const auto& x : b.extensions) ext(x.type, x.value);
   if (!b.mac.empty()) ext(kExtMac, b.mac);  // last: its tag covers every byte before it
   assert(out.size() <= kMaxBeaconSize);
@@ -119,21 +124,28 @@ Result<Beacon, BeaconError> parse(std::string_view d) {
     x.value.assign(d.substr(at, len));
     at += len;
     // Known types have one size, appear once and in encode()'s order
-    // (counter, curve_key, placement, later ones, mac last), so a beacon has
-    // one encoding.
+    // (counter, curve_key, placement, probe_port, later ones, mac last), so
+    // a beacon has one encoding.
     if (!b.mac.empty()) return fail(BeaconError::bad_field);
     if (x.type == kExtCounter) {
-      if (len != 8 || b.counter || !b.curve_key.empty() || !b.placement.empty() || !b.extensions.empty())
+      if (len != 8 || b.counter || !b.curve_key.empty() || !b.placement.empty() || b.probe_port ||
+          !b.extensions.empty())
         return fail(BeaconError::bad_field);
       b.counter = get_be(x.value, 0, 8);
       if (b.counter == 0) return fail(BeaconError::bad_field);
     } else if (x.type == kExtCurveKey) {
-      if (len != kCurveKeySize || !b.curve_key.empty() || !b.placement.empty() || !b.extensions.empty())
+      if (len != kCurveKeySize || !b.curve_key.empty() || !b.placement.empty() || b.probe_port ||
+          !b.extensions.empty())
         return fail(BeaconError::bad_field);
       b.curve_key = std::move(x.value);
     } else if (x.type == kExtPlacement) {
-      if (len != kPlacementSize || !b.placement.empty() || !b.extensions.empty()) return fail(BeaconError::bad_field);
+      if (len != kPlacementSize || !b.placement.empty() || b.probe_port || !b.extensions.empty())
+        return fail(BeaconError::bad_field);
       b.placement = std::move(x.value);
+    } else if (x.type == kExtProbePort) {
+      if (len != 2 || b.probe_port || !b.extensions.empty()) return fail(BeaconError::bad_field);
+      b.probe_port = static_cast<uint16_t>(get_be(x.value, 0, 2));
+      if (b.probe_port == 0) return fail(BeaconError::bad_field);
     } else if (x.type == kExtMac) {
       if (len != kKeyIdSize + kMacTagSize) return fail(BeaconError::bad_field);
       b.mac = std::move(x.value);

@@ -49,6 +49,7 @@ struct Beacon {
   uint64_t counter = 0;    // the sender's beacon number, one more each beacon (replay guard)
   std::string curve_key;   // the sender's CURVE public key, 32 raw bytes
   std::string placement;   // 8 bytes: placement_fingerprint() of the sender; empty: the defaults
+  uint16_t probe_port = 0; // the sender's UDP port for sealed datagrams; 0: absent
   std::string mac;         // key id (8) + HMAC-SHA-256 tag (32); always the last extension
   std::vector<BeaconExtension> extensions;     // a later version's, in the order sent
 };
@@ -57,6 +58,7 @@ inline constexpr uint8_t kExtCounter = 0x01;
 inline constexpr uint8_t kExtCurveKey = 0x02;
 inline constexpr uint8_t kExtMac = 0x03;
 inline constexpr uint8_t kExtPlacement = 0x04;
+inline constexpr uint8_t kExtProbePort = 0x05;
 inline constexpr std::size_t kPlacementSize = 8;
 inline constexpr std::size_t kCurveKeySize = 32;
 inline constexpr std::size_t kKeyIdSize = 8;

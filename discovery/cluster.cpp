@@ -1,5 +1,7 @@
 #include "discovery/cluster.hpp"
 
+#include "bus/datagram.hpp"
+
 #include <random>
 
 namespace zswarm::discovery {
@@ -37,7 +39,7 @@ Cluster::Cluster(const Clock& clock, bus::Transport& transport, ClusterOptions o
       swim_(clock, membership_, opts_.self, opts_.incarnation, opts_.detector, opts_.random,
             [this](const bus::NodeId& to, MessageType t, std::string_view body, uint64_t corr) {
               if (t == MessageType::probe) ++stats_.probes_sent;
-              return send(to, t, body, corr);
+              return send_probe(to, t, body, corr);
             },
             [this](MessageType t, std::string_view body) { publish(t, body); },
             [this](const bus::NodeId& peer) { return transport_.linked(peer); }),
@@ -109,6 +111,7 @@ void Cluster::send_beacon(bool leaving) {
   b.placement = opts_.placement;
   if (opts_.seal) {
     b.curve_key = opts_.curve_key;
+    b.probe_port = opts_.probe_port;  // datagrams are sealed with the CURVE keys
     beacons_(opts_.seal->seal(std::move(b)));
   } else {
     beacons_(discovery::encode(b));
@@ -469,17 +472,46 @@ void Cluster::publish(MessageType t, std::string_view body) {
   if (!opts_.batch || pub_out_.bytes() > bus::kBatchBytes) flush_pub();
 }
 
-bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string_view body, uint64_t corr) {
+Cluster::Outbox* Cluster::outbox(const bus::NodeId& peer) {
   uint8_t version = version_for(peer);
-  if (version == 0) return false;
+  if (version == 0) return nullptr;
   auto it = direct_out_.find(peer);
-  if (it == direct_out_.end())
-    it = direct_out_.emplace(peer, Outbox{bus::FrameBuilder(version, opts_.self, opts_.incarnation), {}}).first;
+  if (it == direct_out_.end()) {
+    bus::FrameBuilder b(version, opts_.self, opts_.incarnation);
+    it = direct_out_.emplace(peer, Outbox{b, b, {}}).first;
+  }
   Outbox& out = it->second;
   if (!out.listed) {
     out.listed = true;
     pending_out_.push_back(peer);
   }
+  return &out;
+}
+
+bool Cluster::send_probe(const bus::NodeId& peer, MessageType t, std::string_view body, uint64_t corr) {
+  Outbox* out = outbox(peer);
+  if (!out) return false;
+  // bytes() leaves out the array headers: a message's own fields take at most 20 more.
+  constexpr std::size_t kSlack = 32;
+  if (out->probes.messages() > 0 && out->probes.bytes() + body.size() + kSlack > bus::kMaxDatagramFrame)
+    flush_probes(peer, *out);
+  out->probes.add(t, 0, corr, body);
+  if (!opts_.batch) flush_probes(peer, *out);
+  return true;
+}
+
+void Cluster::flush_probes(const bus::NodeId& peer, Outbox& out) {
+  if (out.probes.messages() == 0) return;
+  stats_.messages_sent += out.probes.messages();
+  // Too large for one datagram, or a peer without a probe port: the transport sends it by TCP.
+  // Not kept when refused: lost like a datagram, and SWIM's timeouts cover it.
+  if (transport_.send_datagram(peer, out.probes.take())) ++stats_.frames_sent;
+}
+
+bool Cluster::send(const bus::NodeId& peer, MessageType t, std::string_view body, uint64_t corr) {
+  Outbox* found = outbox(peer);
+  if (!found) return false;
+  Outbox& out = *found;
   // Its queue is full: refuse now, so the caller can fail fast. False means
   // the message was not taken; once it is in the batch it goes out.
   if (!out.stuck.empty() && !flush_to(peer, out)) return false;
@@ -501,6 +533,7 @@ void Cluster::flush_pub() {
 }
 
 bool Cluster::flush_to(const bus::NodeId& peer, Outbox& out) {
+  flush_probes(peer, out);
   if (!out.stuck.empty()) {
     if (clock_.now() - out.stuck_since > kMaxStuck) {
       out.stuck.clear();  // too late to be of use: its requests time out

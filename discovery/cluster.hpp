@@ -38,6 +38,7 @@ struct ClusterOptions {
   bool observer = false;  // announced in the beacon: reads, owns no names
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
+  uint16_t probe_port = 0;  // sealed datagrams (with a secret); 0: none
   std::chrono::milliseconds beacon_interval{1000};
   // placement_fingerprint() of this node's settings; a beacon with another is refused.
   std::string placement;
@@ -189,6 +190,7 @@ class Cluster {
   // full queue did not take yet (sent first, before anything else goes).
   struct Outbox {
     bus::FrameBuilder batch;
+    bus::FrameBuilder probes;  // SWIM's messages: one datagram (bus/datagram.hpp), sent first
     std::string stuck;
     Clock::time_point stuck_since{};
     bool listed = false;  // in pending_out_
@@ -199,6 +201,12 @@ class Cluster {
   static constexpr auto kMaxStuck = std::chrono::seconds(1);
   // False while the peer's queue still refuses the stuck frame.
   bool flush_to(const bus::NodeId& peer, Outbox& out);
+  // The peer's outbox, made and listed for the next flush; null if the peer is not up.
+  Outbox* outbox(const bus::NodeId& peer);
+  // SWIM's sends: batched into datagrams, not into the TCP batch. A lost
+  // probe costs a retry; a late one (behind a registry burst) costs a false suspicion.
+  bool send_probe(const bus::NodeId& peer, bus::MessageType t, std::string_view body, uint64_t corr);
+  void flush_probes(const bus::NodeId& peer, Outbox& out);
 
   const Clock& clock_;
   bus::Transport& transport_;

@@ -80,7 +80,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
       if (m.confirm_by != Clock::time_point{}) return BeaconVerdict::accepted;
       if (unconfirmed() >= limits_.max_unconfirmed) return BeaconVerdict::too_many_unconfirmed;
       if (endpoint_taken(b.id, {source_ip, b.pub_port, b.router_port, {}})) return BeaconVerdict::endpoint_in_use;
-      m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
+      m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key, b.probe_port};
       m.confirm_by = confirm_by;
       deadline_.reset();
       out.push_back({MembershipEvent::discovered, m, "beacon while down"});
@@ -98,7 +98,7 @@ BeaconVerdict Membership::on_beacon(const Beacon& b, const std::string& source_i
   m.id = b.id;
   m.name = b.name;
   m.incarnation = b.incarnation;
-  m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key};
+  m.endpoint = {source_ip, b.pub_port, b.router_port, b.curve_key, b.probe_port};
   m.observer = b.observer;
   m.protocol = b.protocol;
   m.state = MemberState::joining;

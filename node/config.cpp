@@ -55,6 +55,7 @@ const std::vector<ConfigKey>& config_keys() {
       {K::number, "beacon_interval_ms", "time between beacons"},
       {K::number, "pub_port", "bus PUB port (0: any free port)"},
       {K::number, "router_port", "bus ROUTER port (0: any free port)"},
+      {K::number, "probe_port", "UDP port for sealed probe datagrams, with a secret (0: any free port)"},
       {K::number, "heartbeat_interval_ms", "time between heartbeats (they carry the PUB stream position)"},
       {K::number, "probe_interval_ms", "failure detector: one member is probed each interval"},
       {K::number, "probe_timeout_ms", "failure detector: time a probe waits for its ack before others probe too"},
@@ -127,6 +128,7 @@ Result<void, Error> apply_config_value(NodeOptions& o, std::string_view key, std
   else if (key == "beacon_interval_ms") return ms(o.beacon_interval);
   else if (key == "pub_port") return port(o.pub_port, 0);
   else if (key == "router_port") return port(o.router_port, 0);
+  else if (key == "probe_port") return port(o.probe_port, 0);
   else if (key == "heartbeat_interval_ms") return ms(o.heartbeat_interval);
   else if (key == "probe_interval_ms") return ms(o.probe_interval);
   else if (key == "probe_timeout_ms") return ms(o.probe_timeout);

@@ -33,10 +33,13 @@ class ZmqBus final : public node::Bus {
   bus::Transport& transport() override { return *t_; }
   uint16_t pub_port() const override { return t_->pub_port(); }
   uint16_t router_port() const override { return t_->router_port(); }
+  uint16_t probe_port() const override { return t_->probe_port(); }
   node::BusStats stats() const override {
     const auto& s = t_->stats();
     return {s.connections_dropped, s.handshakes_failed,      s.links_reopened,
-            s.keys_refused,        s.frames_unauthenticated, s.peers_refused};
+            s.keys_refused,        s.frames_unauthenticated, s.peers_refused,
+            s.datagrams_sent,      s.datagrams_received,     s.datagrams_refused,
+            s.datagrams_by_tcp};
   }
 
  private:
@@ -99,7 +102,7 @@ class DefaultEnv final : public Env {
     if (!loop.reactor() || !loop.zmq_context())
       return fail(Error{Errc::bad_option, "the ZeroMQ bus needs a loop with a reactor"});
     auto t = bus::ZmqTransport::open(*loop.zmq_context(), *loop.reactor(),
-                                     bus::ZmqTransportOptions{c.self, c.bind_host, c.pub_port, c.router_port, 100000,
+                                     bus::ZmqTransportOptions{c.self, c.bind_host, c.pub_port, c.router_port, c.probe_port, true, 100000,
                                                               c.max_frame_bytes, c.receive_hwm, c.curve_public,
                                                               c.curve_secret, c.warn, c.gone_check_timeout});
     if (!t) return fail(t.error());

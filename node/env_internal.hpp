@@ -99,6 +99,7 @@ struct BusConfig {
   std::string bind_host;
   uint16_t pub_port = 0;  // 0: any free port
   uint16_t router_port = 0;
+  uint16_t probe_port = 0;  // UDP for sealed datagrams, with CURVE keys only
   std::size_t max_frame_bytes = 1u << 20;
   int receive_hwm = 128;
   std::function<void(const std::string&)> warn;  // rate-limited link trouble, one line
@@ -117,6 +118,10 @@ struct BusStats {
   uint64_t keys_refused = 0;
   uint64_t frames_unauthenticated = 0;
   uint64_t peers_refused = 0;
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_refused = 0;
+  uint64_t datagrams_by_tcp = 0;
 };
 
 // A node's bus: the Transport the cluster talks through, and where it listens.
@@ -126,6 +131,7 @@ class Bus {
   virtual bus::Transport& transport() = 0;
   virtual uint16_t pub_port() const = 0;
   virtual uint16_t router_port() const = 0;
+  virtual uint16_t probe_port() const { return 0; }  // 0: it takes no datagrams
   virtual BusStats stats() const = 0;
 };
 

@@ -116,7 +116,7 @@ class NodeImpl final : public Node {
     self_ = *bus::NodeId::from_bytes(std::string_view(reinterpret_cast<const char*>(id.data()), id.size()));
     incarnation_ = static_cast<uint64_t>(duration_cast<milliseconds>(env_->wall_now().time_since_epoch()).count());
     auto opened = env_->new_bus(*loop_, node::BusConfig{self_, beacon_->bind_address(), opts_.pub_port,
-                                                        opts_.router_port, opts_.max_frame_bytes, opts_.receive_hwm,
+                                                        opts_.router_port, opts_.probe_port, opts_.max_frame_bytes, opts_.receive_hwm,
                                                         [log = log_](const std::string& what) { log->warn("{}", what); },
                                                         curve_public_, curve_secret_, kRefusedCheckTimeout});
     sodium_memzero(curve_secret_.data(), curve_secret_.size());  // the bus holds it now
@@ -130,6 +130,7 @@ class NodeImpl final : public Node {
     co.observer = opts_.observer;
     co.pub_port = bus_->pub_port();
     co.router_port = bus_->router_port();
+    co.probe_port = bus_->probe_port();
     co.beacon_interval = opts_.beacon_interval;
     co.placement = discovery::placement_fingerprint(opts_.placement_allow, opts_.placement_deny, quorum());
     co.detector.heartbeat_interval = opts_.heartbeat_interval;
@@ -235,8 +236,10 @@ class NodeImpl final : public Node {
 
     beacon_->set_receiver(
         [this](std::string_view bytes, const std::string& source_ip) { cluster_->on_datagram(bytes, source_ip); });
-    log_->info("[discovery] {}; bus on {} pub {} router {}; control {}", beacon_->describe(),
-               beacon_->bind_address(), co.pub_port, co.router_port, control_ ? control_->endpoint() : "off");
+    log_->info("[discovery] {}; bus on {} pub {} router {} probe {}; control {}", beacon_->describe(),
+               beacon_->bind_address(), co.pub_port, co.router_port,
+               co.probe_port ? std::to_string(co.probe_port) : std::string("off"),
+               control_ ? control_->endpoint() : "off");
     cluster_->start();
     if (!opts_.dns.empty())
       // Looked up off the loop (getaddrinfo blocks); the answers come back as loop tasks.
@@ -561,7 +564,7 @@ class NodeImpl final : public Node {
   NodeInfo info_locked() const {
     const auto& o = cluster_->options();
     NodeInfo i{o.name,         self_.to_string(), opts_.cluster,         incarnation_,
-               beacon_->bind_address(), o.pub_port, o.router_port, beacon_->describe(),
+               beacon_->bind_address(), o.pub_port, o.router_port, o.probe_port, beacon_->describe(),
                control_ ? control_->endpoint() : "", opts_.max_frame_bytes, {}};
     const auto& s = cluster_->stats();
     const auto t = bus_->stats();
@@ -580,6 +583,10 @@ class NodeImpl final : public Node {
     n.keys_refused = t.keys_refused;
     n.frames_unauthenticated = t.frames_unauthenticated;
     n.peers_refused = t.peers_refused;
+    n.datagrams_sent = t.datagrams_sent;
+    n.datagrams_received = t.datagrams_received;
+    n.datagrams_refused = t.datagrams_refused;
+    n.datagrams_by_tcp = t.datagrams_by_tcp;
     n.dns_failures = dns_failures_;
     n.dns_addresses = dns_hosts_.size();
     n.frames_received = s.frames_received;

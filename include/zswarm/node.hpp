@@ -47,6 +47,9 @@ struct NodeOptions {
   // Bus: 0 picks a free port, announced in the beacon.
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
+  // With a cluster secret, SWIM's probes go as sealed UDP datagrams to this
+  // port (0: a free one, announced in the beacon).
+  uint16_t probe_port = 0;
   // Failure detection: SWIM with Lifeguard (docs/protocol.md §6.5). Each
   // probe_interval one member is probed; no ack within probe_timeout, and
   // indirect_probes others probe it too; no ack within the interval, and it
@@ -164,6 +167,14 @@ struct NodeStats {
   // Dropped peers whose bus port then refused a connection: declared down
   // at once (their process is gone).
   uint64_t peers_refused = 0;
+  // Sealed UDP datagrams (SWIM's probes, with a secret): sent, taken,
+  // refused (malformed, from no member, not opening, replayed), and those
+  // that went on the TCP channel instead (too large, or a member without
+  // a probe port).
+  uint64_t datagrams_sent = 0;
+  uint64_t datagrams_received = 0;
+  uint64_t datagrams_refused = 0;
+  uint64_t datagrams_by_tcp = 0;
   // --dns: lookups that failed (the last good addresses stay in use), and
   // how many addresses the last good answer gave.
   uint64_t dns_failures = 0;
@@ -242,6 +253,7 @@ struct NodeInfo {
   std::string bind_address;
   uint16_t pub_port = 0;
   uint16_t router_port = 0;
+  uint16_t probe_port = 0;  // 0: no datagrams (no secret)
   std::string discovery;  // e.g. "broadcast 127.255.255.255:45670"
   std::string control_endpoint;
   std::size_t max_frame_bytes = 0;

@@ -138,6 +138,25 @@ TEST_F(Security, MembersMeetAndWorkOverCurve) {
   for (const char* n : {"a", "b", "c"}) EXPECT_EQ(stat_of(c_, n, "beacons_bad_mac"), 0u) << n;
 }
 
+TEST_F(Security, TheDetectorsMessagesTravelAsSealedDatagrams) {
+  start("a");
+  start("b");
+  start("c");
+  ASSERT_TRUE(c_.wait_all_alive({"a", "b", "c"}));
+  // Each node probes one member every 100 ms and answers the others' probes.
+  for (const char* n : {"a", "b", "c"}) {
+    EXPECT_NE(c_.ask(n, {{"cmd", "info"}})->value("probe_port", 0), 0) << n;
+    EXPECT_TRUE(wait_until([&] { return stat_of(c_, n, "datagrams_received") >= 20; }, 10s)) << n;
+    EXPECT_GE(stat_of(c_, n, "datagrams_sent"), 10u) << n;
+    EXPECT_EQ(stat_of(c_, n, "datagrams_refused"), 0u) << n;
+    EXPECT_EQ(stat_of(c_, n, "datagrams_by_tcp"), 0u) << n;
+    EXPECT_EQ(stat_of(c_, n, "suspicions_raised"), 0u) << n;
+  }
+  // A kill is still found: the refused connect, and the probes by datagram.
+  c_.process("c").signal(SIGKILL);
+  EXPECT_TRUE(wait_until([&] { return c_.state("a", "c") == "down" && c_.state("b", "c") == "down"; }, 5s));
+}
+
 TEST_F(Security, AWrongSecretOrNoSecretStaysOut) {
   start("a");
   start("b");

@@ -212,7 +212,8 @@ class ZmqHarnessT final : public Harness {
     auto opened = ZmqTransport::open(Curve ? *n.ctx : ctx_, *n.reactor, opts);
     if (!opened) throw std::runtime_error(opened.error().to_string());
     n.transport = std::move(opened).value();
-    at = PeerEndpoint{"127.0.0.1", n.transport->pub_port(), n.transport->router_port(), opts.curve_public};
+    at = PeerEndpoint{"127.0.0.1", n.transport->pub_port(), n.transport->router_port(), opts.curve_public,
+                      n.transport->probe_port()};
     nodes_.push_back(std::move(n));
     return *nodes_.back().transport;
   }

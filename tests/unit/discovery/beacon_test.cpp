@@ -91,6 +91,31 @@ TEST(Beacon, ThePlacementFingerprintTravelsAsExtensionFour) {
   EXPECT_EQ(parse(head + ext4 + counter).error(), BeaconError::bad_field);  // one order only
 }
 
+TEST(Beacon, TheProbePortTravelsAsExtensionFiveAfterPlacement) {
+  Beacon b = sample();
+  b.placement = std::string(8, 'p');
+  b.probe_port = 0x9c41;
+  b.extensions = {{200, "later"}};
+  std::string d = encode(b);
+  EXPECT_EQ(d.substr(35 + 1 + 4 + 1 + 6 + 10, 4), std::string("\x05\x02\x9c\x41", 4));
+  auto p = parse(d);
+  ASSERT_TRUE(p.ok()) << to_string(p.error());
+  EXPECT_EQ(p->probe_port, 0x9c41);
+  EXPECT_EQ(p->extensions, b.extensions);
+
+  const std::string head = encode(sample());
+  const std::string ext5 = std::string("\x05\x02\x9c\x41", 4);
+  const std::string ext4 = std::string("\x04\x08", 2) + std::string(8, 'p');
+  EXPECT_TRUE(parse(head + ext4 + ext5).ok());
+  EXPECT_EQ(parse(head + ext5 + ext4).error(), BeaconError::bad_field);  // one order only
+  EXPECT_EQ(parse(head + ext5 + ext5).error(), BeaconError::bad_field);  // twice
+  EXPECT_EQ(parse(head + std::string("\x05\x02\x00\x00", 4)).error(), BeaconError::bad_field);  // port 0
+  EXPECT_EQ(parse(head + std::string("\x05\x01\x9c", 3)).error(), BeaconError::bad_field);      // short
+  EXPECT_EQ(parse(head + std::string("\xc8\x01x", 3) + ext5).error(), BeaconError::bad_field);  // after a later one
+  const std::string key = std::string("\x02\x20", 2) + std::string(32, 'k');
+  EXPECT_EQ(parse(head + ext5 + key).error(), BeaconError::bad_field);
+}
+
 TEST(Growth, ExtensionsOfALaterVersionAreReadInOrder) {
   Beacon b = sample();
   b.extensions = {{200, "later"}, {7, ""}, {200, std::string(255, 'z')}};
