@@ -137,6 +137,13 @@ lan_expect_view "1 2 3 5" "a=alive b=alive c=alive d=left e=alive" 5 ||
   lan_fail "the others did not mark d left within 5 s of its SIGTERM"
 echo "FIGURE SIGTERM -> left on all 4 others: $(lan_logs_since "$t" 'left d@h4' "1 2 3 5") ms"
 
+# 6b. With the secret, the detector's messages crossed hosts as sealed datagrams.
+dgram=$(lan_zs 1 info --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; print(s["datagrams_received"], s["datagrams_refused"], s["datagrams_by_tcp"])')
+read -r d_in d_refused d_tcp <<<"$dgram"
+[ "${d_in:-0}" -gt 50 ] || lan_fail "a took only ${d_in:-no} probe datagrams from the other hosts"
+[ "$d_refused" = 0 ] && [ "$d_tcp" = 0 ] || lan_fail "a refused $d_refused datagrams, sent $d_tcp detector frames by TCP"
+echo "FIGURE probe datagrams on a: $d_in taken, 0 refused, 0 by TCP"
+
 # 7. The secret (every node above has the run's): on host 4, a node without
 # one refuses to start beyond loopback; one with another secret stays out.
 printf '### launch %s %s\n' "$(date +%s.%N)" "nosecret@h4" >>"$LAN_DIR/h4.log"
