@@ -40,8 +40,14 @@ bool datagram_key(std::string_view own_secret, std::string_view peer_public, Dat
   return crypto_box_beforenm(out.data(), bytes(peer_public), bytes(own_secret)) == 0;
 }
 
-std::string seal_datagram(const DatagramKey& key, std::string_view own_public, uint64_t counter,
-                          std::string_view frame) {
+DatagramSalt new_datagram_salt() {
+  DatagramSalt s{};
+  if (sodium_init() >= 0) randombytes_buf(s.data(), s.size());
+  return s;
+}
+
+std::string seal_datagram(const DatagramKey& key, std::string_view own_public, const DatagramSalt& salt,
+                          uint64_t counter, std::string_view frame) {
   std::string out(kDatagramHeaderSize + crypto_box_MACBYTES + frame.size(), '\0');
   auto* p = reinterpret_cast<uint8_t*>(out.data());
   std::memcpy(p, kMagic.data(), 3);
@@ -50,8 +56,7 @@ std::string seal_datagram(const DatagramKey& key, std::string_view own_public, u
   uint8_t* nonce = p + 4 + kDatagramKeySize;
   std::memcpy(nonce, kNoncePrefix.data(), 8);
   put_be64(nonce + 8, counter);
-  // Both ends of a pair share the key: the random part keeps their nonces apart.
-  randombytes_buf(nonce + 16, 8);
+  std::memcpy(nonce + 16, salt.data(), salt.size());
   crypto_box_easy_afternm(p + kDatagramHeaderSize, bytes(frame), frame.size(), nonce, key.data());
   return out;
 }

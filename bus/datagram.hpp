@@ -4,7 +4,7 @@
 // trip wakes two threads instead of six (libzmq's I/O threads stay asleep).
 //
 //   "ZSD" format(1) sender_key(32) nonce(24) box
-//   nonce = "zswdgram" counter(8, big-endian) random(8)
+//   nonce = "zswdgram" counter(8, big-endian) salt(8, random, one per run)
 //   box   = crypto_box_easy(frame, nonce, receiver's key, sender's secret)
 //
 // The keys are the members' per-run CURVE keys, so only a member can seal,
@@ -42,9 +42,13 @@ using DatagramKey = std::array<uint8_t, 32>;
 // False for keys that are not 32 bytes or give a weak shared point.
 bool datagram_key(std::string_view own_secret, std::string_view peer_public, DatagramKey& out);
 
+// Both ends of a pair share its key: the sender's salt, drawn once per run,
+// keeps their nonces apart while each one's counter grows.
+using DatagramSalt = std::array<uint8_t, 8>;
+DatagramSalt new_datagram_salt();
 // Precondition: frame.size() <= kMaxDatagramFrame, own_public is 32 bytes.
-std::string seal_datagram(const DatagramKey& key, std::string_view own_public, uint64_t counter,
-                          std::string_view frame);
+std::string seal_datagram(const DatagramKey& key, std::string_view own_public, const DatagramSalt& salt,
+                          uint64_t counter, std::string_view frame);
 
 enum class DatagramError { too_short, too_long, bad_magic, bad_version, bad_nonce, bad_seal };
 std::string_view to_string(DatagramError e);

@@ -11,8 +11,9 @@
 // fd fired, and never sleeps while one is readable. A handler may read as
 // little as one message per call. Reading every socket before each sleep
 // would cost two system calls per socket and wake-up: O(peers) per message.
-// A sweep of all sockets once a second bounds the cost of a touch() that
-// was forgotten; missed_signals() counts what only the sweep found.
+// A sweep of kSweepSlice sockets a second, round the list, bounds the cost
+// of a touch() that was forgotten (a full round takes ⌈sockets/32⌉ s);
+// missed_signals() counts what only the sweep found.
 //
 // Handlers run on the thread that calls run_once(); they may add or remove
 // items (their own too) while it runs. Remove a socket or fd before closing it.
@@ -52,8 +53,8 @@ class Reactor {
   // Call after using a watched socket outside its handler (a send, a
   // connect, a setsockopt): the use may have consumed its fd's signal.
   void touch(zmq::socket_ref socket);
-  // Readable sockets whose fd was quiet, that only the once-a-second sweep
-  // found: a touch() missing somewhere. Should stay 0.
+  // Readable sockets whose fd was quiet, that only the sweep found: a
+  // touch() missing somewhere. Should stay 0.
   uint64_t missed_signals() const { return missed_signals_; }
   // ZMQ_EVENTS reads so far (two system calls each): what a wake-up costs.
   uint64_t events_reads() const { return events_reads_; }
@@ -71,7 +72,7 @@ class Reactor {
     int fd;        // the plain fd, or the socket's ZMQ_FD
     bool live = true;
     bool queued = false;  // in ready_ already
-    bool dirty = true;    // ZMQ_EVENTS must be read before the next sleep
+    bool dirty = false;   // in dirty_: ZMQ_EVENTS must be read before the next sleep
     Handler handler;
   };
 
@@ -80,6 +81,7 @@ class Reactor {
   void unwatch(Pred pred);
   void compact();  // frees the dead items
   bool queue_if_readable(Item& item);
+  void mark_dirty(Item& item);
   void check_before_sleep();
   void collect(const epoll_event* events, int n);
 
@@ -90,10 +92,13 @@ class Reactor {
   // run is only marked dead and freed when run_once() ends.
   std::vector<std::unique_ptr<Item>> items_;
   std::vector<Item*> ready_;  // this call's handlers to run; capacity kept across calls
+  std::vector<Item*> dirty_;  // the sockets with `dirty` set: a wake-up costs O(used), not O(sockets)
   bool dispatching_ = false;
   bool dead_items_ = false;
   epoll_event events_[kMaxEvents];
   std::chrono::steady_clock::time_point next_sweep_{};
+  std::size_t sweep_next_ = 0;  // where the next sweep's slice starts in items_
+  static constexpr std::size_t kSweepSlice = 32;
   uint64_t missed_signals_ = 0;
   uint64_t events_reads_ = 0;
 };

@@ -132,6 +132,7 @@ void ZmqTransport::open_datagrams() {
   }
   udp_ = fd;
   probe_port_ = ntohs(a.sin_port);
+  datagram_salt_ = new_datagram_salt();
   reactor_.add_fd(udp_, [this] { on_datagrams(); });
 }
 
@@ -417,7 +418,7 @@ bool ZmqTransport::send_datagram(const NodeId& peer, std::string_view frame) {
     to.sin_family = AF_INET;
     to.sin_port = htons(p.probe_port);
     if (::inet_pton(AF_INET, p.router_host.c_str(), &to.sin_addr) == 1) {
-      const std::string d = seal_datagram(p.datagram_key, opts_.curve_public, ++datagram_counter_, frame);
+      const std::string d = seal_datagram(p.datagram_key, opts_.curve_public, datagram_salt_, ++datagram_counter_, frame);
       if (::sendto(udp_, d.data(), d.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
           static_cast<ssize_t>(d.size())) {
         ++stats_.datagrams_sent;

@@ -183,6 +183,7 @@ class ZmqTransport final : public Transport {
   int udp_ = -1;
   uint16_t probe_port_ = 0;
   uint64_t datagram_counter_ = 0;
+  DatagramSalt datagram_salt_{};
   std::unordered_map<NodeId, std::unique_ptr<Peer>> peers_;
   // Peers disconnected inside one of their own handlers: freed at the next tick.
   std::vector<std::unique_ptr<Peer>> closed_;

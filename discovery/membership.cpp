@@ -36,7 +36,9 @@ Membership::Membership(const Clock& clock, bus::NodeId self, FailureDetectorOpti
 
 void Membership::set_state(Member& m, MemberState s, MembershipEvent::Kind k, std::string reason,
                            MembershipEvents& out) {
+  if (live(m)) --live_count_;
   m.state = s;
+  if (live(m)) ++live_count_;
   m.state_since = clock_.now();
   deadline_.reset();
   out.push_back({k, m, std::move(reason)});
@@ -289,12 +291,6 @@ std::vector<std::string> Membership::hosts() const {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
-}
-
-std::size_t Membership::alive_count() const {
-  std::size_t n = 0;
-  for (const auto& entry : members_) n += live(entry.second);
-  return n;
 }
 
 std::vector<bus::NodeId> Membership::alive() const {

@@ -152,7 +152,8 @@ class Membership {
   // before its key is accepted, so it needs one before it is confirmed.
   std::vector<std::string> hosts() const;
   std::vector<bus::NodeId> alive() const;  // alive and suspect: still owners of their work
-  std::size_t alive_count() const;         // alive().size(), without the copy
+  // alive().size(), kept as states change: the loop asks at every turn.
+  std::size_t alive_count() const { return live_count_; }
   std::size_t unconfirmed() const;  // joining, or down and waiting for a frame
   uint64_t expired() const { return expired_; }  // down or left entries forgotten so far
   const FailureDetectorOptions& options() const { return opts_; }
@@ -176,6 +177,7 @@ class Membership {
   FailureDetectorOptions opts_;
   MembershipLimits limits_;
   std::unordered_map<bus::NodeId, Member> members_;
+  std::size_t live_count_ = 0;  // alive or suspect; only set_state() changes a state, and only non-live ones are erased
   // next_deadline(), until a confirm_by, state or state_since changes.
   mutable std::optional<Clock::time_point> deadline_;
   uint64_t expired_ = 0;

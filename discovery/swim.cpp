@@ -187,7 +187,7 @@ Clock::time_point Swim::suspicion_deadline(const Suspicion& s) const {
   // Lifeguard: from max with no confirmation down to min with k of them,
   // on a log scale (independent confirmations are strong evidence).
   // With too few members to confirm it (memberlist's rule), min at once.
-  const std::size_t others = members_.alive().size();  // the suspect and the other members
+  const std::size_t others = members_.alive_count();  // the suspect and the other members
   const double k = others < opts_.indirect_probes + 1 ? 0.0 : static_cast<double>(opts_.indirect_probes);
   const double c = static_cast<double>(s.accusers.size() - 1);
   const double frac = k == 0 ? 1.0 : std::min(1.0, std::log(c + 1) / std::log(k + 1));
@@ -220,7 +220,7 @@ void Swim::raise_suspicion(const Member& m, const bus::NodeId& accuser, uint64_t
       // See for ourselves: a failure here confirms it, and the probe carries
       // the news to the suspect. About k + 1 members do (not all N - 2: a
       // suspect that is only slow must not be swamped with probes).
-      const std::size_t peers = members_.alive().size();
+      const std::size_t peers = members_.alive_count();
       if (peers <= opts_.indirect_probes + 2 || random() % (peers - 1) < opts_.indirect_probes + 1) start_probe(id);
     }
     return;
@@ -374,7 +374,7 @@ void Swim::tell_all(const Update& u) {
 
 void Swim::piggyback(const bus::NodeId& to) {
   if (queue_.empty()) return;
-  std::size_t n = members_.alive().size() + 1;
+  std::size_t n = members_.alive_count() + 1;
   unsigned limit = kRetransmitMult * static_cast<unsigned>(std::ceil(std::log10(static_cast<double>(n) + 1)));
   // The least-sent first: fresh news spreads before old news is repeated.
   std::stable_sort(queue_.begin(), queue_.end(), [](const Queued& a, const Queued& b) { return a.sent < b.sent; });
@@ -400,7 +400,7 @@ void Swim::update_isolation(Clock::time_point now) {
     silent_failures_ = 0;
   }
   const bool was = isolated_;
-  isolated_ = !members_.alive().empty() && silent_failures_ >= 1 &&
+  isolated_ = members_.alive_count() > 0 && silent_failures_ >= 1 &&
               now - silent_since_ >= opts_.probe_interval * kIsolatedAfter;
   if (!isolated_ || was) return;
   ++stats_.isolations;

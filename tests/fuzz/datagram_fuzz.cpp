@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 extern "C" size_t zswarm_fuzz_seeds(std::vector<std::vector<uint8_t>>* out) {
   for (const std::string& frame : {std::string(), std::string("\x94\x02\xc4\x10", 4) + std::string(16, 'i'),
                                   std::string(zswarm::bus::kMaxDatagramFrame, 'f')}) {
-    std::string d = zswarm::bus::seal_datagram(keys().to_self, keys().member_pub, 1, frame);
+    std::string d = zswarm::bus::seal_datagram(keys().to_self, keys().member_pub, zswarm::bus::DatagramSalt{}, 1, frame);
     out->emplace_back(d.begin(), d.end());
   }
   zswarm::fuzz::add_hostile(out);

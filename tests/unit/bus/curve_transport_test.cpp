@@ -124,25 +124,26 @@ TEST(CurveTransport, DatagramsFromStrangersAlteredOrReplayedAreRefused) {
   };
   auto refused_by = [&](uint64_t n) { return h.pump_until([&] { return t1.stats().datagrams_refused >= n; }); };
 
-  const std::string good = seal_datagram(k, pub, 1, "from the member");
+  const DatagramSalt salt = new_datagram_salt();
+  const std::string good = seal_datagram(k, pub, salt, 1, "from the member");
   send(good);
   ASSERT_TRUE(h.pump_until([&] { return !h.direct(1).empty(); }));
   EXPECT_EQ(h.direct(1)[0].peer, member);
   EXPECT_EQ(h.direct(1)[0].frame, "from the member");
   send(good);  // replayed
   EXPECT_TRUE(refused_by(1));
-  std::string altered = seal_datagram(k, pub, 2, "altered");
+  std::string altered = seal_datagram(k, pub, salt, 2, "altered");
   altered.back() = static_cast<char>(altered.back() ^ 0x20);
   send(altered);
   EXPECT_TRUE(refused_by(2));
-  send(seal_datagram(stranger, other_pub, 3, "a stranger"));  // a key node 1 never admitted
+  send(seal_datagram(stranger, other_pub, salt, 3, "a stranger"));  // a key node 1 never admitted
   EXPECT_TRUE(refused_by(3));
   send(std::string(4000, 'Z'));
   EXPECT_TRUE(refused_by(4));
   send("ZSD");
   EXPECT_TRUE(refused_by(5));
   // The member's next datagram is still taken: no refusal moved its window.
-  send(seal_datagram(k, pub, 2, "still taken"));
+  send(seal_datagram(k, pub, salt, 2, "still taken"));
   ASSERT_TRUE(h.pump_until([&] { return h.direct(1).size() == 2; }));
   EXPECT_EQ(h.direct(1)[1].frame, "still taken");
   EXPECT_EQ(t1.stats().datagrams_received, 2u);

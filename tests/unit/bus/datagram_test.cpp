@@ -17,6 +17,8 @@ struct Keypair {
   }
 };
 
+const DatagramSalt kSalt{1, 2, 3, 4, 5, 6, 7, 8};
+
 DatagramKey key(const Keypair& own, const Keypair& peer) {
   DatagramKey k{};
   EXPECT_TRUE(datagram_key(own.sec, peer.pub, k));
@@ -25,7 +27,7 @@ DatagramKey key(const Keypair& own, const Keypair& peer) {
 
 TEST(Datagram, TheAddressedMemberOpensWhatTheSenderSealed) {
   Keypair a, b;
-  const std::string d = seal_datagram(key(a, b), a.pub, 7, "a frame");
+  const std::string d = seal_datagram(key(a, b), a.pub, kSalt, 7, "a frame");
   EXPECT_EQ(d.size(), kDatagramHeaderSize + kDatagramTagSize + 7);
   auto h = parse_datagram(d);
   ASSERT_TRUE(h);
@@ -38,7 +40,7 @@ TEST(Datagram, TheAddressedMemberOpensWhatTheSenderSealed) {
 
 TEST(Datagram, AnyOtherKeyOrAnyChangedByteIsRefused) {
   Keypair a, b, c;
-  const std::string d = seal_datagram(key(a, b), a.pub, 1, "a frame");
+  const std::string d = seal_datagram(key(a, b), a.pub, kSalt, 1, "a frame");
   auto third = open_datagram(key(c, a), d);
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error(), DatagramError::bad_seal);
@@ -55,7 +57,7 @@ TEST(Datagram, AnyOtherKeyOrAnyChangedByteIsRefused) {
 
 TEST(Datagram, MalformedDatagramsAreRefusedBeforeAnyCrypto) {
   Keypair a, b;
-  const std::string d = seal_datagram(key(a, b), a.pub, 1, "x");
+  const std::string d = seal_datagram(key(a, b), a.pub, kSalt, 1, "x");
   auto err = [](std::string_view s) { return parse_datagram(s).error(); };
   EXPECT_EQ(err(d.substr(0, kDatagramHeaderSize + kDatagramTagSize - 1)), DatagramError::too_short);
   EXPECT_EQ(err(std::string(kMaxDatagramSize + 1, 'Z')), DatagramError::too_long);
@@ -68,10 +70,10 @@ TEST(Datagram, MalformedDatagramsAreRefusedBeforeAnyCrypto) {
   x = d;
   x[36] = 'Z';
   EXPECT_EQ(err(x), DatagramError::bad_nonce);
-  const std::string zero = seal_datagram(key(a, b), a.pub, 0, "x");
+  const std::string zero = seal_datagram(key(a, b), a.pub, kSalt, 0, "x");
   EXPECT_EQ(err(zero), DatagramError::bad_nonce) << "counter 0 is never sent";
   // The largest frame fits, exactly.
-  EXPECT_TRUE(parse_datagram(seal_datagram(key(a, b), a.pub, 1, std::string(kMaxDatagramFrame, 'f'))));
+  EXPECT_TRUE(parse_datagram(seal_datagram(key(a, b), a.pub, kSalt, 1, std::string(kMaxDatagramFrame, 'f'))));
 }
 
 TEST(Datagram, WeakOrMissizedKeysGiveNoKey) {

@@ -130,6 +130,27 @@ TEST(Reactor, AnUntouchedUseIsFoundByTheSweepAndCounted) {
   EXPECT_EQ(w.r.missed_signals(), 1u);
 }
 
+// Among 100 idle sockets the sweep reads a slice a second, not all of them,
+// and still comes round to the one whose signal was taken.
+TEST(Reactor, TheSweepReadsASliceASecondAndStillFindsAnUntouchedUse) {
+  WatchedPair w("reactor-slice", false);
+  std::vector<std::unique_ptr<Pair>> idle;
+  for (int i = 0; i < 100; ++i) {
+    idle.push_back(std::make_unique<Pair>(w.ctx, "reactor-slice-" + std::to_string(i)));
+    w.r.add(idle.back()->in, [] {});
+  }
+  EXPECT_EQ(w.r.run_once(0ms), 0);
+  w.send();
+  consume_signal(w);
+  const uint64_t reads0 = w.r.events_reads();
+  const auto start = Clock::now();
+  // 101 sockets, 32 a second: found within 4 sweeps.
+  EXPECT_TRUE(run_until(w.r, [&] { return w.got == 1; }, 15s));
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count();
+  EXPECT_EQ(w.r.missed_signals(), 1u);
+  EXPECT_LE(w.r.events_reads() - reads0, 32u * static_cast<uint64_t>(seconds + 2));
+}
+
 // Wake-ups by other items read ZMQ_EVENTS only of the sockets that were
 // used: an idle peer's sockets cost nothing per message (docs/scaling.md §2).
 TEST(Reactor, WakeUpsDoNotReadEveryIdleSocket) {

@@ -364,6 +364,14 @@ TEST_F(MembershipTest, AliveListsOwnersOfWork) {
   std::vector<bus::NodeId> want{a, b};
   std::sort(want.begin(), want.end());
   EXPECT_EQ(alive, want);
+  EXPECT_EQ(m.alive_count(), 2u);  // kept as states change, not counted
+  m.declare_down(b, "no refutation", ev);
+  EXPECT_EQ(m.alive_count(), 1u);
+  m.on_peer_gone(a, ev);
+  EXPECT_EQ(m.alive_count(), 0u);
+  advance(3'601'000ms);  // the down and left entries expire
+  EXPECT_EQ(m.alive_count(), 0u);
+  EXPECT_EQ(m.alive().size(), 0u);
 }
 
 TEST(SourceLimit, BucketPerSourceAndBoundedSources) {
