@@ -200,7 +200,8 @@ inline constexpr std::size_t kBeaconsPerInterval = 8;
 inline constexpr auto kStillBeforeStretch = std::chrono::seconds(10);
 // Digests (and heartbeats, which stand in for them) a node receives per
 // digest interval: how late the loss of a member's last published frame,
-// or a replica's divergence, may be noticed grows past 16 members.
-inline constexpr std::size_t kDigestsPerInterval = 16;
+// or a replica's divergence, may be noticed grows past 8 members. Each
+// digest costs a receiver a wake-up of two threads and a CURVE decryption.
+inline constexpr std::size_t kDigestsPerInterval = 8;
 
 }  // namespace zswarm::discovery
