@@ -62,6 +62,34 @@ TEST(HashRing, AddIsIdempotentAndOrderFree) {
   for (const auto& name : random_names(2000, 1)) EXPECT_EQ(a.owner(name), b.owner(name));
 }
 
+// Members come and go one at a time (their points merged in or filtered
+// out); the ring must be the one a rebuild from scratch gives, ties too.
+TEST(HashRing, ChangesOneAtATimeGiveTheRingARebuildGives) {
+  std::mt19937_64 rng(7);
+  HashRing ring(64);
+  std::vector<std::string> ids;
+  for (int step = 0; step < 300; ++step) {
+    const auto op = rng() % 4;
+    if (op < 2 || ids.empty()) {
+      ids.push_back(uuid(rng));
+      // Every 5th takes a name already on the ring: equal hashes, ordered by id.
+      const std::string name = step % 5 == 0 && ids.size() > 1 ? "twin@h" : std::string("n").append(std::to_string(step)).append("@h");
+      ring.add_member(ids.back(), name);
+    } else if (op == 2) {
+      const std::size_t k = rng() % ids.size();
+      ring.remove_member(ids[k]);
+      ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(k));
+    } else {
+      ring.add_member(ids[rng() % ids.size()], std::string("renamed").append(std::to_string(step)).append("@h"));
+    }
+    if (step % 50 != 49) continue;
+    HashRing scratch = ring;
+    scratch.set_filter(ring.filter());  // rebuilds from the members alone
+    for (const auto& name : random_names(3000, static_cast<std::uint64_t>(step)))
+      ASSERT_EQ(ring.owner(name), scratch.owner(name)) << "step " << step << ", " << name;
+  }
+}
+
 struct Balance {
   double min_share;
   double max_share;
