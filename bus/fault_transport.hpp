@@ -48,6 +48,7 @@ class FaultTransport final : public Transport {
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void tick(Clock::time_point now) override;
   bool linked(const NodeId& peer) const override { return inner_->linked(peer); }
+  bool datagrams_to(const NodeId& peer) const override { return inner_->datagrams_to(peer); }
 
  private:
   // A frame in flight through the wrapper, outbound or inbound.

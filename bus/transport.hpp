@@ -58,6 +58,8 @@ class Transport {
   // can (bus/datagram.hpp): cheaper, but it may be lost or reordered, so
   // only for what is retried anyway (SWIM). Otherwise like send().
   virtual bool send_datagram(const NodeId& peer, std::string_view frame) { return send(peer, frame); }
+  // Whether send_datagram() to the peer really is a datagram (not send()).
+  virtual bool datagrams_to(const NodeId& /*peer*/) const { return false; }
   virtual void set_receiver(Receiver r) = 0;
   // Lets time-based wrappers release what they hold; the loop calls it often.
   virtual void tick(Clock::time_point /*now*/) {}

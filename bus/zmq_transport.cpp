@@ -409,6 +409,11 @@ bool ZmqTransport::send(const NodeId& peer, std::string_view frame) {
   return sent.has_value();
 }
 
+bool ZmqTransport::datagrams_to(const NodeId& peer) const {
+  auto it = peers_.find(peer);
+  return udp_ >= 0 && it != peers_.end() && it->second->has_key && it->second->probe_port != 0;
+}
+
 bool ZmqTransport::send_datagram(const NodeId& peer, std::string_view frame) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return false;

@@ -105,6 +105,7 @@ class ZmqTransport final : public Transport {
   void publish(std::string_view frame) override;
   bool send(const NodeId& peer, std::string_view frame) override;
   bool send_datagram(const NodeId& peer, std::string_view frame) override;
+  bool datagrams_to(const NodeId& peer) const override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
   void tick(Clock::time_point now) override;
   bool linked(const NodeId& peer) const override;

@@ -427,7 +427,13 @@ void Cluster::send_unconfirmed(const discovery::Member& m, MessageType t, uint64
   bus::FrameBuilder frame(version, opts_.self, opts_.incarnation);
   frame.add(t, 0, corr, {});
   ++stats_.messages_sent;
-  if (transport_.send(m.id, frame.take())) ++stats_.frames_sent;
+  const std::string f = frame.take();
+  // Both ways: the datagram needs no handshake, so it lands as soon as the
+  // member took our beacon (the CURVE link may still be refused and backing
+  // off, past join_timeout when many join at once); the link's copy is not
+  // lost. The second answer is ignored (its probe is already answered).
+  if (transport_.send(m.id, f)) ++stats_.frames_sent;
+  if (transport_.datagrams_to(m.id) && transport_.send_datagram(m.id, f)) ++stats_.frames_sent;
 }
 
 bool Cluster::answers_reprobe(const bus::Envelope& e, bus::Inbound::Kind kind) const {

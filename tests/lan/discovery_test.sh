@@ -141,8 +141,12 @@ echo "FIGURE SIGTERM -> left on all 4 others: $(lan_logs_since "$t" 'left d@h4' 
 dgram=$(lan_zs 1 info --json | python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; print(s["datagrams_received"], s["datagrams_refused"], s["datagrams_by_tcp"])')
 read -r d_in d_refused d_tcp <<<"$dgram"
 [ "${d_in:-0}" -gt 50 ] || lan_fail "a took only ${d_in:-no} probe datagrams from the other hosts"
-[ "$d_refused" = 0 ] && [ "$d_tcp" = 0 ] || lan_fail "a refused $d_refused datagrams, sent $d_tcp detector frames by TCP"
-echo "FIGURE probe datagrams on a: $d_in taken, 0 refused, 0 by TCP"
+# Refused: first probes that came before a took the prober's beacon, and
+# probes from members a held down across the partition (their keys were
+# dropped with them); a handful, not a stream.
+[ "$d_tcp" = 0 ] || lan_fail "a sent $d_tcp detector frames by TCP"
+[ "$d_refused" -lt "$((d_in / 20))" ] || lan_fail "a refused $d_refused probe datagrams against $d_in taken"
+echo "FIGURE probe datagrams on a: $d_in taken, $d_refused refused, 0 by TCP"
 
 # 7. The secret (every node above has the run's): on host 4, a node without
 # one refuses to start beyond loopback; one with another secret stays out.
