@@ -188,6 +188,9 @@ void ZmqTransport::open_peer(const NodeId& peer, const PeerEndpoint& at) {
   p->pub_endpoint = tcp(at.host, at.pub_port);
   p->curve_key = at.curve_key;
   p->probe_port = at.probe_port;
+  p->probe_to.sin_family = AF_INET;
+  p->probe_to.sin_port = htons(at.probe_port);
+  if (::inet_pton(AF_INET, at.host.c_str(), &p->probe_to.sin_addr) != 1) p->probe_port = 0;  // not IPv4: no datagrams
   if (udp_ >= 0) p->has_key = datagram_key(opts_.curve_secret, at.curve_key, p->datagram_key);
   p->dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
   p->dealer->set(zmq::sockopt::linger, 0);
@@ -419,16 +422,11 @@ bool ZmqTransport::send_datagram(const NodeId& peer, std::string_view frame) {
   if (it == peers_.end()) return false;
   Peer& p = *it->second;
   if (udp_ >= 0 && p.has_key && p.probe_port != 0 && frame.size() <= kMaxDatagramFrame) {
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(p.probe_port);
-    if (::inet_pton(AF_INET, p.router_host.c_str(), &to.sin_addr) == 1) {
-      const std::string d = seal_datagram(p.datagram_key, opts_.curve_public, datagram_salt_, ++datagram_counter_, frame);
-      if (::sendto(udp_, d.data(), d.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
-          static_cast<ssize_t>(d.size())) {
-        ++stats_.datagrams_sent;
-        return true;
-      }
+    const std::string d = seal_datagram(p.datagram_key, opts_.curve_public, datagram_salt_, ++datagram_counter_, frame);
+    if (::sendto(udp_, d.data(), d.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&p.probe_to),
+                 sizeof p.probe_to) == static_cast<ssize_t>(d.size())) {
+      ++stats_.datagrams_sent;
+      return true;
     }
   }
   if (udp_ >= 0) ++stats_.datagrams_by_tcp;
@@ -461,7 +459,7 @@ void ZmqTransport::on_datagrams() {
       refuse(to_string(h.error()));
       continue;
     }
-    auto who = admitted_.find(std::string(h->sender_key));
+    auto who = admitted_.find(h->sender_key);
     auto peer = who == admitted_.end() ? peers_.end() : peers_.find(who->second);
     if (peer == peers_.end() || !peer->second->has_key) {
       refuse("not from a member");
@@ -528,7 +526,7 @@ void ZmqTransport::on_zap() {
     if (request.size() < 16) request.push_back(part.to_string());
     if (part.more()) continue;
     auto reply = zap_decide(request, [this](std::string_view key) -> std::optional<std::string> {
-      auto it = admitted_.find(std::string(key));
+      auto it = admitted_.find(key);
       if (it == admitted_.end()) return std::nullopt;
       return it->second.to_string();
     });

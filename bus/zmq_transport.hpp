@@ -43,6 +43,8 @@
 #include <string>
 #include <unordered_map>
 
+#include <netinet/in.h>
+
 #include <zmq.hpp>
 
 #include "bus/datagram.hpp"
@@ -140,6 +142,7 @@ class ZmqTransport final : public Transport {
     std::string curve_key;
     // Its datagram port and the key sealed for it (has_key: computed).
     uint16_t probe_port = 0;
+    sockaddr_in probe_to{};  // host and probe_port, parsed once
     DatagramKey datagram_key{};
     bool has_key = false;
     ReplayWindow replay;
@@ -190,7 +193,12 @@ class ZmqTransport final : public Transport {
   std::vector<std::unique_ptr<Peer>> closed_;
   // The earliest redial or gone-check deadline: tick() does nothing before it.
   std::chrono::steady_clock::time_point next_due_{};
-  std::unordered_map<std::string, NodeId> admitted_;  // CURVE public key -> member
+  // Looked up by a view (a datagram's sender key, a ZAP request's): no copy.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view k) const { return std::hash<std::string_view>{}(k); }
+  };
+  std::unordered_map<std::string, NodeId, KeyHash, std::equal_to<>> admitted_;  // CURVE public key -> member
   std::unordered_map<int, std::string> inbound_;  // ROUTER connection fd -> "ip:port"
   Receiver receiver_;
   ZmqTransportStats stats_;

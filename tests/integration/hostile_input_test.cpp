@@ -15,6 +15,7 @@
 
 #include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
+#include "support/loopback.hpp"
 #include "support/process.hpp"
 #include "zswarm/node.hpp"
 #include "support/wait.hpp"
@@ -24,11 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using bus::MessageType;
-
-uint16_t port_of(zmq::socket_t& s) {
-  std::string ep = s.get(zmq::sockopt::last_endpoint);
-  return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
-}
 
 // A member written against docs/protocol.md: it beacons, heartbeats on its
 // PUB, answers probes, and sends whatever the test asks on either channel.
@@ -40,11 +36,7 @@ class FakePeer {
     pub_.bind("tcp://127.0.0.1:*");
     router_.set(zmq::sockopt::linger, 0);
     router_.bind("tcp://127.0.0.1:*");
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    int on = 1;
-    ::setsockopt(udp_, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
   }
-  ~FakePeer() { ::close(udp_); }
 
   const bus::NodeId& id() const { return id_; }
 
@@ -71,16 +63,11 @@ class FakePeer {
       discovery::Beacon b;
       b.id = id_;
       b.incarnation = kIncarnation;
-      b.pub_port = port_of(pub_);
-      b.router_port = port_of(router_);
+      b.pub_port = bound_port(pub_);
+      b.router_port = bound_port(router_);
       b.cluster = cluster_;
       b.name = "fake@evil";
-      std::string d = discovery::encode(b);
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(beacon_port_);
-      to.sin_addr.s_addr = htonl(0x7fffffff);  // 127.255.255.255
-      ::sendto(udp_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      udp_.broadcast(beacon_port_, discovery::encode(b));
       next_beacon_ = now + 300ms;
     }
     if (now >= next_heartbeat_) {
@@ -136,7 +123,7 @@ class FakePeer {
   zmq::socket_t router_{ctx_, zmq::socket_type::router};
   zmq::socket_t dealer_{ctx_, zmq::socket_type::dealer};
   zmq::socket_t sub_{ctx_, zmq::socket_type::sub};
-  int udp_ = -1;
+  LoopbackUdp udp_;
   uint64_t seq_ = 0;
   std::chrono::steady_clock::time_point next_beacon_{}, next_heartbeat_{};
 };

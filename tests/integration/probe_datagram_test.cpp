@@ -18,6 +18,7 @@
 
 #include "bus/envelope.hpp"
 #include "discovery/beacon.hpp"
+#include "support/loopback.hpp"
 #include "support/process.hpp"
 #include "support/wait.hpp"
 
@@ -27,10 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 using bus::MessageType;
 
-uint16_t port_of(zmq::socket_t& s) {
-  std::string ep = s.get(zmq::sockopt::last_endpoint);
-  return static_cast<uint16_t>(std::stoi(ep.substr(ep.rfind(':') + 1)));
-}
 const unsigned char* u(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 unsigned char* u(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
 std::string be(uint64_t v, int n) {
@@ -69,9 +66,6 @@ class DocMember {
       s->set(zmq::sockopt::curve_secretkey, zmq::buffer(sec_));
       s->bind("tcp://127.0.0.1:*");
     }
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    int on = 1;
-    ::setsockopt(udp_, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
     probe_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -81,10 +75,7 @@ class DocMember {
     ::getsockname(probe_, reinterpret_cast<sockaddr*>(&a), &len);
     probe_port_ = ntohs(a.sin_port);
   }
-  ~DocMember() {
-    ::close(udp_);
-    ::close(probe_);
-  }
+  ~DocMember() { ::close(probe_); }
 
   int probes_answered = 0;                       // probes that came by datagram, each acked
   std::map<uint16_t, std::string> last_sent;     // by destination port: the last datagram we sent there
@@ -95,8 +86,8 @@ class DocMember {
     discovery::Beacon b;
     b.id = id_;
     b.incarnation = kIncarnation;
-    b.pub_port = port_of(pub_sock_);
-    b.router_port = port_of(router_);
+    b.pub_port = bound_port(pub_sock_);
+    b.router_port = bound_port(router_);
     b.cluster = cluster_;
     b.name = "doc@member";
     std::string d = discovery::encode(b);  // the fixed part and the names (§2.1, tested by beacon_test)
@@ -139,12 +130,7 @@ class DocMember {
   void pump() {
     auto now = std::chrono::steady_clock::now();
     if (now >= next_beacon_) {
-      std::string d = beacon();
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(beacon_port_);
-      to.sin_addr.s_addr = htonl(0x7fffffff);  // 127.255.255.255
-      ::sendto(udp_, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      beacons_out_.broadcast(beacon_port_, beacon());
       next_beacon_ = now + 300ms;
     }
     if (now >= next_heartbeat_) {
@@ -197,7 +183,8 @@ class DocMember {
   zmq::context_t ctx_;
   zmq::socket_t pub_sock_{ctx_, zmq::socket_type::pub};
   zmq::socket_t router_{ctx_, zmq::socket_type::router};
-  int udp_ = -1, probe_ = -1;
+  LoopbackUdp beacons_out_;
+  int probe_ = -1;
   uint16_t probe_port_ = 0;
   uint64_t beacons_ = 0, datagrams_ = 0, seq_ = 0;
   std::chrono::steady_clock::time_point next_beacon_{}, next_heartbeat_{};
